@@ -1,0 +1,145 @@
+"""`assistant ask`: one question from arguments or stdin, streamed to stdout or printed as JSON."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from contextlib import aclosing
+from typing import Any, TextIO
+
+from assistant.errors import AssistantError, UsageError
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("ask", help="ask one question and print the answer")
+    p.add_argument("prompt", nargs="*", help="the question (or pipe it on stdin)")
+    p.add_argument("-m", "--model", action="append", default=[], help="provider:model, e.g. ollama:llama3.2 or embedded:smollm2")
+    p.add_argument("-s", "--system", help="system prompt")
+    p.add_argument("-t", "--temperature", type=float, help="sampling temperature")
+    p.add_argument("--max-tokens", type=int, help="most tokens in the answer")
+    p.add_argument("-c", "--continue", dest="cont", action="store_true", help="continue the most recent conversation")
+    p.add_argument("--conversation", "--cid", dest="conversation", help="continue this conversation id")
+    p.add_argument("--json", action="store_true", help="print one JSON object at the end instead of streaming")
+    p.add_argument("--no-cache", action="store_true", help="skip the cache lookup (the fresh answer is still stored)")
+    p.add_argument("--local-only", action="store_true", help="never send anything to a cloud provider")
+    p.set_defaults(handler=run)
+
+
+def read_prompt(args: argparse.Namespace, stdin: Any = None) -> str:
+    """Arguments, stdin, or both (stdin first, then the argument, as `llm` does)."""
+    stdin = sys.stdin if stdin is None else stdin
+    text = " ".join(args.prompt)
+    if stdin is not None and not stdin.isatty():
+        raw = stdin.buffer.read() if hasattr(stdin, "buffer") else stdin.read().encode()
+        try:
+            piped = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise UsageError(
+                f"The input on stdin is not valid UTF-8 (byte {exc.start}); convert it first, e.g. `iconv -f latin1 -t utf-8`."
+            ) from None
+        text = f"{piped.rstrip()}\n\n{text}" if text and piped.strip() else (piped or text)
+    if not text.strip():
+        raise UsageError('The prompt is empty; try: assistant ask "What is the capital of France?"')
+    return text
+
+
+def build_request(engine: Any, args: argparse.Namespace, prompt: str) -> Any:
+    from assistant.engine.types import ChatRequest, GenerationSettings
+
+    settings = engine.settings
+    if args.max_tokens is not None and args.max_tokens <= 0:
+        raise UsageError("--max-tokens must be a positive number.")
+    temperature = args.temperature if args.temperature is not None else settings.generation.temperature
+    gen = GenerationSettings(
+        temperature=None if temperature is None or temperature < 0 else temperature,
+        max_tokens=args.max_tokens or settings.generation.max_tokens,
+        seed=settings.embedded.seed if args.model and args.model[0].startswith("embedded:") else None,
+    )
+    conversation = args.conversation
+    if args.cont and not conversation:
+        conversation = engine.history.latest_conversation_id()
+        if conversation is None:
+            raise UsageError("There is no earlier conversation to continue; ask without --continue first.")
+    model = engine.parse_model(args.model[0]) if args.model else None
+    return ChatRequest(prompt, model, args.system, gen, conversation, not args.no_cache, args.local_only)
+
+
+def _footer(answer: Any) -> str:
+    where = "cached" if answer.cached else ("local" if answer.provider in ("ollama", "embedded") else "cloud")
+    parts = [f"{answer.provider}:{answer.model}", where]
+    if answer.ttft_ms is not None:
+        parts.append(f"first token {answer.ttft_ms:.0f} ms")
+    if answer.tokens_per_second:
+        parts.append(f"{answer.tokens_per_second:.0f} tok/s")
+    parts.append(f"${answer.cost_usd:.4f}" + (" (est.)" if answer.cost_estimated else ""))
+    if answer.saved_usd > 0:
+        parts.append(f"saved ${answer.saved_usd:.4f}")
+    return " · ".join(parts)
+
+
+async def stream_answer(engine: Any, request: Any, out: TextIO, err: TextIO, as_json: bool) -> int:
+    from assistant.engine.events import Failed, Finished, Notice, Started, TextDelta
+    from assistant.textsafe import for_terminal
+
+    tty = out.isatty() and not as_json
+    clean = for_terminal if tty else (lambda s: s)
+    wrote_text = False
+    async with aclosing(engine.chat(request)) as events:
+        async for event in events:
+            if isinstance(event, TextDelta):
+                if not as_json:
+                    out.write(clean(event.text))
+                    out.flush()
+                    wrote_text = True
+            elif isinstance(event, Notice):
+                err.write(f"assistant: {event.text}\n")
+                err.flush()
+            elif isinstance(event, Started):
+                continue
+            elif isinstance(event, Finished):
+                if as_json:
+                    out.write(json.dumps(event.answer.as_json(), ensure_ascii=False) + "\n")
+                else:
+                    if wrote_text and not event.answer.text.endswith("\n"):
+                        out.write("\n")
+                    if err.isatty():
+                        err.write(f"\x1b[2m{_footer(event.answer)}\x1b[0m\n")
+                out.flush()
+                return 0
+            elif isinstance(event, Failed):
+                if wrote_text:
+                    out.write("\n")
+                    out.flush()
+                if as_json:
+                    out.write(json.dumps({"error": {"kind": event.error.kind, "message": event.error.message},
+                                          "conversation_id": event.conversation_id}) + "\n")
+                    out.flush()
+                raise event.error
+    return 1
+
+
+def run(args: argparse.Namespace) -> int:
+    from assistant.cli.context import load, open_engine
+
+    if len(args.model) > 1:
+        raise UsageError("Several -m options need --compare; otherwise name one model.")
+    paths, settings = load()
+    prompt = read_prompt(args)
+    engine: Any = open_engine(paths, settings)
+
+    async def go() -> int:
+        try:
+            request = build_request(engine, args, prompt)
+            return await stream_answer(engine, request, sys.stdout, sys.stderr, args.json)
+        finally:
+            await engine.aclose()
+
+    try:
+        return asyncio.run(go())
+    except AssistantError:
+        raise
+    except KeyboardInterrupt:
+        print("\nassistant: stopped; the partial answer is saved in history.", file=sys.stderr)
+        return 130

@@ -1,0 +1,56 @@
+"""`assistant keys`: set, list and delete API keys in the OS keyring."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from assistant.secrets import ENV_VARS
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("keys", help="manage API keys (stored in the OS keyring)")
+    ks = p.add_subparsers(dest="action", metavar="ACTION")
+    sp = ks.add_parser("set", help="store a key (asked without echo, or read from stdin)")
+    sp.add_argument("provider", choices=list(ENV_VARS))
+    ks.add_parser("list", help="which keys are present and where they come from")
+    dp = ks.add_parser("delete", help="remove a key from the keyring")
+    dp.add_argument("provider", choices=list(ENV_VARS))
+    p.set_defaults(handler=run)
+
+
+def _read_key(provider: str) -> str:
+    if sys.stdin.isatty():
+        import getpass
+
+        return getpass.getpass(f"{provider} API key (input hidden): ")
+    return sys.stdin.readline()
+
+
+def run(args: argparse.Namespace) -> int:
+    from assistant.errors import UsageError
+    from assistant.secrets import KeyStore
+
+    store = KeyStore()
+    if args.action in (None, "list"):
+        for provider in ENV_VARS:
+            status = store.status(provider)
+            if status.present:
+                print(f"{provider:<10} set      …{status.last4}  from {status.source}")
+            else:
+                print(f"{provider:<10} not set  (run `assistant keys set {provider}` or set {ENV_VARS[provider][0]})")
+        return 0
+    if args.action == "set":
+        status = store.set(args.provider, _read_key(args.provider))
+        print(f"Stored the {args.provider} key (…{status.last4}) in the OS keyring.", file=sys.stderr)
+        env = store.status(args.provider)
+        if env.source and env.source.startswith("environment"):
+            print(f"Note: {env.source} is set and takes precedence over the keyring.", file=sys.stderr)
+        return 0
+    if args.action == "delete":
+        if store.delete(args.provider):
+            print(f"Deleted the {args.provider} key from the keyring.", file=sys.stderr)
+            return 0
+        raise UsageError(f"There was no {args.provider} key in the keyring.")
+    return 2

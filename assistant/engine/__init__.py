@@ -1,0 +1,1 @@
+"""The engine: requests in, typed events out; no UI imports."""

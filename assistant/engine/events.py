@@ -1,0 +1,48 @@
+"""Events the engine yields for one request; the CLI and the TUI consume the same stream."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from assistant.engine.types import Answer, ModelRef
+from assistant.errors import AssistantError
+
+
+@dataclass(frozen=True)
+class Started:
+    """The request is recorded; `ref` is the model about to answer and `reason` why it was chosen."""
+
+    conversation_id: str
+    ref: ModelRef
+    reason: str
+    cached: bool = False
+
+
+@dataclass(frozen=True)
+class TextDelta:
+    text: str
+
+
+@dataclass(frozen=True)
+class Notice:
+    """Something the user should know that is not an error: a fallback, a retry, a budget refusal."""
+
+    text: str
+    level: str = "info"  # info or warning
+
+
+@dataclass(frozen=True)
+class Finished:
+    answer: Answer
+    # True when the answer was stopped by the user; the partial text is kept and marked interrupted.
+    interrupted: bool = False
+
+
+@dataclass(frozen=True)
+class Failed:
+    error: AssistantError
+    conversation_id: str | None = None
+    partial_text: str = ""
+
+
+Event = Started | TextDelta | Notice | Finished | Failed

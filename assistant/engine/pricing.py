@@ -1,0 +1,67 @@
+"""Prices per token from the bundled table plus config overrides, and what a usage costs."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Mapping
+
+from assistant.engine.types import ModelRef, Usage
+from assistant.resources import asset_path
+
+
+@dataclass(frozen=True)
+class Price:
+    input_per_token: float
+    output_per_token: float
+    quality: int = 2
+
+    def cost(self, usage: Usage) -> float:
+        return usage.input_tokens * self.input_per_token + usage.output_tokens * self.output_per_token
+
+
+FREE = Price(0.0, 0.0, quality=1)
+
+
+class PriceTable:
+    """Local models are free; cloud models use the bundled LiteLLM-derived table unless overridden."""
+
+    def __init__(self, models: Mapping[str, Price], source: str = "") -> None:
+        self.models = dict(models)
+        self.source = source
+
+    @classmethod
+    def load(cls, overrides: Mapping[str, Mapping[str, float]] | None = None) -> "PriceTable":
+        data = json.loads(asset_path("prices.json").read_text(encoding="utf-8"))
+        models = {
+            name: Price(entry["input_per_token"], entry["output_per_token"], int(entry.get("quality", 2)))
+            for name, entry in data["models"].items()
+        }
+        for name, entry in (overrides or {}).items():
+            base = models.get(name, Price(0.0, 0.0))
+            models[name] = Price(
+                entry.get("input_per_mtok", base.input_per_token * 1e6) / 1e6,
+                entry.get("output_per_mtok", base.output_per_token * 1e6) / 1e6,
+                base.quality,
+            )
+        return cls(models, f"{data.get('source', '')}, {data.get('date', '')}")
+
+    def price(self, ref: ModelRef) -> Price | None:
+        if ref.local:
+            return FREE
+        return self.models.get(str(ref)) or self._dated(ref)
+
+    def _dated(self, ref: ModelRef) -> Price | None:
+        # Providers return dated names (claude-haiku-4-5-20251001, gpt-4o-mini-2024-07-18) for the same price.
+        for name, price in self.models.items():
+            if str(ref).startswith(name + "-"):
+                return price
+        return None
+
+    def cost(self, ref: ModelRef, usage: Usage) -> float | None:
+        price = self.price(ref)
+        return None if price is None else price.cost(usage)
+
+    def cloud_models(self, provider: str | None = None) -> list[ModelRef]:
+        refs = [ModelRef.parse(name) for name in self.models]
+        return [r for r in refs if provider is None or r.provider == provider]

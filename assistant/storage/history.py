@@ -1,0 +1,259 @@
+"""Conversations, messages and per-call records: the queries history, panels and export run."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+import uuid
+from dataclasses import asdict, dataclass
+
+from assistant.errors import UsageError
+from assistant.storage.db import finish_message
+
+
+@dataclass(frozen=True)
+class Conversation:
+    id: str
+    title: str
+    created_at: float
+    updated_at: float
+    model: str | None = None
+    system: str | None = None
+    temperature: float | None = None
+    message_count: int = 0
+
+
+@dataclass(frozen=True)
+class StoredMessage:
+    id: int
+    conversation_id: str
+    role: str
+    content: str
+    status: str
+    created_at: float
+    provider: str | None = None
+    model: str | None = None
+
+
+@dataclass(frozen=True)
+class CallRecord:
+    """One try at one model; a request that fell back has one row per attempt."""
+
+    request_id: str
+    conversation_id: str | None
+    message_id: int | None
+    provider: str
+    model: str
+    outcome: str  # ok, error, interrupted
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+    cost_estimated: bool = False
+    saved_usd: float = 0.0
+    saved_source: str | None = None  # cache, local, routing
+    baseline: str | None = None
+    cached: bool = False
+    ttft_ms: float | None = None
+    total_ms: float = 0.0
+    error_kind: str | None = None
+    route_reason: str = ""
+    cache_key: str | None = None
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    conversation_id: str
+    title: str
+    message_id: int
+    role: str
+    snippet: str
+    created_at: float
+
+
+_CONV_COLS = "c.id, c.title, c.created_at, c.updated_at, c.model, c.system, c.temperature"
+
+
+def _title_from(prompt: str) -> str:
+    line = " ".join(prompt.split())
+    return line[:60] + ("…" if len(line) > 60 else "") or "New conversation"
+
+
+class History:
+    """All reads and writes of conversations, messages and calls, over one plain sqlite3 connection."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    # conversations -------------------------------------------------------
+    def create_conversation(
+        self, first_prompt: str, model: str | None = None, system: str | None = None, temperature: float | None = None
+    ) -> str:
+        cid = uuid.uuid4().hex[:12]
+        now = time.time()
+        self.conn.execute(
+            "INSERT INTO conversations (id, title, created_at, updated_at, model, system, temperature) VALUES (?,?,?,?,?,?,?)",
+            (cid, _title_from(first_prompt), now, now, model, system, temperature),
+        )
+        return cid
+
+    def resolve_id(self, ref: str) -> str:
+        """Accept a full id or an unambiguous prefix, as git does."""
+        ref = ref.strip()
+        if not ref:
+            raise UsageError("No conversation id given; `assistant history list` shows them.")
+        rows = self.conn.execute(
+            "SELECT id FROM conversations WHERE id >= ? AND id < ? LIMIT 2", (ref, ref + "\uffff")
+        ).fetchall()
+        if len(rows) == 1:
+            return rows[0][0]
+        if not rows:
+            raise UsageError(f"No conversation '{ref}'; `assistant history list` shows the ids.")
+        raise UsageError(f"'{ref}' matches several conversations; type more of the id.")
+
+    def get_conversation(self, cid: str) -> Conversation:
+        row = self.conn.execute(
+            f"SELECT {_CONV_COLS}, (SELECT count(*) FROM messages m WHERE m.conversation_id = c.id) "
+            "FROM conversations c WHERE c.id = ?",
+            (self.resolve_id(cid),),
+        ).fetchone()
+        return Conversation(*row)
+
+    def latest_conversation_id(self) -> str | None:
+        row = self.conn.execute("SELECT id FROM conversations ORDER BY updated_at DESC LIMIT 1").fetchone()
+        return row[0] if row else None
+
+    def list_conversations(self, limit: int = 50, offset: int = 0) -> list[Conversation]:
+        rows = self.conn.execute(
+            f"SELECT {_CONV_COLS}, (SELECT count(*) FROM messages m WHERE m.conversation_id = c.id) "
+            "FROM conversations c ORDER BY c.updated_at DESC LIMIT ? OFFSET ?",
+            (limit, offset),
+        ).fetchall()
+        return [Conversation(*r) for r in rows]
+
+    def update_conversation(self, cid: str, **fields: object) -> None:
+        allowed = {"title", "model", "system", "temperature"}
+        bad = set(fields) - allowed
+        if bad:
+            raise ValueError(f"cannot update {bad}")
+        if not fields:
+            return
+        sets = ", ".join(f"{k} = ?" for k in fields)
+        self.conn.execute(f"UPDATE conversations SET {sets} WHERE id = ?", (*fields.values(), self.resolve_id(cid)))
+
+    def rename(self, cid: str, title: str) -> None:
+        title = " ".join(title.split())
+        if not title:
+            raise UsageError("A conversation needs a title with some text in it.")
+        self.update_conversation(cid, title=title)
+
+    def touch(self, cid: str) -> None:
+        self.conn.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", (time.time(), cid))
+
+    def delete_conversation(self, cid: str) -> None:
+        cid = self.resolve_id(cid)
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            self.conn.execute(
+                "DELETE FROM message_chunks WHERE message_id IN (SELECT id FROM messages WHERE conversation_id = ?)", (cid,)
+            )
+            self.conn.execute("DELETE FROM messages WHERE conversation_id = ?", (cid,))
+            self.conn.execute("UPDATE calls SET conversation_id = NULL, message_id = NULL WHERE conversation_id = ?", (cid,))
+            self.conn.execute("DELETE FROM conversations WHERE id = ?", (cid,))
+            self.conn.execute("COMMIT")
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+
+    # messages --------------------------------------------------------------
+    def add_message(self, cid: str, role: str, content: str, status: str = "complete") -> int:
+        cur = self.conn.execute(
+            "INSERT INTO messages (conversation_id, role, content, status, created_at) VALUES (?,?,?,?,?)",
+            (cid, role, content, status, time.time()),
+        )
+        self.touch(cid)
+        return int(cur.lastrowid or 0)
+
+    def start_answer(self, cid: str, provider: str, model: str) -> int:
+        """An empty assistant row marked streaming; chunks are appended as they arrive."""
+        cur = self.conn.execute(
+            "INSERT INTO messages (conversation_id, role, content, status, created_at, provider, model, pid) "
+            "VALUES (?, 'assistant', '', 'streaming', ?, ?, ?, ?)",
+            (cid, time.time(), provider, model, os.getpid()),
+        )
+        return int(cur.lastrowid or 0)
+
+    def append_chunk(self, message_id: int, seq: int, text: str) -> None:
+        self.conn.execute("INSERT INTO message_chunks (message_id, seq, text) VALUES (?,?,?)", (message_id, seq, text))
+
+    def finish_answer(self, message_id: int, status: str, text: str | None = None, provider: str | None = None,
+                      model: str | None = None) -> str:
+        if provider:
+            self.conn.execute("UPDATE messages SET provider = ?, model = ? WHERE id = ?", (provider, model, message_id))
+        return finish_message(self.conn, message_id, status, text)
+
+    def delete_message(self, message_id: int) -> None:
+        self.conn.execute("DELETE FROM message_chunks WHERE message_id = ?", (message_id,))
+        self.conn.execute("DELETE FROM messages WHERE id = ?", (message_id,))
+
+    def messages(self, cid: str) -> list[StoredMessage]:
+        rows = self.conn.execute(
+            "SELECT id, conversation_id, role, content, status, created_at, provider, model FROM messages "
+            "WHERE conversation_id = ? ORDER BY id",
+            (self.resolve_id(cid),),
+        ).fetchall()
+        return [StoredMessage(*r) for r in rows]
+
+    # calls -------------------------------------------------------------------
+    def record_call(self, call: CallRecord) -> int:
+        data = asdict(call)
+        data["created_at"] = time.time()
+        data["cached"] = int(call.cached)
+        data["cost_estimated"] = int(call.cost_estimated)
+        cols = ", ".join(data)
+        cur = self.conn.execute(f"INSERT INTO calls ({cols}) VALUES ({', '.join('?' * len(data))})", tuple(data.values()))
+        return int(cur.lastrowid or 0)
+
+    def month_spend(self, now: float | None = None) -> float:
+        t = time.localtime(now or time.time())
+        start = time.mktime((t.tm_year, t.tm_mon, 1, 0, 0, 0, 0, 0, -1))
+        row = self.conn.execute("SELECT coalesce(sum(cost_usd), 0) FROM calls WHERE created_at >= ?", (start,)).fetchone()
+        return float(row[0])
+
+    # search and export -----------------------------------------------------------
+    def search(self, words: str, limit: int = 50) -> list[SearchHit]:
+        query = _fts_query(words)
+        rows = self.conn.execute(
+            "SELECT m.conversation_id, c.title, m.id, m.role, "
+            "snippet(messages_fts, 0, '[', ']', '…', 12), m.created_at "
+            "FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid "
+            "JOIN conversations c ON c.id = m.conversation_id "
+            "WHERE messages_fts MATCH ? ORDER BY rank LIMIT ?",
+            (query, limit),
+        ).fetchall()
+        return [SearchHit(*r) for r in rows]
+
+    def export(self, cid: str, fmt: str) -> str:
+        conv = self.get_conversation(cid)
+        msgs = self.messages(conv.id)
+        if fmt == "json":
+            return json.dumps({"conversation": asdict(conv), "messages": [asdict(m) for m in msgs]}, indent=2, ensure_ascii=False)
+        if fmt not in ("md", "markdown"):
+            raise UsageError(f"Unknown export format '{fmt}'; use md or json.")
+        out = [f"# {conv.title}", "", f"*{time.strftime('%Y-%m-%d %H:%M', time.localtime(conv.created_at))}*", ""]
+        if conv.system:
+            out += [f"> System: {conv.system}", ""]
+        for m in msgs:
+            who = "You" if m.role == "user" else f"Assistant ({m.provider}:{m.model})" if m.provider else m.role.title()
+            note = f" *({m.status})*" if m.status not in ("complete",) else ""
+            out += [f"## {who}{note}", "", m.content, ""]
+        return "\n".join(out)
+
+
+def _fts_query(words: str) -> str:
+    """Quote each word so user text never becomes FTS5 syntax (a stray quote or AND is not an error)."""
+    terms = [w.replace('"', '""') for w in words.split()]
+    if not terms:
+        raise UsageError("Search needs at least one word, e.g. `assistant history search paris`.")
+    return " ".join(f'"{t}"*' if i == len(terms) - 1 else f'"{t}"' for i, t in enumerate(terms))

@@ -1,0 +1,101 @@
+"""Ordered, named schema migrations, each recorded in the _migrations table once applied."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from typing import Callable
+
+Migration = Callable[["object"], None]  # receives a sqlite_utils.Database
+MIGRATIONS: list[tuple[str, Migration]] = []
+
+
+def migration(fn: Migration) -> Migration:
+    MIGRATIONS.append((fn.__name__, fn))
+    return fn
+
+
+@migration
+def m001_conversations_messages_calls(db: "object") -> None:
+    db["conversations"].create(  # type: ignore[index]
+        {"id": str, "title": str, "created_at": float, "updated_at": float, "model": str, "system": str, "temperature": float},
+        pk="id",
+    )
+    db["messages"].create(  # type: ignore[index]
+        {"id": int, "conversation_id": str, "role": str, "content": str, "status": str, "created_at": float,
+         "provider": str, "model": str, "pid": int},
+        pk="id",
+        foreign_keys=[("conversation_id", "conversations", "id")],
+    )
+    db["calls"].create(  # type: ignore[index]
+        {"id": int, "request_id": str, "conversation_id": str, "message_id": int, "created_at": float,
+         "provider": str, "model": str, "input_tokens": int, "output_tokens": int, "cost_usd": float,
+         "cost_estimated": int, "saved_usd": float, "saved_source": str, "baseline": str, "cached": int,
+         "ttft_ms": float, "total_ms": float, "outcome": str, "error_kind": str, "route_reason": str},
+        pk="id",
+    )
+    db["messages"].create_index(["conversation_id", "id"], index_name="idx_messages_conversation")  # type: ignore[index]
+    db["conversations"].create_index(["updated_at"], index_name="idx_conversations_updated")  # type: ignore[index]
+    db["calls"].create_index(["created_at"], index_name="idx_calls_created")  # type: ignore[index]
+    db["calls"].create_index(["provider", "model", "created_at"], index_name="idx_calls_model")  # type: ignore[index]
+
+
+@migration
+def m002_message_chunks_and_search(db: "object") -> None:
+    # Streamed tokens land here one row each, so a crash loses only what had not arrived.
+    db["message_chunks"].create({"message_id": int, "seq": int, "text": str}, pk=("message_id", "seq"))  # type: ignore[index]
+    db["messages"].enable_fts(["content"], fts_version="FTS5", create_triggers=True, tokenize="porter unicode61")  # type: ignore[index]
+    db["messages"].create_index(["status"], index_name="idx_messages_status")  # type: ignore[index]
+
+
+@migration
+def m003_response_cache(db: "object") -> None:
+    db.execute(  # type: ignore[attr-defined]
+        """CREATE TABLE response_cache (
+            key TEXT PRIMARY KEY, provider TEXT NOT NULL, model TEXT NOT NULL, text TEXT NOT NULL,
+            input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL, cost_usd REAL NOT NULL,
+            cost_estimated INTEGER NOT NULL DEFAULT 0, ttft_ms REAL, total_ms REAL,
+            created_at REAL NOT NULL, last_used_at REAL NOT NULL, hits INTEGER NOT NULL DEFAULT 0,
+            size_bytes INTEGER NOT NULL) WITHOUT ROWID"""
+    )
+    db.execute("CREATE INDEX idx_cache_lru ON response_cache(last_used_at)")  # type: ignore[attr-defined]
+    db.execute("CREATE INDEX idx_cache_model ON response_cache(provider, model)")  # type: ignore[attr-defined]
+    db["calls"].add_column("cache_key", str)  # type: ignore[index]
+    db["calls"].create_index(["request_id"], index_name="idx_calls_request")  # type: ignore[index]
+
+
+def pending(conn: sqlite3.Connection) -> list[str]:
+    """Names not yet applied; plain sqlite3 so the common case never imports sqlite_utils."""
+    conn.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at REAL NOT NULL)")
+    done = {row[0] for row in conn.execute("SELECT name FROM _migrations")}
+    return [name for name, _ in MIGRATIONS if name not in done]
+
+
+def migrate(conn: sqlite3.Connection, upto: str | None = None) -> list[str]:
+    """Apply pending migrations in order (each in its own transaction); return their names."""
+    todo = pending(conn)
+    if not todo:
+        return []
+    import sqlite_utils
+
+    db = sqlite_utils.Database(conn)
+    applied = []
+    for name, fn in MIGRATIONS:
+        if name not in todo:
+            continue
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            # Another process may have applied it while we waited for the lock.
+            if conn.execute("SELECT 1 FROM _migrations WHERE name = ?", (name,)).fetchone():
+                conn.execute("COMMIT")
+                continue
+            fn(db)
+            conn.execute("INSERT INTO _migrations (name, applied_at) VALUES (?, ?)", (name, time.time()))
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        applied.append(name)
+        if name == upto:
+            break
+    return applied

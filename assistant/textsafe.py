@@ -1,0 +1,25 @@
+"""Make model output harmless on a terminal: escape sequences and control characters are shown, not obeyed."""
+
+from __future__ import annotations
+
+import re
+
+# CSI, OSC (title, clipboard OSC 52, hyperlinks), DCS/PM/APC strings, and lone ESC-x sequences.
+_ESCAPES = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]"
+    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?"
+    r"|\x1b[PX^_][^\x1b]*(?:\x1b\\)?"
+    r"|\x1b[@-Z\\-_]"
+    r"|\x9b[0-?]*[ -/]*[@-~]"
+)
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _visible(match: re.Match[str]) -> str:
+    return "".join(f"^{chr(ord(c) + 64)}" if ord(c) < 32 else f"\\x{ord(c):02x}" for c in match.group(0)[:1]) + match.group(0)[1:]
+
+
+def for_terminal(text: str) -> str:
+    """Escape sequences become visible text (^[ ...), other control characters too; newlines and tabs stay."""
+    text = _ESCAPES.sub(lambda m: "^[" + _CONTROLS.sub(_visible, m.group(0)[1:]), text)
+    return _CONTROLS.sub(_visible, text.replace("\r\n", "\n"))

@@ -1,0 +1,83 @@
+"""Every test gets its own ASSISTANT_HOME, no API keys, no real keyring, and no network beyond loopback."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+import sys
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT.parent / "shared" / "fixtures"
+CLOSED_PORT_URL = "http://127.0.0.1:9"  # discard port: nothing listens, connections are refused at once
+
+_SCRUB = ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY", "OPENAI_BASE_URL",
+          "ANTHROPIC_BASE_URL", "GEMINI_BASE_URL", "ASSISTANT_DEBUG", "ASSISTANT_LOCAL_ONLY")
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    home = tmp_path / "home"
+    monkeypatch.setenv("ASSISTANT_HOME", str(home))
+    for name in _SCRUB:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("OLLAMA_HOST", CLOSED_PORT_URL)
+    if os.environ.get("ASSISTANT_TEST_REAL_KEYRING") != "1":
+        monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
+    yield home
+
+
+def _is_loopback(address: object) -> bool:
+    if not isinstance(address, tuple) or not address:
+        return True  # unix sockets (dbus, the keyring) are local
+    host = str(address[0])
+    if host in ("localhost", ""):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    real_connect = socket.socket.connect
+    real_connect_ex = socket.socket.connect_ex
+
+    def guard(sock: socket.socket, address: object) -> object:
+        if not _is_loopback(address):
+            raise OSError(f"tests must not touch the network (tried {address!r})")
+        return real_connect(sock, address)
+
+    def guard_ex(sock: socket.socket, address: object) -> object:
+        if not _is_loopback(address):
+            raise OSError(f"tests must not touch the network (tried {address!r})")
+        return real_connect_ex(sock, address)
+
+    monkeypatch.setattr(socket.socket, "connect", guard)
+    monkeypatch.setattr(socket.socket, "connect_ex", guard_ex)
+
+
+@pytest.fixture
+def fixtures_dir() -> Path:
+    if not FIXTURES.exists():
+        pytest.skip(f"shared fixtures not found at {FIXTURES}")
+    return FIXTURES
+
+
+def cli_env(home: Path, **extra: str) -> dict[str, str]:
+    """Environment for running `python -m assistant` in a subprocess, isolated like in-process tests."""
+    env = {k: v for k, v in os.environ.items() if k not in _SCRUB}
+    env.update({"ASSISTANT_HOME": str(home), "OLLAMA_HOST": CLOSED_PORT_URL, "PYTHONPATH": str(ROOT),
+                "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"})
+    for provider in ("OPENAI", "ANTHROPIC", "GEMINI"):
+        env[f"{provider}_BASE_URL"] = CLOSED_PORT_URL
+    env.update(extra)
+    return env
+
+
+PYTHON = sys.executable
