@@ -26,8 +26,8 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
     for name in _SCRUB:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("OLLAMA_HOST", CLOSED_PORT_URL)
-    if os.environ.get("ASSISTANT_TEST_REAL_KEYRING") != "1":
-        monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
+    # No test reaches the user's keyring by accident; keyring tests opt in to a real or in-memory backend.
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
     yield home
 
 
