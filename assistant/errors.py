@@ -54,9 +54,13 @@ class ProviderError(AssistantError):
     title = "Provider error"
     kind = "provider"
 
-    def __init__(self, message: str, *, provider: str = "", title: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, provider: str = "", title: str | None = None, retry_after: float | None = None
+    ) -> None:
         super().__init__(message, title=title)
         self.provider = provider
+        # Seconds the server asked us to wait (Retry-After); only rate limits and overloads carry one.
+        self.retry_after = retry_after
 
 
 class ProviderUnavailable(ProviderError):
@@ -91,12 +95,6 @@ class RateLimited(ProviderError):
     retryable = True
     falls_back = True
 
-    def __init__(
-        self, message: str, *, provider: str = "", retry_after: float | None = None
-    ) -> None:
-        super().__init__(message, provider=provider)
-        self.retry_after = retry_after
-
 
 class Overloaded(ProviderError):
     """Server errors (500, 502, 503, 529, mid-stream overloaded_error): worth another try."""
@@ -105,12 +103,6 @@ class Overloaded(ProviderError):
     kind = "overloaded"
     retryable = True
     falls_back = True
-
-    def __init__(
-        self, message: str, *, provider: str = "", retry_after: float | None = None
-    ) -> None:
-        super().__init__(message, provider=provider)
-        self.retry_after = retry_after
 
 
 class ProviderTimeout(ProviderError):
