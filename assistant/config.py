@@ -58,11 +58,11 @@ class CloudSettings:
 
 @dataclass(frozen=True)
 class CacheSettings:
-    enabled: bool = _f(True, "Answer repeated requests from the response cache.")
-    ttl_days: float = _f(30.0, "Entries older than this are not used and are pruned.")
-    max_entries: int = _f(50_000, "Most entries kept on disk; least recently used go first.")
-    max_mb: float = _f(200.0, "Most megabytes of answers kept on disk.")
-    hot_entries: int = _f(1024, "Entries kept in memory for instant hits.")
+    enabled: bool = _f(True, "Answer repeated requests from the response cache and store new answers in it.")
+    ttl_days: float = _f(30.0, "Entries older than this many days are not used and are pruned; 0 keeps them forever.")
+    max_entries: int = _f(50_000, "Most entries kept on disk; least recently used go first; 0 means no limit.")
+    max_mb: float = _f(100.0, "Most megabytes of answers kept on disk (about 50,000 answers of 2 KB); 0 means no limit.")
+    hot_entries: int = _f(1024, "Entries also kept in memory for instant hits (at most 32 MB); 0 turns that tier off.")
 
 
 @dataclass(frozen=True)

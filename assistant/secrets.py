@@ -32,20 +32,35 @@ def _check_provider(provider: str) -> None:
         raise UsageError(f"Unknown provider '{provider}'; keys are kept for {', '.join(ENV_VARS)}.")
 
 
-def _keyring() -> object:
-    """The usable keyring backend, or a clear error saying what to install."""
+def _keyring(provider: str | None = None) -> object:
+    """The usable keyring module, or a clear error saying what to install (never a plaintext fallback)."""
+    env = ENV_VARS.get(provider or "openai", ("OPENAI_API_KEY",))[0]
     try:
         import keyring
         from keyring.backends import fail
     except ImportError as exc:
         raise KeyringUnavailable("The keyring package is missing; reinstall assistant.") from exc
-    backend = keyring.get_keyring()
-    if isinstance(backend, fail.Keyring) or type(backend).__name__ in ("ChainerBackend",) and not getattr(backend, "backends", None):
+    try:
+        backend = keyring.get_keyring()
+    except Exception:  # a broken backend configuration is the same as none for the user
+        backend = fail.Keyring()
+    chained = getattr(backend, "backends", None)
+    if isinstance(backend, fail.Keyring) or (type(backend).__name__ == "ChainerBackend" and not chained):
         raise KeyringUnavailable(
-            "No OS keyring is available. Install and unlock one (gnome-keyring or KWallet on Linux), "
-            "or set the provider's environment variable (e.g. OPENAI_API_KEY) instead."
+            "No OS keyring is available, and keys are never written to a plain file. Install and unlock one "
+            "(Linux: gnome-keyring or KWallet with a D-Bus session, e.g. `apt install gnome-keyring dbus-user-session`), "
+            f"or set {env} in the environment instead."
         )
     return keyring
+
+
+def keyring_problem() -> str | None:
+    """Why keys cannot be stored here, or None when a keyring is usable."""
+    try:
+        _keyring()
+    except KeyringUnavailable as exc:
+        return exc.message
+    return None
 
 
 class KeyStore:
@@ -54,6 +69,14 @@ class KeyStore:
     def __init__(self, environ: Mapping[str, str] | None = None) -> None:
         self.environ = os.environ if environ is None else environ
         self._cache: dict[str, str | None] = {}
+
+    def __repr__(self) -> str:  # the default would be harmless, but keys must never reach a log through a repr
+        return f"KeyStore(cached={sorted(p for p, v in self._cache.items() if v)})"
+
+    def require_keyring(self, provider: str) -> None:
+        """Fail before asking for a key that could not be stored."""
+        _check_provider(provider)
+        _keyring(provider)
 
     def _from_env(self, provider: str) -> tuple[str, str] | None:
         for name in ENV_VARS.get(provider, ()):
@@ -96,7 +119,7 @@ class KeyStore:
             raise UsageError("The key was empty; paste the key when asked, or pipe it in: `printf %s \"$KEY\" | assistant keys set openai`.")
         if any(c.isspace() for c in key) or not key.isprintable():
             raise UsageError("That key contains spaces or control characters; copy it again without extra characters.")
-        kr = _keyring()
+        kr = _keyring(provider)
         try:
             kr.set_password(SERVICE, provider, key)  # type: ignore[attr-defined]
         except Exception as exc:
@@ -108,7 +131,7 @@ class KeyStore:
 
     def delete(self, provider: str) -> bool:
         _check_provider(provider)
-        kr = _keyring()
+        kr = _keyring(provider)
         self._cache.pop(provider, None)
         try:
             kr.delete_password(SERVICE, provider)  # type: ignore[attr-defined]

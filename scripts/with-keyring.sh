@@ -7,9 +7,15 @@ if [ -z "${ASSISTANT_IN_KEYRING_SESSION:-}" ] && command -v dbus-run-session >/d
   exec dbus-run-session -- bash "$0" "$@"
 fi
 if [ -n "${ASSISTANT_IN_KEYRING_SESSION:-}" ]; then
-  # A throwaway keyring: its password only needs to unlock it for this session.
-  export XDG_DATA_HOME="$(mktemp -d)"
+  # A throwaway keyring in a temporary data directory: the user's own keyring is never touched,
+  # and its password only needs to unlock it for this session.
+  keyring_home="$(mktemp -d)"
+  trap 'rm -rf "$keyring_home"' EXIT
+  export XDG_DATA_HOME="$keyring_home"
   eval "$(printf 'ci-keyring' | gnome-keyring-daemon --unlock --components=secrets 2>/dev/null)" || true
   export ASSISTANT_REAL_KEYRING=1
+  # Not exec: the trap removes the throwaway keyring afterwards; the daemon exits with the D-Bus session.
+  "$@"
+  exit $?
 fi
 exec "$@"

@@ -19,12 +19,12 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from assistant.cli import ask, history, keys, misc
+    from assistant.cli import ask, bench, cache, desktop, history, keys, misc, stats
 
     parser = _Parser(prog="assistant", description="A local-first AI assistant for the terminal.")
     parser.add_argument("--version", action="version", version=f"assistant {__version__}")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
-    for module in (ask, misc, history, keys):
+    for module in (ask, misc, history, keys, bench, desktop, cache, stats):
         module.register(sub)
     return parser
 
@@ -42,6 +42,18 @@ def _log_failure(exc: BaseException) -> None:
             log.write(f"--- {__version__} {type(exc).__name__}\n{''.join(traceback.format_exception(exc))}\n")
     except Exception:  # logging must never make a failure worse
         pass
+
+
+def _damaged_database(exc: BaseException) -> str | None:
+    """Damage deep inside the file shows only when a bad page is read, long after start-up's checks passed."""
+    import sqlite3
+
+    if not isinstance(exc, sqlite3.DatabaseError) or not any(w in str(exc).lower() for w in ("malformed", "not a database")):
+        return None
+    from assistant.paths import resolve_paths
+
+    db = resolve_paths().database
+    return f"assistant: the database {db} is damaged ({exc}); move it aside (mv {db} {db}.damaged) and run again to start a fresh one."
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -75,5 +87,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         if debug:
             raise
         _log_failure(exc)
-        print(f"assistant: unexpected {type(exc).__name__}; details are in the log (ASSISTANT_DEBUG=1 shows them).", file=sys.stderr)
+        print(_damaged_database(exc) or f"assistant: unexpected {type(exc).__name__}; details are in the log (ASSISTANT_DEBUG=1 shows them).", file=sys.stderr)
         return EXIT_ERROR

@@ -24,6 +24,7 @@ def register(sub: Any) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object at the end instead of streaming")
     p.add_argument("--no-cache", action="store_true", help="skip the cache lookup (the fresh answer is still stored)")
     p.add_argument("--local-only", action="store_true", help="never send anything to a cloud provider")
+    p.add_argument("--compare", action="store_true", help="ask every -m model at once and show the answers side by side")
     p.set_defaults(handler=run)
 
 
@@ -66,16 +67,21 @@ def build_request(engine: Any, args: argparse.Namespace, prompt: str) -> Any:
     return ChatRequest(prompt, model, args.system, gen, conversation, not args.no_cache, args.local_only)
 
 
-def _footer(answer: Any) -> str:
-    where = "cached" if answer.cached else ("local" if answer.provider in ("ollama", "embedded") else "cloud")
-    parts = [f"{answer.provider}:{answer.model}", where]
+def money(usd: float) -> str:
+    return "$0" if usd == 0 else f"${usd:.4f}" if usd >= 0.0001 else f"${usd:.6f}"
+
+
+def route_line(answer: Any) -> str:
+    """Where the answer came from and why, what it cost, and how fast: one line for stderr."""
+    reason = answer.route_reason or f"{answer.provider}:{answer.model}"
+    cost = money(answer.cost_usd) + (" (estimated)" if answer.cost_estimated and answer.cost_usd else "")
+    parts = [f"{reason}, {cost}"]
+    if answer.saved_usd > 0:
+        parts.append(f"saved {money(answer.saved_usd)}")
     if answer.ttft_ms is not None:
         parts.append(f"first token {answer.ttft_ms:.0f} ms")
     if answer.tokens_per_second:
         parts.append(f"{answer.tokens_per_second:.0f} tok/s")
-    parts.append(f"${answer.cost_usd:.4f}" + (" (est.)" if answer.cost_estimated else ""))
-    if answer.saved_usd > 0:
-        parts.append(f"saved ${answer.saved_usd:.4f}")
     return " · ".join(parts)
 
 
@@ -104,8 +110,8 @@ async def stream_answer(engine: Any, request: Any, out: TextIO, err: TextIO, as_
                 else:
                     if wrote_text and not event.answer.text.endswith("\n"):
                         out.write("\n")
-                    if err.isatty():
-                        err.write(f"\x1b[2m{_footer(event.answer)}\x1b[0m\n")
+                    line = route_line(event.answer)
+                    err.write(f"\x1b[2m{for_terminal(line)}\x1b[0m\n" if err.isatty() else f"{line}\n")
                 out.flush()
                 return 0
             elif isinstance(event, Failed):
@@ -122,9 +128,13 @@ async def stream_answer(engine: Any, request: Any, out: TextIO, err: TextIO, as_
 
 def run(args: argparse.Namespace) -> int:
     from assistant.cli.context import load, open_engine
+    from assistant.engine.engine import require_model
 
-    if len(args.model) > 1:
+    if len(args.model) > 1 and not args.compare:
         raise UsageError("Several -m options need --compare; otherwise name one model.")
+    if args.compare and (len(args.model) < 2 or args.cont or args.conversation):
+        raise UsageError("--compare needs two or more -m models and starts fresh (no --continue), "
+                         "e.g. --compare -m ollama:llama3.2 -m openai:gpt-4o-mini.")
     paths, settings = load()
     prompt = read_prompt(args)
     engine: Any = open_engine(paths, settings)
@@ -132,6 +142,11 @@ def run(args: argparse.Namespace) -> int:
     async def go() -> int:
         try:
             request = build_request(engine, args, prompt)
+            if args.compare:
+                from assistant.cli.compare import compare
+
+                return await compare(engine, request, [require_model(engine, m) for m in args.model],
+                                     sys.stdout, sys.stderr, args.json)
             return await stream_answer(engine, request, sys.stdout, sys.stderr, args.json)
         finally:
             await engine.aclose()

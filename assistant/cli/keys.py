@@ -42,6 +42,7 @@ def run(args: argparse.Namespace) -> int:
                 print(f"{provider:<10} not set  (run `assistant keys set {provider}` or set {ENV_VARS[provider][0]})")
         return 0
     if args.action == "set":
+        store.require_keyring(args.provider)  # refuse before the user pastes a key that cannot be kept
         status = store.set(args.provider, _read_key(args.provider))
         print(f"Stored the {args.provider} key (…{status.last4}) in the OS keyring.", file=sys.stderr)
         env = store.status(args.provider)
@@ -51,6 +52,9 @@ def run(args: argparse.Namespace) -> int:
     if args.action == "delete":
         if store.delete(args.provider):
             print(f"Deleted the {args.provider} key from the keyring.", file=sys.stderr)
+            env = store.status(args.provider)
+            if env.source and env.source.startswith("environment"):
+                print(f"Note: {env.source} is still set and will be used.", file=sys.stderr)
             return 0
         raise UsageError(f"There was no {args.provider} key in the keyring.")
     return 2

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from assistant.engine.pricing import PriceTable
-from assistant.engine.types import ModelRef, Usage
+from assistant.engine.types import CLOUD_PROVIDERS, ModelRef, Usage
+
+if TYPE_CHECKING:
+    from assistant.config import Settings
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,20 @@ class Accountant:
         base = str(self.baseline) if self.baseline else None
         saved = original_cost if not ref.local and original_cost > 0 else self.baseline_cost(usage)
         return Money(0.0, saved, "cache", base, usage.estimated)
+
+
+def cloud_chain(settings: "Settings") -> list[ModelRef]:
+    """The cloud models the router falls back to, in provider order."""
+    return [ModelRef(p, getattr(settings, p).model) for p in CLOUD_PROVIDERS if getattr(settings, p).model]
+
+
+def choose_baseline(settings: "Settings", prices: PriceTable) -> ModelRef | None:
+    """The configured baseline, else the cheapest priced cloud model in the fallback chain (for a typical 1:1 mix)."""
+    if settings.general.baseline_model:
+        return ModelRef.parse(settings.general.baseline_model)
+    priced = [(p.input_per_token + p.output_per_token, str(r), r) for r in cloud_chain(settings)
+              if (p := prices.price(r)) is not None]
+    return min(priced)[2] if priced else None
 
 
 def estimate_tokens(text: str) -> int:

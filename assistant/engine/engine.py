@@ -9,21 +9,25 @@ from typing import AsyncIterator
 
 from assistant.config import Settings
 from assistant.engine import router
-from assistant.engine.accounting import Accountant, Money, estimate_tokens
+from assistant.engine.accounting import Accountant, Money, choose_baseline, cloud_chain, estimate_tokens
 from assistant.engine.cache_key import cache_key
 from assistant.engine.events import Event, Failed, Finished, Notice, Started, TextDelta
+from assistant.engine.health import Health
 from assistant.engine.pricing import PriceTable
 from assistant.engine.retry import RetryPolicy
 from assistant.engine.run import RunState, stream_attempt
 from assistant.engine.session import Turn, begin_turn
 from assistant.engine.types import CLOUD_PROVIDERS, Answer, Attempt, ChatRequest, ModelInfo, ModelRef, Usage
-from assistant.errors import AssistantError, ProviderUnavailable, UsageError
+from assistant.errors import AssistantError, UsageError
 from assistant.providers.base import ProviderContext
 from assistant.providers.http import SharedClient
 from assistant.providers.registry import Registry
 from assistant.secrets import KeyStore
 from assistant.storage.cache import CachedAnswer, ResponseCache
 from assistant.storage.history import CallRecord, History
+
+
+SLOW_PROBE_MS = 500.0  # a refused connection takes a few ms; a probe this slow means a hung server
 
 
 class Engine:
@@ -34,26 +38,23 @@ class Engine:
         self.settings = settings
         self.conn = conn
         self.history = History(conn)  # type: ignore[arg-type]
-        self.cache = ResponseCache(conn, hot_entries=settings.cache.hot_entries,  # type: ignore[arg-type]
-                                   ttl_seconds=settings.cache.ttl_days * 86400)
+        self.cache = ResponseCache.from_settings(conn, settings.cache)  # type: ignore[arg-type]
         self.prices = PriceTable.load(settings.prices)
         self.keys = keys or KeyStore()
         self.http = SharedClient(settings.network, transport)  # type: ignore[arg-type]
         self.registry = registry or Registry(ProviderContext(settings, self.http, self.keys.get))
         self.accountant = Accountant(self.prices, self.baseline())
         self.retry = RetryPolicy(settings.network.max_retries, 0.5, settings.network.retry_max_wait)
+        self.health = Health()
+        self.health.seed(conn)  # type: ignore[arg-type]
         self.notices: list[str] = []  # start-up news for the user, e.g. a damaged database kept aside
 
     # models ---------------------------------------------------------------------------------
     def cloud_defaults(self) -> list[ModelRef]:
-        return [ModelRef(p, getattr(self.settings, p).model) for p in CLOUD_PROVIDERS if getattr(self.settings, p).model]
+        return cloud_chain(self.settings)
 
     def baseline(self) -> ModelRef | None:
-        if self.settings.general.baseline_model:
-            return ModelRef.parse(self.settings.general.baseline_model)
-        priced = [(p.input_per_token + p.output_per_token, str(r), r) for r in self.cloud_defaults()
-                  if (p := self.prices.price(r)) is not None]
-        return min(priced)[2] if priced else None
+        return choose_baseline(self.settings, self.prices)
 
     def parse_model(self, text: str) -> ModelRef:
         return ModelRef.parse(text, tuple(self.registry.names))
@@ -69,24 +70,40 @@ class Engine:
             refs += self.cloud_defaults()
         return refs
 
-    async def _candidate(self, ref: ModelRef) -> router.Candidate:
+    async def _candidate(self, ref: ModelRef, latency: dict[str, float]) -> router.Candidate:
         price = self.prices.price(ref)
-        extra = {"input_price": price.input_per_token, "output_price": price.output_per_token, "quality": price.quality} if price else {}
+        extra: dict[str, object] = {"input_price": price.input_per_token, "output_price": price.output_per_token,
+                                    "quality": price.quality} if price else {"priced": False}
+        if self.health.resting(ref.provider):
+            # Not even probed: a resting provider must not cost the request any time.
+            return router.Candidate(ref, True, self.health.detail(ref.provider), healthy=False, **extra)  # type: ignore[arg-type]
         try:
             provider = self.registry.get(ref.provider)
         except AssistantError as exc:
-            return router.Candidate(ref, False, exc.message, **extra)
+            return router.Candidate(ref, False, exc.message, **extra)  # type: ignore[arg-type]
         if ref.provider in CLOUD_PROVIDERS:
             ok = bool(self.keys.get(ref.provider))
-            return router.Candidate(ref, ok, "" if ok else f"no {ref.provider} key", **extra)
+            return router.Candidate(ref, ok, "" if ok else f"no {ref.provider} key", latency_ms=latency.get(str(ref)),
+                                    **extra)  # type: ignore[arg-type]
+        started = time.perf_counter()
         status = await provider.availability()
+        probe_ms = (time.perf_counter() - started) * 1000
         if ref.provider == "ollama" and status.available:
             ref = ModelRef("ollama", provider.default_model() or ref.model)
-        return router.Candidate(ref, status.available, status.detail, **extra)
+        if not status.available and probe_ms > SLOW_PROBE_MS:
+            # Up but not answering (a hung server): rest it so the next requests do not wait for it again.
+            self.health.failure(ref.provider, "probe_timeout", status.detail)
+        return router.Candidate(ref, status.available, status.detail, latency_ms=latency.get(str(ref)),
+                                probe_ms=probe_ms, **extra)  # type: ignore[arg-type]
 
     async def candidates(self, request: ChatRequest) -> list[router.Candidate]:
         refs = self._static_refs(request)
-        return list(await asyncio.gather(*(self._candidate(r) for r in refs)))
+        latency: dict[str, float] = {}
+        if self.settings.general.policy == "fastest":
+            from assistant.storage.stats import ttft_medians
+
+            latency = ttft_medians(self.conn)  # type: ignore[arg-type]
+        return list(await asyncio.gather(*(self._candidate(r, latency) for r in refs)))
 
     async def list_models(self) -> dict[str, list[ModelInfo]]:
         """Every model the app can use, grouped by provider; a broken provider shows as unavailable."""
@@ -113,29 +130,28 @@ class Engine:
             return
         request_id = uuid.uuid4().hex
         t0 = time.perf_counter()
-        if request.use_cache and self.settings.cache.enabled and not request.regenerate:
-            for ref in self._static_refs(request):
-                key = cache_key(turn.provider_request(ref, request.settings))
-                hit = self.cache.get(key)
-                if hit is not None:
-                    async for event in self._replay(hit, turn, request_id, t0):
-                        yield event
-                    return
+        hit = self._lookup(turn, request) if self._looks_up(request) else None
+        if hit is not None:
+            async for event in self._replay(hit, turn, request_id, t0):
+                yield event
+            return
         try:
+            candidates = await self.candidates(request)
+            self._record_slow_probes(candidates, turn, request_id)
             plan = router.plan(
-                await self.candidates(request), named=request.model, policy=self.settings.general.policy,
+                candidates, named=request.model, policy=self.settings.general.policy,
                 local_only=request.local_only or self.settings.general.local_only, budget_left=self._budget_left(),
+                tokens=(self._prompt_tokens(turn), request.settings.max_tokens),
             )
         except AssistantError as exc:
             yield Failed(exc, turn.conversation_id)
             return
         if not plan.steps:
-            yield Failed(self._nothing_can_answer(plan), turn.conversation_id)
+            yield Failed(self._nothing_can_answer(plan, turn, request_id), turn.conversation_id)
             return
         attempts: list[Attempt] = []
-        for skipped in plan.skipped:
-            if skipped.ref.local:
-                yield Notice(f"{skipped.reason} - answering with {plan.steps[0].ref}.")
+        for text, level in router.skip_notes(plan):
+            yield Notice(text, level)
         last_error: AssistantError | None = None
         for index, step in enumerate(plan.steps):
             if index and not self.settings.general.fallback:
@@ -143,14 +159,18 @@ class Engine:
             if index:
                 yield Notice(f"{attempts[-1].ref} failed ({last_error.message if last_error else 'unknown'}) - trying {step.ref}.", "warning")
             state = RunState(step.ref)
+            self.health.begin(step.ref.provider)
             try:
                 async for event in self._attempt(step, turn, request, request_id, state, attempts):
                     yield event
             except (asyncio.CancelledError, GeneratorExit):
+                self.health.abandon(step.ref.provider)
                 self._interrupted(state, turn, request_id, step.reason)
                 raise
             if state.error is None:
-                yield Finished(self._complete(state, turn, request, request_id, step.reason, attempts, t0))
+                self.health.success(step.ref.provider)
+                reason = router.explain(plan, step, attempts, self.settings.general.policy)
+                yield Finished(self._complete(state, turn, request, request_id, reason, attempts, t0))
                 return
             last_error = state.error
             if state.parts or not state.error.falls_back or request.model:
@@ -183,9 +203,8 @@ class Engine:
         usage = state.usage
         if usage is not None and not usage.estimated:
             return usage
-        prompt_chars = sum(len(m.content) for m in turn.prior) + len(turn.prompt) + len(turn.system or "")
         return Usage(
-            usage.input_tokens if usage and usage.input_tokens else estimate_tokens("x" * prompt_chars),
+            usage.input_tokens if usage and usage.input_tokens else self._prompt_tokens(turn),
             usage.output_tokens if usage and usage.output_tokens else estimate_tokens(state.text),
             estimated=True,
         )
@@ -193,8 +212,14 @@ class Engine:
     def _failed_attempt(self, state: RunState, error: AssistantError, turn: Turn, request_id: str, reason: str,
                         attempts: list[Attempt]) -> None:
         attempts.append(Attempt(state.ref, error.kind, error.message, state.elapsed_ms))
+        self.health.failure(state.ref.provider, error.kind, error.message)
+        usage, cost = Usage(), 0.0
+        if state.parts:  # a stream cut after text was still billed for what it sent: estimate it honestly
+            usage = self._usage(state, turn)
+            cost = self.accountant.fresh(state.ref, usage).cost_usd
         self.history.record_call(CallRecord(
             request_id, turn.conversation_id, state.message_id, state.ref.provider, state.ref.model, "error",
+            usage.input_tokens, usage.output_tokens, cost, usage.estimated,
             total_ms=state.elapsed_ms, ttft_ms=state.ttft_ms, error_kind=error.kind, route_reason=reason,
         ))
 
@@ -226,6 +251,8 @@ class Engine:
             self.cache.put(CachedAnswer(key, state.ref.provider, state.ref.model, state.text, usage.input_tokens,
                                         usage.output_tokens, money.cost_usd, money.estimated, state.ttft_ms,
                                         state.elapsed_ms, time.time()))
+        if self._looks_up(request):
+            self.cache.note_miss(request_id)
         self.history.touch(turn.conversation_id)
         return Answer(state.text, state.ref.provider, state.ref.model, False, usage, money.cost_usd, money.saved_usd,
                       state.ttft_ms, total_ms, turn.conversation_id, state.message_id, reason, money.estimated,
@@ -233,7 +260,7 @@ class Engine:
 
     async def _replay(self, hit: CachedAnswer, turn: Turn, request_id: str, t0: float) -> AsyncIterator[Event]:
         ref = ModelRef(hit.provider, hit.model)
-        reason = f"{ref} - cached answer, $0"
+        reason = f"{ref} - cached answer"
         yield Started(turn.conversation_id, ref, reason, cached=True)
         ttft = (time.perf_counter() - t0) * 1000
         yield TextDelta(hit.text)
@@ -257,14 +284,45 @@ class Engine:
         budget = self.settings.general.monthly_budget_usd
         return None if budget <= 0 else budget - self.history.month_spend()
 
-    def _nothing_can_answer(self, plan: router.Plan) -> AssistantError:
-        reasons = "; ".join(f"{s.ref}: {s.reason}" for s in plan.skipped)
-        return ProviderUnavailable(
-            f"No model can answer right now ({reasons}). Start Ollama, reinstall assistant for the embedded model, "
-            "or add a key with `assistant keys set openai`."
-        )
+    def _prompt_tokens(self, turn: Turn) -> int:
+        chars = sum(len(m.content) for m in turn.prior) + len(turn.prompt) + len(turn.system or "")
+        return estimate_tokens("x" * chars)
+
+    def _record_slow_probes(self, candidates: list[router.Candidate], turn: Turn, request_id: str) -> None:
+        """A probe that timed out cost the request real time: keep it as an attempt, so later processes rest it too."""
+        for c in candidates:
+            if not c.available and c.probe_ms > SLOW_PROBE_MS:
+                self.history.record_call(CallRecord(
+                    request_id, turn.conversation_id, None, c.ref.provider, c.ref.model, "error", total_ms=c.probe_ms,
+                    error_kind="probe_timeout", route_reason=f"availability check: {c.detail}"))
+
+    def _nothing_can_answer(self, plan: router.Plan, turn: Turn, request_id: str) -> AssistantError:
+        budget = self.settings.general.monthly_budget_usd
+        error = router.refusal(plan, budget, self.history.month_spend() if budget > 0 else 0.0)
+        # Kept as a request that got no answer (outcome "refused": no provider was contacted, so health ignores it).
+        ref = plan.skipped[0].ref if plan.skipped else ModelRef("none", "none")
+        self.history.record_call(CallRecord(request_id, turn.conversation_id, None, ref.provider, ref.model, "refused",
+                                            error_kind=error.kind, route_reason=error.message))
+        return error
+
+    def _lookup(self, turn: Turn, request: ChatRequest) -> CachedAnswer | None:
+        """The cached answer of any model the request could go to, before anything is probed or paid for."""
+        try:
+            refs = self._static_refs(request)
+        except AssistantError:
+            return None  # a bad default model is reported by the router, with its fix
+        for ref in refs:
+            hit = self.cache.get(cache_key(turn.provider_request(ref, request.settings)))
+            if hit is not None:
+                return hit
+        return None
+
+    def _looks_up(self, request: ChatRequest) -> bool:
+        """--no-cache and regenerate skip the lookup (the fresh answer is still stored and replaces the old)."""
+        return request.use_cache and self.settings.cache.enabled and not request.regenerate
 
     async def aclose(self) -> None:
+        self.cache.flush()
         await self.registry.aclose()
         await self.http.aclose()
 

@@ -1,10 +1,14 @@
-"""The router: a pure function from candidates, policy and budget to an ordered, explained plan."""
+"""The router: pure functions from candidates, policy and budget to an ordered plan, its one-line reasons and refusals."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from assistant.engine.types import ModelRef
+from assistant.engine.health import first_clause
+from assistant.engine.types import Attempt, ModelRef
+from assistant.errors import AssistantError, BudgetExceeded, ProviderUnavailable, UsageError
+
+POLICY_WORDS = {"cheapest": "cheapest", "fastest": "fastest", "best": "best quality", "local-first": "local-first"}
 
 
 @dataclass(frozen=True)
@@ -19,16 +23,26 @@ class Candidate:
     quality: int = 1
     latency_ms: float | None = None  # measured median time to first token, if known
     healthy: bool = True  # False while the provider's circuit breaker is open
+    priced: bool = True  # False for a cloud model missing from the price table
+    probe_ms: float = 0.0  # how long the availability check took
 
     @property
     def local(self) -> bool:
         return self.ref.local
+
+    def cost(self, tokens: tuple[int, int]) -> float:
+        """Worst-case cost for (prompt tokens, most output tokens); per-token prices when no tokens are known."""
+        if tokens == (0, 0):
+            return self.input_price + self.output_price
+        return tokens[0] * self.input_price + tokens[1] * self.output_price
 
 
 @dataclass(frozen=True)
 class Step:
     ref: ModelRef
     reason: str
+    # Why a model was left out: unavailable, unhealthy, local_only or budget ("" for planned steps).
+    code: str = ""
 
 
 @dataclass(frozen=True)
@@ -36,9 +50,41 @@ class Plan:
     steps: tuple[Step, ...]
     skipped: tuple[Step, ...] = ()
 
+    def refused_for(self, code: str) -> bool:
+        """True when nothing can answer and this was why at least one model was left out."""
+        return not self.steps and any(s.code == code for s in self.skipped)
 
-def _describe(c: Candidate) -> str:
-    return "local, $0" if c.local else f"cloud, ${c.input_price * 1e6:.2f}/${c.output_price * 1e6:.2f} per M tokens"
+
+def _money(usd: float) -> str:
+    return "$0" if usd == 0 else f"${usd:.4f}" if usd >= 0.0001 else f"${usd:.6f}"
+
+
+def _describe(c: Candidate, policy: str, tokens: tuple[int, int]) -> str:
+    if c.local:
+        where = "local"
+    elif not c.priced:
+        where = "cloud, price unknown"
+    elif tokens == (0, 0):
+        where = f"cloud, ${c.input_price * 1e6:.2f}/${c.output_price * 1e6:.2f} per M tokens"
+    else:
+        where = f"cloud, up to {_money(c.cost(tokens))}"
+    if policy == "fastest":
+        note = f"first token p50 {c.latency_ms:.0f} ms" if c.latency_ms is not None else "not measured yet"
+        return f"{where} ({note})"
+    if policy == "best":
+        return f"{where} (quality tier {c.quality})"
+    return where
+
+
+def _budget_skip(c: Candidate, budget_left: float | None, tokens: tuple[int, int]) -> str:
+    if budget_left is None or c.local:
+        return ""
+    if budget_left <= 0:
+        return f"{c.ref}: monthly budget used up; raise general.monthly_budget_usd in config.toml to use cloud models"
+    if c.priced and c.cost(tokens) > budget_left:
+        return (f"{c.ref}: could cost up to {_money(c.cost(tokens))}, more than the {_money(budget_left)} "
+                "left in the monthly budget")
+    return ""
 
 
 def plan(
@@ -48,35 +94,101 @@ def plan(
     policy: str = "local-first",
     local_only: bool = False,
     budget_left: float | None = None,
+    tokens: tuple[int, int] = (0, 0),
 ) -> Plan:
-    """Order candidates; unavailable, unhealthy and over-budget ones are skipped with a reason."""
+    """Order candidates; unavailable, unhealthy and over-budget ones are skipped with a reason.
+
+    `tokens` is (prompt tokens, most output tokens): it prices each cloud model for this request.
+    """
     if named is not None:
-        return Plan((Step(named, f"{named} - you asked for it"),))
+        return _named(named, candidates, local_only, budget_left, tokens)
     usable: list[Candidate] = []
     skipped: list[Step] = []
     for c in candidates:
-        if not c.available:
-            skipped.append(Step(c.ref, c.detail or "not available"))
+        over = _budget_skip(c, budget_left, tokens)
+        if local_only and not c.local:
+            skipped.append(Step(c.ref, f"{c.ref}: local-only mode", "local_only"))
+        elif not c.available:
+            skipped.append(Step(c.ref, c.detail or f"{c.ref} is not available", "unavailable"))
         elif not c.healthy:
-            skipped.append(Step(c.ref, c.detail or "failing recently; resting it for a while"))
-        elif local_only and not c.local:
-            skipped.append(Step(c.ref, "local-only mode"))
-        elif budget_left is not None and budget_left <= 0 and not c.local:
-            skipped.append(Step(c.ref, "monthly budget reached"))
+            skipped.append(Step(c.ref, c.detail or f"{c.ref} failed recently; resting it", "unhealthy"))
+        elif over:
+            skipped.append(Step(c.ref, over, "budget"))
         else:
             usable.append(c)
     order = {c.ref: i for i, c in enumerate(usable)}
-    cost = lambda c: c.input_price + c.output_price  # noqa: E731
+
+    def price(c: Candidate) -> tuple[bool, float]:
+        return (not c.local and not c.priced, c.cost(tokens))
+
     if policy == "cheapest":
-        usable.sort(key=lambda c: (cost(c), not c.local, order[c.ref]))
+        usable.sort(key=lambda c: (*price(c), not c.local, order[c.ref]))
     elif policy == "fastest":
-        usable.sort(key=lambda c: (c.latency_ms is None, c.latency_ms or 0.0, order[c.ref]))
+        usable.sort(key=lambda c: (c.latency_ms is None, c.latency_ms or 0.0, not c.local, order[c.ref]))
     elif policy == "best":
-        usable.sort(key=lambda c: (-c.quality, cost(c), order[c.ref]))
+        usable.sort(key=lambda c: (-c.quality, *price(c), order[c.ref]))
     else:  # local-first: locals in the order given, then cloud from cheapest
-        usable.sort(key=lambda c: (not c.local, cost(c) if not c.local else 0.0, order[c.ref]))
-    steps = []
-    for i, c in enumerate(usable):
-        why = {"cheapest": "cheapest", "fastest": "fastest measured", "best": "highest quality"}.get(policy, "local-first")
-        steps.append(Step(c.ref, f"{c.ref} - {_describe(c)} ({why}{'' if i == 0 else ', fallback'})"))
-    return Plan(tuple(steps), tuple(skipped))
+        usable.sort(key=lambda c: (not c.local, *(price(c) if not c.local else (False, 0.0)), order[c.ref]))
+    word = POLICY_WORDS.get(policy, policy)
+    steps = tuple(
+        Step(c.ref, f"{c.ref} - {_describe(c, policy, tokens)}" + (f", {word}" if policy != "local-first" and i == 0 else ""))
+        for i, c in enumerate(usable)
+    )
+    return Plan(steps, tuple(skipped))
+
+
+def _named(named: ModelRef, candidates: list[Candidate], local_only: bool, budget_left: float | None,
+           tokens: tuple[int, int]) -> Plan:
+    """The user naming a model wins over every policy, but never over local-only mode or the budget."""
+    if local_only and not named.local:
+        return Plan((), (Step(named, f"{named} is a cloud model and local-only mode is on", "local_only"),))
+    known = next((c for c in candidates if c.ref == named), None)
+    probe = known or Candidate(named, True, priced=False)
+    over = _budget_skip(probe, budget_left, tokens)
+    if over:
+        return Plan((), (Step(named, over, "budget"),))
+    return Plan((Step(named, f"{named} - you asked for it"),))
+
+
+def _down_locals(plan: Plan) -> list[Step]:
+    return [s for s in plan.skipped if s.ref.local and s.code in ("unavailable", "unhealthy")]
+
+
+def skip_notes(plan: Plan) -> list[tuple[str, str]]:
+    """(text, level) notices: a local model down or resting, or the budget keeping cloud models out."""
+    first = plan.steps[0].ref
+    notes = [(f"{s.reason.rstrip('.')} - answering with {first}.", "info") for s in _down_locals(plan)]
+    budget = [s for s in plan.skipped if s.code == "budget"]
+    if budget:
+        notes.append((f"{budget[0].reason} - answering with {first}.", "warning"))
+    return notes
+
+
+def explain(plan: Plan, step: Step, failed: list[Attempt], policy: str) -> str:
+    """One line for the answer and its request row: why this model, in the words a person would use."""
+    others = [a for a in failed if a.ref != step.ref]
+    if others:
+        return f"{others[0].ref} failed ({first_clause(others[0].message)}) - answered by {step.ref}"
+    if failed:  # the same model answered after retries: not a fallback, but worth saying
+        return f"{step.reason} (after {len(failed)} {'retry' if len(failed) == 1 else 'retries'})"
+    down = _down_locals(plan)
+    if down and policy == "local-first" and step.ref == plan.steps[0].ref:
+        return f"{first_clause(down[0].reason)} - answered by {step.ref}"
+    return step.reason
+
+
+def refusal(plan: Plan, budget_usd: float, spent_usd: float) -> AssistantError:
+    """The error for an empty plan, saying what to change."""
+    if plan.refused_for("local_only") and len(plan.skipped) == 1:
+        return UsageError(f"{plan.skipped[0].reason}; name a local model (ollama:..., embedded:...) "
+                          "or drop --local-only / general.local_only.")
+    if plan.refused_for("budget"):
+        return BudgetExceeded(
+            f"The monthly budget of {_money(budget_usd)} would be passed ({_money(spent_usd)} spent this month), so cloud "
+            "models are refused and no local model can answer; start Ollama or raise general.monthly_budget_usd in config.toml."
+        )
+    reasons = "; ".join(s.reason if s.reason.startswith(str(s.ref)) else f"{s.ref}: {s.reason}" for s in plan.skipped)
+    return ProviderUnavailable(
+        f"No model can answer right now ({reasons}). Start Ollama, reinstall assistant for the embedded model, "
+        "or add a key with `assistant keys set openai`."
+    )

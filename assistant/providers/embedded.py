@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, AsyncIterator
 
 from assistant.engine.types import ModelInfo, ModelRef, ProviderRequest, Usage
-from assistant.errors import ProviderError, ProviderUnavailable
+from assistant.errors import BadRequest, ModelNotFound, ProviderError, ProviderUnavailable
 from assistant.providers.base import Availability, Chunk, Provider
 
 _END = object()
@@ -128,6 +128,10 @@ class EmbeddedProvider(Provider):
         emit(Usage(max(0, llama.n_tokens - produced), produced))
 
     async def stream(self, request: ProviderRequest) -> AsyncIterator[Chunk]:
+        if request.model.model != self.config.model_name:
+            # One model lives here; answering "embedded:other" with it would mislabel the answer in history.
+            raise ModelNotFound(f"The embedded model is called '{self.config.model_name}'; use "
+                                f"-m embedded:{self.config.model_name}.", provider=self.name)
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[Any] = asyncio.Queue()
         stop = threading.Event()
@@ -157,6 +161,11 @@ class EmbeddedProvider(Provider):
                     if isinstance(item, ProviderError):
                         raise item
                     if isinstance(item, BaseException):
+                        if "exceed context window" in str(item):
+                            raise BadRequest(
+                                f"The prompt is too long for the embedded model ({item}); shorten it, raise "
+                                "embedded.context_size in config.toml, or ask a bigger model with -m.", provider=self.name,
+                            ) from item
                         raise ProviderError(f"The embedded model failed: {item.__class__.__name__}: {item}", provider=self.name) from item
                     yield item
             finally:

@@ -7,7 +7,9 @@ from typing import Any, AsyncIterator
 from urllib.parse import urlsplit
 
 from assistant.engine.types import ModelInfo, ModelRef, ProviderRequest, Usage
-from assistant.errors import ConnectionLost, MalformedResponse, ModelNotFound, ProviderError, ProviderTimeout, ProviderUnavailable
+from assistant.errors import (
+    ConnectionLost, MalformedResponse, ModelNotFound, Overloaded, ProviderError, ProviderTimeout, ProviderUnavailable,
+)
 from assistant.providers.base import Availability, Chunk, Provider
 
 
@@ -107,6 +109,9 @@ class OllamaProvider(Provider):
                 return ModelNotFound(
                     f"Ollama has no model '{model}'; pull it with `ollama pull {model}`.", provider=self.name
                 )
+            if exc.status_code == 429 or exc.status_code >= 500:
+                # A busy queue (503), a crashed or out-of-memory runner (500): worth a retry, then another model.
+                return Overloaded(f"Ollama could not answer: {text or exc.status_code}.", provider=self.name)
             return ProviderError(f"Ollama refused the request: {text or exc.status_code}.", provider=self.name)
         if isinstance(exc, (httpx.ConnectError, ConnectionError)):
             return self._down()

@@ -5,8 +5,25 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
+import zlib
 from collections import OrderedDict
 from dataclasses import dataclass
+
+from assistant.config import CacheSettings
+
+# Bytes an entry costs on disk besides its text: key, names, numbers and its index entries.
+ROW_OVERHEAD = 200
+# The hot tier is bounded in bytes as well as entries, so a few huge answers cannot eat the laptop's memory.
+HOT_MAX_BYTES = 32 * 1024 * 1024
+HOT_MAX_ENTRY = 1024 * 1024
+# Another process may clear or replace entries; the hot tier re-checks the shared generation this often.
+GENERATION_CHECK_SECONDS = 1.0
+# Hits are written back (LRU position, hit count) in batches, never on the lookup path.
+FLUSH_AFTER = 1024
+# About one put in this many checks the limits; keys are hashes, so the checks spread evenly over processes.
+LIMIT_CHECK_EVERY = 32
+DAY = 86400.0
+MMAP_BYTES = 256 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -24,70 +41,302 @@ class CachedAnswer:
     created_at: float
 
 
+_DEFAULTS = CacheSettings()
+
+
+@dataclass(frozen=True)
+class CacheLimits:
+    """Zero or less switches a limit off; the defaults are config.toml's."""
+
+    ttl_seconds: float = _DEFAULTS.ttl_days * DAY
+    max_entries: int = _DEFAULTS.max_entries
+    max_bytes: int = int(_DEFAULTS.max_mb * 1024 * 1024)
+    hot_entries: int = _DEFAULTS.hot_entries
+
+    @classmethod
+    def from_settings(cls, cache: CacheSettings) -> "CacheLimits":
+        return cls(cache.ttl_days * DAY, cache.max_entries, int(cache.max_mb * 1024 * 1024), cache.hot_entries)
+
+
+@dataclass(frozen=True)
+class PruneResult:
+    expired: int = 0
+    evicted: int = 0
+    old_scheme: int = 0
+
+    @property
+    def removed(self) -> int:
+        return self.expired + self.evicted + self.old_scheme
+
+
 _COLS = "key, provider, model, text, input_tokens, output_tokens, cost_usd, cost_estimated, ttft_ms, total_ms, created_at"
+_SELECT = f"SELECT {_COLS} FROM response_cache WHERE key = ?"
+_INSERT = (f"INSERT OR REPLACE INTO response_cache ({_COLS}, last_used_at, hits, size_bytes, scheme) "
+           "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,0,?,?)")
+_TOUCH = "UPDATE response_cache SET hits = hits + ?, last_used_at = max(last_used_at, ?) WHERE key = ?"
+
+
+def entry_size(entry: CachedAnswer) -> int:
+    return len(entry.text.encode("utf-8", "surrogatepass")) + ROW_OVERHEAD
 
 
 class ResponseCache:
-    """Thread-safe; the SQLite tier is shared safely between processes through WAL and busy timeouts."""
+    """Thread-safe (one lock); shared safely between processes through WAL, busy timeouts and a generation counter.
 
-    def __init__(self, conn: sqlite3.Connection, *, hot_entries: int = 1024, ttl_seconds: float = 30 * 86400) -> None:
+    The cache only ever saves work: a database error while reading or writing it is treated as a miss or a
+    skipped store, never as a failed answer.
+    """
+
+    def __init__(self, conn: sqlite3.Connection, limits: CacheLimits | None = None) -> None:
         self.conn = conn
-        self.hot_entries = hot_entries
-        self.ttl_seconds = ttl_seconds
+        self.limits = limits or CacheLimits()
         self._hot: OrderedDict[str, CachedAnswer] = OrderedDict()
-        self._lock = threading.Lock()
-        self._select = f"SELECT {_COLS} FROM response_cache WHERE key = ?"
+        self._hot_bytes = 0
+        self._touched: dict[str, tuple[float, int]] = {}
+        self._lock = threading.RLock()
+        self._cur = conn.cursor()  # one cursor, so the lookup reuses sqlite3's prepared statement
+        try:
+            # Lookups read pages straight from the mapped file instead of a read() call per page: half the time.
+            conn.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
+        except sqlite3.Error:
+            pass
+        self._next_check = 0.0
+        self._data_version: int | None = None
+        self._generation: int | None = None
 
-    def _fresh(self, entry: CachedAnswer, now: float) -> bool:
-        return self.ttl_seconds <= 0 or now - entry.created_at <= self.ttl_seconds
+    @classmethod
+    def from_settings(cls, conn: sqlite3.Connection, cache: CacheSettings) -> "ResponseCache":
+        return cls(conn, CacheLimits.from_settings(cache))
 
-    def get(self, key: str, *, touch: bool = True) -> CachedAnswer | None:
-        """Hot tier first, then SQLite; a hit refreshes its LRU position (hits are counted by `touch`)."""
+    # lookups ----------------------------------------------------------------------------------
+    def get(self, key: str) -> CachedAnswer | None:
+        """Hot tier first, then SQLite; a hit moves to the front of the LRU (written back later)."""
         now = time.time()
+        ttl = self.limits.ttl_seconds
         with self._lock:
+            if now >= self._next_check:
+                self._check_generation(now)
             entry = self._hot.get(key)
             if entry is not None:
-                if self._fresh(entry, now):
+                if ttl <= 0 or now - entry.created_at <= ttl:
                     self._hot.move_to_end(key)
-                else:
-                    del self._hot[key]
-                    entry = None
-        if entry is None:
-            row = self.conn.execute(self._select, (key,)).fetchone()
-            if row is None:
+                    self._touch(key, now)
+                    return entry
+                self._drop_hot(key)
+            try:
+                row = self._cur.execute(_SELECT, (key,)).fetchone()
+            except sqlite3.Error:
+                return None
+            if row is None or (ttl > 0 and now - row[10] > ttl):
                 return None
             entry = CachedAnswer(*row[:7], bool(row[7]), *row[8:])
-            if not self._fresh(entry, now):
-                return None
             self._remember(entry)
-        if touch:
-            self.touch(key, now)
-        return entry
+            self._touch(key, now)
+            return entry
 
-    def touch(self, key: str, now: float | None = None) -> None:
-        self.conn.execute(
-            "UPDATE response_cache SET hits = hits + 1, last_used_at = ? WHERE key = ?", (now or time.time(), key)
-        )
+    def _touch(self, key: str, now: float) -> None:
+        seen = self._touched.get(key)
+        self._touched[key] = (now, seen[1] + 1 if seen else 1)
+        if len(self._touched) >= FLUSH_AFTER:
+            self._flush_locked()
 
-    def _remember(self, entry: CachedAnswer) -> None:
+    def flush(self) -> None:
+        """Write pending hits (LRU position and count) to the database; call before closing."""
         with self._lock:
-            self._hot[entry.key] = entry
-            self._hot.move_to_end(entry.key)
-            while len(self._hot) > self.hot_entries:
-                self._hot.popitem(last=False)
+            self._flush_locked()
 
-    def put(self, entry: CachedAnswer) -> None:
-        """Store a complete answer; a later answer for the same key (regenerate) replaces it."""
-        size = len(entry.text.encode("utf-8"))
-        self.conn.execute(
-            f"INSERT OR REPLACE INTO response_cache ({_COLS}, last_used_at, hits, size_bytes) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,0,?)",
-            (entry.key, entry.provider, entry.model, entry.text, entry.input_tokens, entry.output_tokens,
-             entry.cost_usd, int(entry.cost_estimated), entry.ttft_ms, entry.total_ms, entry.created_at,
-             entry.created_at, size),
-        )
-        self._remember(entry)
+    def _flush_locked(self) -> None:
+        if not self._touched:
+            return
+        rows = [(n, last, key) for key, (last, n) in self._touched.items()]
+        self._touched = {}
+        try:
+            self._write(lambda: self.conn.executemany(_TOUCH, rows))
+        except sqlite3.Error:
+            pass  # LRU positions are a hint; losing one batch only makes eviction slightly less exact
+
+    def _write(self, work: "object") -> None:
+        """Run `work` in one transaction unless the caller already holds one."""
+        if self.conn.in_transaction:
+            work()  # type: ignore[operator]
+            return
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            work()  # type: ignore[operator]
+            self.conn.execute("COMMIT")
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+
+    def _check_generation(self, now: float) -> None:
+        """Drop the hot tier when another process cleared, pruned or replaced entries since we last looked."""
+        self._next_check = now + GENERATION_CHECK_SECONDS
+        try:
+            version = self._cur.execute("PRAGMA data_version").fetchone()[0]
+            if version == self._data_version:
+                return
+            self._data_version = version
+            generation = self._cur.execute("SELECT generation FROM cache_state WHERE id = 1").fetchone()[0]
+        except sqlite3.Error:
+            return
+        if self._generation is not None and generation != self._generation:
+            self._hot.clear()
+            self._hot_bytes = 0
+        self._generation = generation
+
+    def _bump_generation(self) -> None:
+        row = self.conn.execute("UPDATE cache_state SET generation = generation + 1 WHERE id = 1 RETURNING generation").fetchone()
+        self._generation = row[0] if row else self._generation
+
+    # the hot tier -----------------------------------------------------------------------------
+    def _remember(self, entry: CachedAnswer) -> None:
+        size = len(entry.text)
+        if self.limits.hot_entries <= 0 or size > HOT_MAX_ENTRY:
+            return
+        self._drop_hot(entry.key)
+        self._hot[entry.key] = entry
+        self._hot_bytes += size
+        while len(self._hot) > self.limits.hot_entries or self._hot_bytes > HOT_MAX_BYTES:
+            _, old = self._hot.popitem(last=False)
+            self._hot_bytes -= len(old.text)
+
+    def _drop_hot(self, key: str) -> None:
+        old = self._hot.pop(key, None)
+        if old is not None:
+            self._hot_bytes -= len(old.text)
 
     def forget_hot(self) -> None:
         with self._lock:
             self._hot.clear()
+            self._hot_bytes = 0
+
+    # stores -----------------------------------------------------------------------------------
+    def put(self, entry: CachedAnswer, *, scheme: int | None = None) -> bool:
+        """Store a complete answer; a later answer for the same key (regenerate) replaces it. False if skipped."""
+        if not entry.text.strip():
+            return False  # an empty answer is a failure in disguise; asking again should really ask again
+        if scheme is None:
+            from assistant.engine.cache_key import KEY_SCHEME as scheme
+        values = (entry.key, entry.provider, entry.model, entry.text, entry.input_tokens, entry.output_tokens,
+                  entry.cost_usd, int(entry.cost_estimated), entry.ttft_ms, entry.total_ms, entry.created_at,
+                  entry.created_at, entry_size(entry), scheme)
+        with self._lock:
+            self._flush_locked()
+
+            def store() -> None:
+                replaced = self.conn.execute("SELECT 1 FROM response_cache WHERE key = ?", (entry.key,)).fetchone()
+                self.conn.execute(_INSERT, values)
+                if replaced:  # other processes must stop serving the old answer from memory
+                    self._bump_generation()
+
+            try:
+                self._write(store)
+            except sqlite3.Error:
+                return False
+            self._remember(entry)
+            if zlib.crc32(entry.key.encode()) % LIMIT_CHECK_EVERY == 0:
+                try:
+                    self.prune(now=entry.created_at)
+                except sqlite3.Error:
+                    pass  # the next check will catch up
+        return True
+
+    def put_many(self, entries: "list[CachedAnswer]", *, scheme: int) -> None:
+        """Bulk load (imports, benchmarks) in one transaction; limits are applied once at the end."""
+        rows = [(e.key, e.provider, e.model, e.text, e.input_tokens, e.output_tokens, e.cost_usd, int(e.cost_estimated),
+                 e.ttft_ms, e.total_ms, e.created_at, e.created_at, entry_size(e), scheme) for e in entries if e.text.strip()]
+        with self._lock:
+            self._write(lambda: self.conn.executemany(_INSERT, rows))
+            self.prune()
+
+    # limits and housekeeping ------------------------------------------------------------------
+    def prune(self, *, now: float | None = None, old_schemes: bool = False) -> PruneResult:
+        """Apply the TTL, then evict least recently used entries until within max entries and max bytes."""
+        now = time.time() if now is None else now
+        limits = self.limits
+        with self._lock:
+            self._flush_locked()
+            result: list[int] = [0, 0, 0]
+            evicted: list[tuple[str]] = []
+
+            def work() -> None:
+                if limits.ttl_seconds > 0:
+                    result[0] = self.conn.execute("DELETE FROM response_cache WHERE created_at < ?",
+                                                  (now - limits.ttl_seconds,)).rowcount
+                if old_schemes:
+                    from assistant.engine.cache_key import KEY_SCHEME
+
+                    result[2] = self.conn.execute("DELETE FROM response_cache WHERE scheme <> ?", (KEY_SCHEME,)).rowcount
+                count, size = self.conn.execute("SELECT count(*), total(size_bytes) FROM response_cache").fetchone()
+                over_n = count - limits.max_entries if limits.max_entries > 0 else 0
+                over_b = size - limits.max_bytes if limits.max_bytes > 0 else 0
+                if over_n > 0 or over_b > 0:
+                    # Oldest first, read from the (last_used_at, size_bytes) index alone.
+                    lru = self.conn.execute("SELECT id, size_bytes FROM response_cache ORDER BY last_used_at")
+                    doomed = []
+                    for rowid, nbytes in lru:
+                        if over_n <= 0 and over_b <= 0:
+                            break
+                        doomed.append(rowid)
+                        over_n -= 1
+                        over_b -= nbytes
+                    lru.close()
+                    for rowid in doomed:
+                        evicted.extend(self.conn.execute("DELETE FROM response_cache WHERE id = ? RETURNING key", (rowid,)))
+                result[1] = len(evicted)
+                if sum(result):
+                    self._bump_generation()
+
+            self._write(work)
+            for (key,) in evicted:
+                self._drop_hot(key)
+        return PruneResult(result[0], result[1], result[2])
+
+    def compact(self) -> None:
+        """Give freed pages back to the file system and refresh the planner's statistics."""
+        with self._lock:
+            self._flush_locked()
+            self.conn.execute("VACUUM")
+            self.conn.execute("PRAGMA optimize")
+
+    def clear(self, *, provider: str | None = None, models: tuple[str, ...] = (), older_than: float | None = None,
+              now: float | None = None) -> int:
+        """Delete matching entries (all of them with no filter); return how many went."""
+        where, args = [], []
+        if provider:
+            where.append("provider = ?")
+            args.append(provider)
+        if models:
+            where.append(f"model IN ({','.join('?' * len(models))})")
+            args.extend(models)
+        if older_than is not None:
+            where.append("created_at < ?")
+            args.append((time.time() if now is None else now) - older_than)
+        sql = "DELETE FROM response_cache" + (" WHERE " + " AND ".join(where) if where else "")
+        removed = [0]
+
+        def work() -> None:
+            removed[0] = self.conn.execute(sql, args).rowcount
+            if removed[0]:
+                self._bump_generation()
+
+        with self._lock:
+            self._flush_locked()
+            self._write(work)
+            self._hot.clear()
+            self._hot_bytes = 0
+        return removed[0]
+
+    def note_miss(self, request_id: str) -> None:
+        """Mark a request's answer as one the cache was asked for and did not have (for hit-rate stats)."""
+        try:
+            self.conn.execute("UPDATE calls SET cache_eligible = 1 WHERE request_id = ? AND outcome = 'ok' AND cached = 0",
+                              (request_id,))
+        except sqlite3.Error:
+            pass
+
+    def size(self) -> tuple[int, int]:
+        """Entries and bytes on disk."""
+        count, size = self.conn.execute("SELECT count(*), total(size_bytes) FROM response_cache").fetchone()
+        return int(count), int(size)
+

@@ -1,0 +1,213 @@
+"""Runs every benchmark section, then prints one table with each target next to its figure (or the figures as JSON)."""
+
+from __future__ import annotations
+
+import importlib
+import math
+import os
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, TextIO
+
+
+@dataclass(frozen=True)
+class Figure:
+    """How one figure is shown, and the target it is held to (if any)."""
+
+    area: str
+    label: str
+    unit: str
+    target: float | None = None
+    higher_is_better: bool = False
+
+    def target_text(self) -> str:
+        if self.target is None:
+            return ""
+        return f"{'>=' if self.higher_is_better else '<'} {self.target:g} {self.unit}"
+
+    def met(self, value: float) -> bool | None:
+        if self.target is None:
+            return None
+        return value >= self.target if self.higher_is_better else value < self.target
+
+
+FIGURES: dict[str, Figure] = {
+    "cli_import_ms": Figure("start-up", "CLI import (fresh interpreter)", "ms"),
+    "tui_import_ms": Figure("start-up", "TUI import (fresh interpreter)", "ms"),
+    "tui_first_paint_ms": Figure("start-up", "TUI launch to first paint", "ms"),
+    "tui_stable_screen_ms": Figure("start-up", "TUI launch to stable screen", "ms"),
+    "local_first_token_s": Figure("start-up", "launch to first token, embedded", "s"),
+    "offline_first_token_s": Figure("start-up", "same, clouds keyed but unreachable", "s"),
+    "cache_persistent_hit_p50_us": Figure("cache", "persistent hit p50", "us"),
+    "cache_persistent_hit_p99_us": Figure("cache", "persistent hit p99", "us", 50.0),
+    "cache_persistent_miss_p50_us": Figure("cache", "persistent miss p50", "us"),
+    "cache_persistent_miss_p99_us": Figure("cache", "persistent miss p99", "us"),
+    "cache_hot_hit_p50_us": Figure("cache", "hot-tier hit p50", "us"),
+    "cache_hot_hit_p99_us": Figure("cache", "hot-tier hit p99", "us"),
+    "cache_cached_ask_s": Figure("cache", "cached `assistant ask`, end to end", "s"),
+    "cache_python_pass_s": Figure("cache", "`python -c pass`, for scale", "s"),
+    "cache_cached_ask_over_python_s": Figure("cache", "cached ask over bare python", "s"),
+    "engine_ttft_raw_ms": Figure("engine", "first token, bare httpx", "ms"),
+    "engine_ttft_ms": Figure("engine", "first token, Engine.chat", "ms"),
+    "engine_ttft_overhead_ms": Figure("engine", "first-token overhead", "ms", 5.0),
+    "engine_token_raw_us": Figure("engine", "per token, bare httpx", "us"),
+    "engine_token_us": Figure("engine", "per token, Engine.chat", "us"),
+    "engine_token_overhead_us": Figure("engine", "per-token overhead", "us", 50.0),
+    "embedded_raw_tokens_per_s": Figure("embedded", "raw llama-cpp-python", "tok/s"),
+    "embedded_engine_tokens_per_s": Figure("embedded", "through Engine.chat", "tok/s"),
+    "embedded_engine_vs_raw_pct": Figure("embedded", "engine / raw", "%", 95.0, True),
+    "storage_record_request_ms": Figure("storage", "record one request (20 chunks)", "ms"),
+    "storage_append_chunk_us": Figure("storage", "persist one streamed chunk", "us"),
+    "history_search_p50_ms": Figure("storage", "history search p50", "ms"),
+    "history_search_p99_ms": Figure("storage", "history search p99", "ms"),
+    "cli_rss_after_answer_mb": Figure("memory", "CLI RSS after one answer (Ollama)", "MB"),
+    "cli_rss_after_embedded_answer_mb": Figure("memory", "CLI RSS after one answer (embedded)", "MB"),
+    "tui_idle_rss_mb": Figure("memory", "idle TUI RSS", "MB"),
+}
+AREAS = ("start-up", "cache", "engine", "embedded", "storage", "memory")
+# Figures that qualify others (counts, settings) are in the JSON but not worth a table row.
+CONTEXT_ONLY = {"history_conversations", "embedded_tokens_per_answer", "embedded_threads", "engine_stream_tokens",
+                "engine_rounds", "cache_entries", "cache_request_bytes", "cache_cached_ask_heavy_imports"}
+
+
+def _figure_for(key: str) -> Figure:
+    if key in FIGURES:
+        return FIGURES[key]
+    """Figures other sections add later still get a readable row."""
+    unit = next((u for u in ("us", "ms", "mb", "pct", "s") if key.endswith("_" + u)), "")
+    area, _, rest = key.partition("_")
+    label = (rest[: -len(unit) - 1] if unit else rest).replace("_", " ") or key
+    return Figure(area, label, unit.replace("mb", "MB").replace("pct", "%"))
+
+
+def _optional(module: str, attr: str) -> Callable[..., object] | None:
+    """A function another part of the app provides, or None if that part is not installed yet."""
+    try:
+        return getattr(importlib.import_module(module), attr)
+    except (ImportError, AttributeError):
+        return None
+
+
+def _cache(workdir: Path, quick: bool) -> dict[str, float]:
+    bench = _optional("assistant.bench.cache_bench", "run_cache_bench")
+    if bench is None:
+        raise LookupError("assistant.bench.cache_bench.run_cache_bench is not available")
+    figures = bench(workdir, entries=2_000 if quick else 100_000)
+    return {f"cache_{k}": float(v) for k, v in dict(figures).items()}  # type: ignore[call-overload]
+
+
+def _tui(workdir: Path, quick: bool) -> dict[str, float]:
+    if _optional("assistant.ui.startup_bench", "measure_startup") is None:
+        raise LookupError("assistant.ui.startup_bench.measure_startup is not available")
+    from assistant.bench.process_bench import run_tui_bench
+
+    return run_tui_bench(workdir, runs=1, quiet=0.3) if quick else run_tui_bench(workdir)
+
+
+def _sections(quick: bool) -> list[tuple[str, Callable[[Path], dict[str, float]]]]:
+    from assistant.bench.embedded_bench import run_embedded_bench
+    from assistant.bench.engine_bench import run_engine_bench
+    from assistant.bench.process_bench import run_process_bench
+    from assistant.bench.storage_bench import run_storage_bench
+
+    if quick:
+        return [
+            ("start-up and memory", lambda w: run_process_bench(w, runs=1, embedded=False)),
+            ("TUI", lambda w: _tui(w, True)),
+            ("cache", lambda w: _cache(w, True)),
+            ("engine", lambda w: run_engine_bench(w, tokens=200, rounds=2)),
+            ("embedded", lambda w: run_embedded_bench(w, max_tokens=8, rounds=1)),
+            ("storage", lambda w: run_storage_bench(w, records=20, conversations=300, searches=5)),
+        ]
+    return [
+        ("start-up and memory", lambda w: run_process_bench(w)),
+        ("TUI", lambda w: _tui(w, False)),
+        ("cache", lambda w: _cache(w, False)),
+        ("engine", lambda w: run_engine_bench(w)),
+        ("embedded", lambda w: run_embedded_bench(w)),
+        ("storage", lambda w: run_storage_bench(w)),
+    ]
+
+
+@dataclass(frozen=True)
+class BenchResult:
+    figures: dict[str, float]
+    unavailable: dict[str, str]  # section -> why it produced no figures
+    seconds: float
+    load: float = 0.0  # 1-minute load average at the start: other work on the machine skews every figure
+
+    def as_json(self) -> dict[str, object]:
+        targets = {k: {"target": f.target_text(), "met": f.met(v)} for k, v in self.figures.items()
+                   if (f := _figure_for(k)).target is not None}
+        return {"figures": self.figures, "targets": targets, "unavailable": self.unavailable,
+                "seconds": round(self.seconds, 1), "cpus": os.cpu_count(), "load_average": round(self.load, 2)}
+
+
+def run_all(quick: bool = False, progress: TextIO | None = None) -> BenchResult:
+    """Every section in its own scratch folder; a failing section is reported, never fatal to the others."""
+    start, load = time.perf_counter(), os.getloadavg()[0]
+    figures: dict[str, float] = {}
+    unavailable: dict[str, str] = {}
+    with tempfile.TemporaryDirectory(prefix="assistant-bench-") as scratch:
+        for name, run in _sections(quick):
+            if progress is not None:
+                progress.write(f"measuring {name}…\n")
+                progress.flush()
+            workdir = Path(scratch) / name.replace(" ", "-")
+            workdir.mkdir()
+            try:
+                measured = run(workdir)
+            except Exception as exc:  # one broken section must not hide the others' figures
+                unavailable[name] = f"{type(exc).__name__}: {exc}".strip()[:300]
+                continue
+            for key, value in measured.items():
+                if math.isfinite(value):
+                    figures[key] = value
+                else:  # e.g. RSS when the process never settled: say so rather than print NaN
+                    unavailable[key] = "no finite value this run"
+    return BenchResult(figures, unavailable, time.perf_counter() - start, load)
+
+
+def _fmt(value: float) -> str:
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.2f}" if abs(value) >= 1 else f"{value:.3f}"
+
+
+def render_table(result: BenchResult) -> str:
+    rows = [("area", "measure", "figure", "target", "")]
+    for key, value in result.figures.items():
+        if key in CONTEXT_ONLY:
+            continue
+        fig = _figure_for(key)
+        met = fig.met(value)
+        rows.append((fig.area, fig.label, f"{_fmt(value)} {fig.unit}", fig.target_text(),
+                     "" if met is None else ("ok" if met else "MISSED")))
+    rows[1:] = sorted(rows[1:], key=lambda r: AREAS.index(r[0]) if r[0] in AREAS else len(AREAS))
+    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+    lines = ["  ".join(cell.ljust(w) if i != 2 else cell.rjust(w) for i, (cell, w) in enumerate(zip(r, widths))).rstrip()
+             for r in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths).rstrip())
+    f = result.figures
+    notes = [f"{os.cpu_count()} CPUs, load average {result.load:.2f} at the start, {result.seconds:.0f} s in all."]
+    if "engine_stream_tokens" in f:
+        notes.append(f"Engine: medians of {f['engine_rounds']:.0f} streams of {f['engine_stream_tokens']:,.0f} tokens from a "
+                     "loopback Ollama, each paired with bare httpx reading the same stream.")
+    if "history_conversations" in f:
+        notes.append(f"History search over {f['history_conversations']:,.0f} conversations.")
+    if "embedded_tokens_per_answer" in f:
+        notes.append(f"Embedded: {f['embedded_tokens_per_answer']:.0f} tokens per answer, "
+                     f"{f.get('embedded_threads', 0):.0f} threads, temperature 0, same seed.")
+    for section, why in result.unavailable.items():
+        notes.append(f"Not measured: {section} ({why}).")
+    return "\n".join(lines + [""] + notes)
+
+
+def main(quick: bool = False, as_json: bool = False, out: TextIO | None = None) -> int:
+    import json
+
+    out = out or sys.stdout
+    result = run_all(quick, progress=sys.stderr if sys.stderr.isatty() else None)
+    out.write(json.dumps(result.as_json(), indent=1) + "\n" if as_json else render_table(result) + "\n")
+    return 0

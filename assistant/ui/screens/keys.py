@@ -1,0 +1,95 @@
+"""API keys: per provider whether a key is set, where from, its last 4 characters; set or delete one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual import work
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Header, Input, Label, Static
+
+from assistant.ui.worker_errors import ForwardWorkerFailures
+from assistant.ui.messages import Done, KeysLoaded
+
+PROVIDERS = ("openai", "anthropic", "gemini")
+
+
+def describe(status: Any) -> str:
+    if not status.present:
+        return "no key set"
+    return f"set · from {status.source} · ends in …{status.last4}"
+
+
+class KeysScreen(ForwardWorkerFailures, Screen):
+    """The KeyStore is passed down; keyring calls (which may block on D-Bus) run in thread workers."""
+
+    BINDINGS = [Binding("escape", "app.pop_screen", "Back")]
+
+    def __init__(self, keys: Any) -> None:
+        super().__init__(id="keys")
+        self.keys = keys
+
+    def compose(self):  # type: ignore[no-untyped-def]
+        yield Header()
+        with VerticalScroll(id="keys-body"):
+            yield Static("", id="keyring-guidance", markup=False)
+            for name in PROVIDERS:
+                with Vertical(classes="key-row", id=f"row-{name}"):
+                    yield Label(name, classes="key-name")
+                    yield Static("checking…", id=f"status-{name}", markup=False)
+                    with Horizontal(classes="key-edit"):
+                        yield Input(placeholder=f"paste a new {name} key, Enter saves", password=True, id=f"key-{name}")
+                        yield Button("Delete", id=f"delete-{name}", variant="error")
+            yield Static("Keys live in the OS keyring; an environment variable, when set, wins. "
+                         "Only the last 4 characters are ever shown.", classes="hint", markup=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = "API keys"
+        self.load_keys()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="keys")
+    def load_keys(self) -> None:
+        from assistant.errors import KeyringUnavailable
+        from assistant.secrets import _keyring
+
+        try:
+            _keyring()
+            problem = ""
+        except KeyringUnavailable as exc:
+            problem = exc.message
+        self.post_message(KeysLoaded([self.keys.status(p) for p in PROVIDERS], problem))
+
+    def on_keys_loaded(self, message: KeysLoaded) -> None:
+        for status in message.statuses:
+            self.query_one(f"#status-{status.provider}", Static).update(describe(status))
+        guidance = self.query_one("#keyring-guidance", Static)
+        guidance.update(message.keyring_error)
+        guidance.display = bool(message.keyring_error)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        provider = (event.input.id or "").removeprefix("key-")
+        if provider in PROVIDERS and event.value.strip():
+            event.input.value = ""
+            self.change_key(provider, event.value)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        provider = (event.button.id or "").removeprefix("delete-")
+        if provider in PROVIDERS:
+            self.change_key(provider, None)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="keys-edit")
+    def change_key(self, provider: str, key: str | None) -> None:
+        if key is None:
+            removed = self.keys.delete(provider)
+            text = f"Deleted the {provider} key from the keyring." if removed else f"There was no {provider} key in the keyring."
+        else:
+            status = self.keys.set(provider, key)
+            text = f"Saved the {provider} key (ends in …{status.last4})."
+        self.post_message(Done(text))
+
+    def on_done(self, message: Done) -> None:
+        self.notify(message.text)
+        self.load_keys()

@@ -1,0 +1,83 @@
+"""Pick a model: every model grouped by provider, with availability and price per million tokens."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual import work
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.content import Content
+from textual.screen import ModalScreen
+from textual.widgets import Label, OptionList
+from textual.widgets.option_list import Option
+
+from assistant.ui.worker_errors import ForwardWorkerFailures
+from assistant.textsafe import for_terminal
+from assistant.ui.messages import ModelsLoaded
+
+AUTO = "auto"
+
+
+def price_text(price: Any) -> str:
+    if price is None:
+        return "price unknown"
+    if not price.input_per_token and not price.output_per_token:
+        return "free"
+    return f"${price.input_per_token * 1e6:.2f} in / ${price.output_per_token * 1e6:.2f} out per Mtok"
+
+
+def model_options(models: dict[str, list[Any]], prices: Any) -> list[Option | None]:
+    """A header per provider; a reason shared by all its models (no key, not running) is said once there."""
+    items: list[Option | None] = [Option(Content("Automatic: the router chooses (local first)"), id=AUTO)]
+    for provider, infos in models.items():
+        details = {info.detail for info in infos}
+        shared = details.pop() if len(details) == 1 and infos and not infos[0].available else ""
+        items.append(None)
+        items.append(Option(Content(f"{provider}" + (f" · {for_terminal(shared)}" if shared else "")), disabled=True))
+        for info in infos:
+            state = "ready" if info.available else "unavailable"
+            detail = f" · {for_terminal(info.detail)}" if info.detail and not shared else ""
+            size = f" · {info.size}" if getattr(info, "size", "") else ""
+            line = f"  {info.ref.model}  [{state}] · {price_text(prices.price(info.ref))}{size}{detail}"
+            items.append(Option(Content(line), id=str(info.ref), disabled=info.ref.model == "?"))
+    return items
+
+
+class ModelPickerScreen(ForwardWorkerFailures, ModalScreen[str | None]):
+    """Dismisses with "provider:model", AUTO, or None when cancelled; unavailable models can still be chosen."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, engine: Any, current: str | None) -> None:
+        super().__init__(classes="dialog")
+        self.engine = engine
+        self.current = current
+
+    def compose(self):  # type: ignore[no-untyped-def]
+        with Vertical(classes="dialog-box wide"):
+            yield Label(f"Model (now: {self.current or 'automatic'}) — Enter picks, Esc cancels", markup=False)
+            yield OptionList(Option(Content("Looking for models…"), disabled=True), id="models")
+
+    def on_mount(self) -> None:
+        self.query_one(OptionList).focus()
+        self.load_models()
+
+    @work(exclusive=True, exit_on_error=False, group="models")
+    async def load_models(self) -> None:
+        self.post_message(ModelsLoaded(await self.engine.list_models()))
+
+    def on_models_loaded(self, message: ModelsLoaded) -> None:
+        options = self.query_one(OptionList)
+        options.set_options(model_options(message.models, self.engine.prices))
+        target = self.current or AUTO
+        for index in range(options.option_count):
+            if options.get_option_at_index(index).id == target:
+                options.highlighted = index
+                break
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,94 @@
+"""One answer in the chat: a header naming the model, streamed Markdown, and a line of figures."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from textual.containers import Vertical
+from textual.widgets import Static
+
+_FENCE = re.compile(r"```[^\n]*\n(.*?)(?:```|\Z)", re.S)
+
+
+def money(value: float) -> str:
+    """Fractions of a cent matter when every local answer saves a little."""
+    return f"${value:.6f}" if 0 < abs(value) < 0.01 else f"${value:.4f}"
+
+
+def answer_figures(answer: Any) -> str:
+    """model · local/cloud/cached · time to first token · tokens/s · cost or saving."""
+    where = "cached" if answer.cached else "local" if answer.provider in ("ollama", "embedded") else "cloud"
+    parts = [f"{answer.provider}:{answer.model}", where]
+    if answer.ttft_ms is not None:
+        parts.append(f"first token {answer.ttft_ms:,.0f} ms")
+    rate = answer.tokens_per_second
+    if rate:
+        parts.append(f"{rate:,.0f} tok/s")
+    parts.append(f"{answer.usage.output_tokens:,} tokens{'~' if answer.usage.estimated else ''}")
+    if answer.cost_usd:
+        parts.append(f"cost {money(answer.cost_usd)}{' est.' if answer.cost_estimated else ''}")
+    if answer.saved_usd:
+        parts.append(f"saved {money(answer.saved_usd)}")
+    elif not answer.cost_usd:
+        parts.append("$0")
+    return " · ".join(parts)
+
+
+class AnswerView(Vertical, can_focus=True):
+    """Streams text through Markdown.get_stream, which batches appends the renderer cannot keep up with."""
+
+    def __init__(self, text: str = "", *, header: str = "", figures: str = "", status: str = "") -> None:
+        super().__init__(classes="answer")
+        self.text = text
+        self._header = header or "thinking…"
+        self._figures = figures or status
+        self._stream: Any = None
+
+    def compose(self):  # type: ignore[no-untyped-def]
+        # Imported here: the Markdown parser is not needed for the first paint of an empty chat.
+        from textual.widgets import Markdown
+
+        yield Static(self._header, classes="answer-header", markup=False)
+        yield Markdown(self.text, classes="answer-body")
+        yield Static(self._figures, classes="answer-figures", markup=False)
+
+    def started(self, model: str, where: str, reason: str) -> None:
+        self.query_one(".answer-header", Static).update(f"{model} · {where}")
+        self.tooltip = reason or None
+
+    async def write(self, text: str) -> None:
+        if self._stream is None:
+            from textual.widgets import Markdown
+
+            self._stream = Markdown.get_stream(self.query_one(".answer-body", Markdown))
+        self.text += text
+        await self._stream.write(text)
+
+    async def _close(self) -> None:
+        if self._stream is not None:
+            stream, self._stream = self._stream, None
+            await stream.stop()
+
+    async def finish(self, answer: Any) -> None:
+        await self._close()
+        self.query_one(".answer-figures", Static).update(answer_figures(answer))
+
+    def stopping(self) -> None:
+        self.query_one(".answer-figures", Static).update("stopping…")
+
+    async def end(self, note: str, *, error: bool = False) -> None:
+        await self._close()
+        figures = self.query_one(".answer-figures", Static)
+        figures.update(note)
+        figures.set_class(error, "error")
+        if not self.text:
+            self.query_one(".answer-body").display = False
+
+    @property
+    def streaming(self) -> bool:
+        return self._stream is not None
+
+    def last_code_block(self) -> str | None:
+        blocks = _FENCE.findall(self.text)
+        return blocks[-1].rstrip("\n") if blocks else None

@@ -1,0 +1,66 @@
+"""Past conversations with a search box; posts ConversationSelected and SearchRequested up to the app."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from textual.containers import Vertical
+from textual.content import Content
+from textual.widgets import Input, OptionList
+from textual.widgets.option_list import Option
+
+from assistant.textsafe import for_terminal
+from assistant.ui.messages import ConversationSelected, SearchRequested
+
+
+def _when(ts: float) -> str:
+    return time.strftime("%H:%M" if time.time() - ts < 86400 else "%b %d", time.localtime(ts))
+
+
+class HistorySidebar(Vertical):
+    """Typing in the search box searches every message (FTS5); an empty box lists recent conversations."""
+
+    def compose(self):  # type: ignore[no-untyped-def]
+        yield Input(placeholder="Search history…", id="history-search")
+        yield OptionList(id="history-list")
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        self.post_message(SearchRequested(event.value.strip()))
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        if event.option.id:
+            self.post_message(ConversationSelected(event.option.id.split("/", 1)[0]))
+
+    def show(self, conversations: list[Any], hits: list[Any], query: str) -> None:
+        options = self.query_one(OptionList)
+        keep = self.highlighted_id
+        items: list[Option] = []
+        if query:
+            for n, hit in enumerate(hits):
+                snippet = " ".join(for_terminal(hit.snippet).split())
+                items.append(Option(Content(f"{for_terminal(hit.title)}\n  {snippet}"), id=f"{hit.conversation_id}/{n}"))
+            if not items:
+                items.append(Option(Content(f"No messages match '{for_terminal(query)}'."), disabled=True))
+        else:
+            for conv in conversations:
+                items.append(Option(Content(f"{for_terminal(conv.title)}\n  {_when(conv.updated_at)} · {conv.message_count} messages"),
+                                    id=conv.id))
+            if not items:
+                items.append(Option("No conversations yet.", disabled=True))
+        options.set_options(items)
+        if keep:
+            for index, item in enumerate(items):
+                if item.id and item.id.split("/", 1)[0] == keep:
+                    options.highlighted = index
+                    break
+
+    @property
+    def highlighted_id(self) -> str | None:
+        options = self.query_one(OptionList)
+        if options.highlighted is None:
+            return None
+        option = options.get_option_at_index(options.highlighted)
+        return option.id.split("/", 1)[0] if option.id else None

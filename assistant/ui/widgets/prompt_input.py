@@ -1,0 +1,65 @@
+"""The prompt box: Enter sends, ctrl+j (or shift+enter where the terminal reports it) inserts a newline."""
+
+from __future__ import annotations
+
+from textual import events
+from textual.binding import Binding
+from textual.widgets import TextArea
+
+from assistant.ui.messages import SendPrompt
+
+# Pastes larger than this are kept whole but shown folded, so the editor never lays out a megabyte of text.
+FOLD_PASTE_CHARS = 20_000
+
+
+class PromptInput(TextArea):
+    """A multi-line prompt that posts SendPrompt; large pastes are held aside and sent with the prompt."""
+
+    BINDINGS = [
+        Binding("enter", "submit", "Send", show=True),
+        Binding("ctrl+j", "newline", "Newline", show=True),
+        Binding("shift+enter,alt+enter", "newline", "Newline", show=False),
+    ]
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id, soft_wrap=True, tab_behavior="focus", compact=True, highlight_cursor_line=False,
+                         placeholder="Ask anything.  Enter sends, ctrl+j adds a line, Esc stops an answer.")
+        self.folded: list[str] = []
+
+    async def _on_key(self, event: events.Key) -> None:
+        # TextArea would insert a newline on Enter; here Enter sends.
+        if event.key == "enter":
+            event.stop()
+            event.prevent_default()
+            self.action_submit()
+            return
+        await super()._on_key(event)
+
+    async def _on_paste(self, event: events.Paste) -> None:
+        if len(event.text) > FOLD_PASTE_CHARS:
+            event.stop()
+            event.prevent_default()
+            self.folded.append(event.text)
+            lines = event.text.count("\n") + 1
+            self.insert(f"[pasted {len(event.text):,} characters, {lines:,} lines #{len(self.folded)}]")
+            return
+        await super()._on_paste(event)
+
+    def action_newline(self) -> None:
+        self.insert("\n")
+
+    def full_text(self) -> str:
+        """The prompt with folded pastes put back in place of their markers."""
+        text = self.text
+        for n, pasted in enumerate(self.folded, 1):
+            lines = pasted.count("\n") + 1
+            text = text.replace(f"[pasted {len(pasted):,} characters, {lines:,} lines #{n}]", pasted, 1)
+        return text
+
+    def action_submit(self) -> None:
+        text = self.full_text()
+        if not text.strip():
+            return
+        self.post_message(SendPrompt(text))
+        self.folded = []
+        self.clear()

@@ -1,0 +1,49 @@
+"""A fake Anthropic Messages endpoint speaking its real SSE protocol (message_start ... message_stop)."""
+
+from __future__ import annotations
+
+import json
+
+from tests.fakes.cloud import CloudFake
+from tests.fakes.server import Reply
+
+PATH = "/v1/messages"
+
+
+def event(name: str, data: dict[str, object]) -> bytes:
+    return f"event: {name}\ndata: {json.dumps(data)}\n\n".encode()
+
+
+def message_stream(pieces: list[str], input_tokens: int = 12, output_tokens: int | None = None,
+                   model: str = "claude-haiku-4-5-20251001", stop: bool = True) -> list[bytes]:
+    """The events Anthropic sends for a streamed text answer."""
+    out = [event("message_start", {"type": "message_start", "message": {
+        "id": "msg_fake", "type": "message", "role": "assistant", "content": [], "model": model, "stop_reason": None,
+        "usage": {"input_tokens": input_tokens, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0, "output_tokens": 1}}}),
+        event("content_block_start", {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
+        event("ping", {"type": "ping"})]
+    out += [event("content_block_delta", {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": p}})
+            for p in pieces]
+    out.append(event("content_block_stop", {"type": "content_block_stop", "index": 0}))
+    final = len(pieces) if output_tokens is None else output_tokens
+    out.append(event("message_delta", {"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                                       "usage": {"output_tokens": final}}))
+    if stop:
+        out.append(event("message_stop", {"type": "message_stop"}))
+    return out
+
+
+def error_event(kind: str = "overloaded_error", message: str = "Overloaded") -> bytes:
+    return event("error", {"type": "error", "error": {"details": None, "type": kind, "message": message}, "request_id": "req_fake"})
+
+
+def error(status: int, kind: str, message: str, headers: dict[str, str] | None = None) -> Reply:
+    return Reply.json({"type": "error", "error": {"type": kind, "message": message}, "request_id": "req_fake"}, status, headers)
+
+
+class FakeAnthropic(CloudFake):
+    path = PATH
+    base_suffix = ""
+
+    def stream(self, pieces: list[str]) -> list[bytes]:
+        return message_stream(pieces)

@@ -1,0 +1,59 @@
+"""UI test fixtures: an app built by the real factory around an engine on scripted providers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+
+from assistant.config import Settings
+from assistant.paths import resolve_paths
+from assistant.ui.app import AssistantApp, make_app
+from tests.helpers import ScriptedProvider, Usage, make_engine
+
+SIZE = (120, 40)
+
+
+def offline_providers(*answers: list[Any], delay: float = 0.0) -> list[ScriptedProvider]:
+    """Ollama down, the embedded model answering: what a fresh install without keys sees."""
+    scripts = [list(a) for a in answers] or [["Hello ", "there.", Usage(5, 2)]]
+    return [ScriptedProvider("ollama", [["unused"]], available=False, model="llama3.2"),
+            ScriptedProvider("embedded", scripts, delay=delay, model="smollm2")]
+
+
+@pytest.fixture
+def build_app(isolated_env: Path) -> Callable[..., tuple[AssistantApp, Any]]:
+    def build(providers: list[ScriptedProvider] | None = None, environ: dict[str, str] | None = None,
+              ) -> tuple[AssistantApp, Any]:
+        engine = make_engine(isolated_env, providers or offline_providers(), environ=environ)
+        paths = resolve_paths({"ASSISTANT_HOME": str(isolated_env)})
+        return make_app(paths, Settings(), engine_factory=lambda p, s: engine), engine
+    return build
+
+
+async def ready(pilot: Any) -> None:
+    """Wait until the engine worker has opened the engine and the first history load is done."""
+    app = pilot.app
+    for _ in range(200):
+        await pilot.pause(0.01)
+        if app.engine is not None and app.chat.engine is not None:
+            break
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def settle(pilot: Any) -> None:
+    """Let posted messages start their workers, wait for every worker, then let their results render."""
+    await pilot.pause()
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+    await pilot.pause()
+
+
+async def ask(pilot: Any, text: str) -> None:
+    prompt = pilot.app.chat.query_one("#prompt")
+    prompt.load_text(text)
+    prompt.focus()
+    await pilot.press("enter")
+    await settle(pilot)

@@ -1,0 +1,59 @@
+"""A few SVG snapshots (textual pinned to 8.2.8): chat after an answer, keys, model picker, savings, tiny terminal."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from assistant.ui.widgets import answer_view
+from tests.helpers import Usage
+from tests.ui.conftest import ask, offline_providers, ready, settle
+
+ANSWER = ["# Adding numbers\n\nUse a function:\n\n", "```python\ndef add(a, b):\n    return a + b\n```\n\n",
+          "It returns the **sum**.", Usage(12, 20)]
+
+
+@pytest.fixture
+def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Timings on screen are measured, so the pictures show fixed ones (the real formatter still runs)."""
+    real = answer_view.answer_figures
+
+    def fixed(answer):  # type: ignore[no-untyped-def]
+        return real(dataclasses.replace(answer, ttft_ms=120.0, total_ms=620.0))
+
+    monkeypatch.setattr(answer_view, "answer_figures", fixed)
+    monkeypatch.setattr("assistant.ui.widgets.history_sidebar._when", lambda ts: "Nov 14")
+
+
+def steady(pilot) -> None:
+    """A blinking cursor would make the picture depend on the moment it is taken."""
+    pilot.app.chat.query_one("#prompt").cursor_blink = False
+
+
+@pytest.mark.parametrize(("question", "size"), [("How do I add two numbers in Python?", (120, 40)), ("add?", (40, 12))],
+                         ids=["chat-after-streamed-answer", "tiny-terminal"])
+def test_chat(build_app, snap_compare, fixed_clock, question, size):
+    app, _ = build_app(offline_providers(ANSWER))
+
+    async def run_before(pilot) -> None:
+        await ready(pilot)
+        steady(pilot)
+        await ask(pilot, question)
+        await settle(pilot)
+        await pilot.pause(0.3)  # let the transcript finish scrolling to its end
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize(("key", "size"), [("f4", (100, 30)), ("f2", (120, 30))], ids=["keys-without-keyring", "model-picker"])
+def test_screen(build_app, snap_compare, key, size):
+    app, _ = build_app()
+
+    async def run_before(pilot) -> None:
+        await ready(pilot)
+        steady(pilot)
+        await pilot.press(key)
+        await settle(pilot)
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
