@@ -70,6 +70,11 @@ async def stream_attempt(
             error: AssistantError = exc
         except AssistantError as exc:
             error = exc
+        except Exception as exc:  # a provider bug must not leave the answer hanging as "streaming"
+            error = ProviderError(
+                f"The {state.ref.provider} provider failed unexpectedly ({type(exc).__name__}); please report this.",
+                provider=state.ref.provider,
+            )
         on_failure(state, error)
         if not retry.should_retry(error, state.retries, bool(state.parts)):
             state.error = error

@@ -100,6 +100,14 @@ class EmbeddedProvider(Provider):
                     raise ProviderUnavailable(f"The embedded model {path.name} could not be loaded; is it a GGUF file?", provider=self.name) from exc
             return self._llama
 
+    async def aclose(self) -> None:
+        # Free llama.cpp while the interpreter is intact; left to __del__ at exit it prints a traceback.
+        async with self._run_lock:
+            with self._load_lock:
+                llama, self._llama = self._llama, None
+            if llama is not None:
+                llama.close()
+
     async def warm(self) -> None:
         """Load the model ahead of the first question (the TUI does this after its first paint)."""
         await asyncio.to_thread(self._load)

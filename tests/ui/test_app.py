@@ -86,5 +86,8 @@ async def test_unexpected_crash_in_a_provider_is_shown_not_raised(build_app):
         await ready(pilot)
         await ask(pilot, "crash please")
         figures = app.chat.log_view.answers()[0].query_one(".answer-figures")
-        assert "Unexpected" in str(figures.render()) and "error" in figures.classes
+        assert "failed unexpectedly (RuntimeError)" in str(figures.render()) and "error" in figures.classes
+        # the partial answer is kept, not left "streaming"
+        status = app.engine.conn.execute("SELECT status FROM messages WHERE role = 'assistant'").fetchone()[0]
+        assert status == "interrupted"
         assert app.is_running

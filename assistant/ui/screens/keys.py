@@ -52,14 +52,9 @@ class KeysScreen(ForwardWorkerFailures, Screen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="keys")
     def load_keys(self) -> None:
-        from assistant.errors import KeyringUnavailable
-        from assistant.secrets import _keyring
+        from assistant.secrets import keyring_problem
 
-        try:
-            _keyring()
-            problem = ""
-        except KeyringUnavailable as exc:
-            problem = exc.message
+        problem = keyring_problem() or ""
         self.post_message(KeysLoaded([self.keys.status(p) for p in PROVIDERS], problem))
 
     def on_keys_loaded(self, message: KeysLoaded) -> None:
