@@ -9,6 +9,8 @@ import statistics
 import time
 from pathlib import Path
 
+from assistant.providers.embedded import REPEAT_PENALTY
+
 PROMPT = "Write a short story about a lighthouse keeper who finds a message in a bottle."
 
 
@@ -22,7 +24,8 @@ def _rate(stamps: list[float]) -> float:
 def _raw_run(llama: "object", max_tokens: int, seed: int) -> list[float]:
     stamps = []
     stream = llama.create_chat_completion(  # type: ignore[attr-defined]
-        messages=[{"role": "user", "content": PROMPT}], max_tokens=max_tokens, temperature=0.0, seed=seed, stream=True
+        messages=[{"role": "user", "content": PROMPT}], max_tokens=max_tokens, temperature=0.0, seed=seed, stream=True,
+        repeat_penalty=REPEAT_PENALTY,
     )
     for chunk in stream:
         if chunk["choices"][0]["delta"].get("content"):

@@ -145,7 +145,8 @@ class Answer:
 
     @property
     def tokens_per_second(self) -> float | None:
-        if self.ttft_ms is None or self.usage.output_tokens < 2:
+        # A replayed answer was not generated now, so it has no generation speed.
+        if self.cached or self.ttft_ms is None or self.usage.output_tokens < 2:
             return None
         gen_ms = self.total_ms - self.ttft_ms
         return (self.usage.output_tokens - 1) / (gen_ms / 1000) if gen_ms > 0 else None

@@ -13,6 +13,9 @@ from assistant.errors import BadRequest, ModelNotFound, ProviderError, ProviderU
 from assistant.providers.base import Availability, Chunk, Provider
 
 _END = object()
+# llama.cpp's own default; llama-cpp-python's chat API uses 1.0, with which the 135M model loops on one phrase.
+# Changing it changes answers: bump cache_key.KEY_SCHEME with it.
+REPEAT_PENALTY = 1.1
 
 
 def bundled_model_path() -> Path | None:
@@ -114,7 +117,7 @@ class EmbeddedProvider(Provider):
 
     def _generate(self, request: ProviderRequest, emit: Any, stop: threading.Event) -> None:
         llama = self._load()
-        kwargs: dict[str, Any] = {"max_tokens": request.settings.max_tokens, "stream": True}
+        kwargs: dict[str, Any] = {"max_tokens": request.settings.max_tokens, "stream": True, "repeat_penalty": REPEAT_PENALTY}
         if request.settings.temperature is not None:
             kwargs["temperature"] = request.settings.temperature
         if request.settings.seed is not None:

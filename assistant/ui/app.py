@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import threading
+import os
 import traceback
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Mapping
 
 from textual import work
 from textual.app import App, SystemCommand
@@ -16,19 +16,25 @@ from assistant.config import Settings
 from assistant.paths import Paths
 from assistant.ui import messages as msg
 from assistant.ui.screens.chat import ChatScreen
+from assistant.ui.snapshot import recent_conversations
 from assistant.ui.state import load_state, save_state
 
 EngineFactory = Callable[[Paths, Settings], Any]
 HEALTH_SECONDS = 30.0
 
 
-def _warm_keyring() -> None:
-    try:
-        import keyring
+def _cloud_text(present: Iterable[str]) -> str:
+    from assistant.secrets import ENV_VARS
 
-        keyring.get_keyring()
-    except Exception:  # only a head start; the real lookup reports problems properly
-        pass
+    ready = [p for p in ENV_VARS if p in set(present)]
+    return ", ".join(ready) if ready else "no keys"
+
+
+def _env_keys(environ: Mapping[str, str] = os.environ) -> set[str]:
+    """Providers with a key in the environment: a dictionary lookup, unlike the keyring."""
+    from assistant.secrets import ENV_VARS
+
+    return {p for p, names in ENV_VARS.items() if any(environ.get(n, "").strip() for n in names)}
 
 
 def describe_error(error: BaseException | None) -> str:
@@ -62,6 +68,7 @@ class AssistantApp(App[int]):
         self.engine: Any = None
         self.ollama_up: bool | None = None
         self._warming = False
+        self._keys_wanted = False  # the keyring is asked once something needs it (typing, keys screen)
         self._state = load_state(paths.state_file)
         theme = self._state.get("theme")
         if theme and theme in self.available_themes:
@@ -81,6 +88,20 @@ class AssistantApp(App[int]):
         # Everything slow (imports of httpx and sqlite, migrations, probes) waits until the first frame is out.
         self.call_after_refresh(self.open_engine)
 
+    def first_frame(self, chat: ChatScreen) -> None:
+        """Paint the first frame complete from cheap sources: a read-only query for the sidebar, and the status
+        bar's last-known state; the engine and the probes then repaint only what turns out different."""
+        recent = recent_conversations(self.paths.database)
+        if recent is not None:
+            chat.query_one("#sidebar").show(recent, [], "")  # type: ignore[attr-defined]
+        model = self._state.get("model")
+        if model and model != "auto":
+            chat.status.model = model
+        if self._state.get("ollama") in ("up", "down"):
+            chat.status.ollama = self._state["ollama"]
+        if "keyring_keys" in self._state:
+            chat.status.providers = _cloud_text(_env_keys() | set(self._state["keyring_keys"].split(",")))
+
     def remember(self, **values: str) -> None:
         self._state.update(values)
         save_state(self.paths.state_file, **values)
@@ -92,8 +113,6 @@ class AssistantApp(App[int]):
     # engine -------------------------------------------------------------------------------------
     @work(thread=True, exclusive=True, exit_on_error=False, group="engine")
     def open_engine(self) -> None:
-        # Finding the keyring backend waits on subprocesses and D-Bus; overlap it with opening the database.
-        threading.Thread(target=_warm_keyring, name="keyring-warm", daemon=True).start()
         if self.engine_factory is not None:
             engine = self.engine_factory(self.paths, self.settings)
         else:
@@ -101,7 +120,7 @@ class AssistantApp(App[int]):
 
             engine = open_engine(self.paths, self.settings, quiet=True)
         self.post_message(msg.EngineReady(engine, list(getattr(engine, "notices", [])),
-                                          engine.history.list_conversations(limit=200), self._key_presence(engine)))
+                                          engine.history.list_conversations(limit=200)))
 
     @staticmethod
     def _key_presence(engine: Any) -> dict[str, bool]:
@@ -119,14 +138,24 @@ class AssistantApp(App[int]):
                 chat.model = self.engine.parse_model(model)
                 chat.status.model = model
             except Exception:  # a provider that no longer exists: fall back to the router
-                pass
+                chat.status.model = "auto (router)"
         for note in message.notices:
             chat.log_view.add_notice(note, "warning")
         chat.engine_ready(self.engine, message.conversations)
-        self.on_health(msg.Health("…", message.keys))
         self.check_health()
-        self.set_interval(HEALTH_SECONDS, self.check_keys)
         self.set_interval(HEALTH_SECONDS, self.check_health)
+        # Never looked up on this machine (nothing to show yet), or asked for while the engine was opening.
+        if self._keys_wanted or "keyring_keys" not in self._state:
+            self.check_keys()
+
+    def warm_keys(self) -> None:
+        """Look keys up while the user types: routing will need them, and importing the keyring probes every
+        backend (subprocesses, D-Bus), which must not happen on the event loop when the question is sent."""
+        if self._keys_wanted:
+            return
+        self._keys_wanted = True
+        if self.engine is not None:
+            self.check_keys()
 
     def on_engine_unavailable(self, message: msg.EngineUnavailable) -> None:
         chat = self.chat
@@ -151,9 +180,22 @@ class AssistantApp(App[int]):
         if message.ollama and message.ollama != "…":
             self.ollama_up = message.ollama == "up"
             chat.status.ollama = message.ollama
+            if self._state.get("ollama") != message.ollama:
+                self.remember(ollama=message.ollama)
         if message.providers is not None:
-            ready = [p for p, ok in message.providers.items() if ok]
-            chat.status.providers = ", ".join(ready) if ready else "no keys"
+            environ = getattr(getattr(self.engine, "keys", None), "environ", os.environ)
+            self._keys_known({p for p, ok in message.providers.items() if ok}, _env_keys(environ))
+
+    def on_keys_loaded(self, message: msg.KeysLoaded) -> None:
+        """The keys screen looked every key up (bubbled from it): the status bar follows what it found."""
+        present = {s.provider for s in message.statuses if s.present}
+        self._keys_known(present, {s.provider for s in message.statuses if s.present and s.source != "keyring"})
+
+    def _keys_known(self, present: set[str], from_env: set[str]) -> None:
+        self.chat.status.providers = _cloud_text(present)
+        keyring = ",".join(sorted(present - from_env))
+        if self._state.get("keyring_keys") != keyring:
+            self.remember(keyring_keys=keyring)
 
     def warm_local(self) -> None:
         """Load the embedded model while the user types, when it is the one that will answer."""

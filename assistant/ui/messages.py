@@ -14,9 +14,8 @@ class EngineReady(Message):
 
     engine: Any
     notices: list[str] = field(default_factory=list)
-    # Fetched in the same worker so the first stable screen needs one repaint, not three.
+    # Fetched in the same worker; the sidebar repaints only if it differs from the first frame's list.
     conversations: list[Any] = field(default_factory=list)
-    keys: dict[str, bool] = field(default_factory=dict)
 
 
 @dataclass

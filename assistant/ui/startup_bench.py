@@ -67,12 +67,14 @@ def run_once(argv: Sequence[str], env: Mapping[str, str], size: tuple[int, int] 
     seconds to the first paint).
 
     A cursor blink repeats the same two writes forever, so a write whose bytes recur is not a change;
-    `quiet` must exceed the blink period (0.5 s) so a blink has time to recur.
+    `quiet` must exceed two blink periods (2 x 0.5 s): the second write of a blink is unique until it recurs one
+    full cycle later, and a shorter quiet would take it for the last change (or never settle).
     """
     master, slave = os.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", size[1], size[0], 0, 0))
     start = time.perf_counter()
-    proc = subprocess.Popen(list(argv), stdin=slave, stdout=slave, stderr=slave, env=dict(env), start_new_session=True)
+    proc = subprocess.Popen(list(argv), stdin=slave, stdout=slave, stderr=slave, env=dict(env), start_new_session=True,
+                            preexec_fn=_die_with_parent)
     os.close(slave)
     seen: dict[bytes, list[float]] = {}
     rss = float("nan")
@@ -103,6 +105,16 @@ def run_once(argv: Sequence[str], env: Mapping[str, str], size: tuple[int, int] 
     return stable - start, rss, first - start
 
 
+def _die_with_parent() -> None:
+    """Linux: the app gets SIGKILL if the bench itself is killed, so no measured app outlives it."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: _stop still ends every run
+        pass
+
+
 def _last_change(seen: Mapping[bytes, list[float]]) -> float | None:
     """When the screen last changed: the latest write whose bytes were written once only and look like a paint."""
     times = [stamps[0] for data, stamps in seen.items() if len(stamps) == 1 and len(data) >= PAINT_BYTES // 2]
@@ -110,13 +122,21 @@ def _last_change(seen: Mapping[bytes, list[float]]) -> float | None:
 
 
 def _stop(proc: subprocess.Popen[bytes], master: int) -> None:
+    """Never leaves the measured app running: ctrl+q first (it restores the terminal), then SIGKILL to its session."""
     try:
-        os.write(master, b"\x11")  # ctrl+q: let the app restore the terminal and exit on its own
-        proc.wait(timeout=3)
-    except (OSError, subprocess.TimeoutExpired):
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+        if proc.poll() is None:
+            try:
+                os.write(master, b"\x11")
+                proc.wait(timeout=3)
+            except (OSError, subprocess.TimeoutExpired):
+                pass
     finally:
+        if proc.poll() is None:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)  # start_new_session: its process group is its pid
+            except ProcessLookupError:
+                pass
+            proc.wait()
         os.close(master)
 
 
@@ -125,7 +145,7 @@ def measure_startup(commands: Mapping[str, Sequence[str]] | None = None, *, runs
                     quiet: float = 1.5) -> list[StartupFigures]:
     """Alternate the commands run by run (fair under load), after one unmeasured warm-up each."""
     commands = dict(commands or default_commands())
-    home = tempfile.mkdtemp(prefix="assistant-bench-")
+    home = (env or {}).get("ASSISTANT_HOME") or tempfile.mkdtemp(prefix="assistant-bench-")
     base = {**os.environ, "TERM": os.environ.get("TERM", "xterm-256color"), "ASSISTANT_HOME": home,
             "OLLAMA_HOST": os.environ.get("OLLAMA_HOST", "http://127.0.0.1:9"), **(env or {})}
     times: dict[str, list[float]] = {name: [] for name in commands}

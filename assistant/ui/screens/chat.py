@@ -10,13 +10,14 @@ from textual import on, work
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Input, TextArea
+from textual.widgets import Header, Input, TextArea
 
 from assistant.ui.worker_errors import ForwardWorkerFailures
 from assistant.textsafe import for_terminal
 from assistant.ui import messages as msg
 from assistant.ui.screens.chat_actions import ConversationActions
 from assistant.ui.widgets.chat_log import ChatLog
+from assistant.ui.widgets.footer import QuietFooter
 from assistant.ui.widgets.history_sidebar import HistorySidebar
 from assistant.ui.widgets.prompt_input import PromptInput
 from assistant.ui.widgets.status_bar import StatusBar
@@ -31,6 +32,8 @@ CHARS_PER_FLUSH_SECOND = 40_000
 class ChatScreen(ForwardWorkerFailures, ConversationActions, Screen):
     """Owns the conversation state; the engine is set by the app once it is open ("attributes down")."""
 
+    # Straight to the prompt: focusing the search box first, then the prompt, would rebuild the footer twice.
+    AUTO_FOCUS = "#prompt"
     BINDINGS = [
         Binding("escape", "stop", "Stop", tooltip="Stop the answer that is arriving; what arrived is kept"),
         Binding("ctrl+n", "new_conversation", "New", tooltip="Start a new conversation"),
@@ -65,10 +68,10 @@ class ChatScreen(ForwardWorkerFailures, ConversationActions, Screen):
                 yield ChatLog(id="log")
                 yield PromptInput(id="prompt")
         yield StatusBar(id="status")
-        yield Footer(compact=True)
+        yield QuietFooter(compact=True)
 
     def on_mount(self) -> None:
-        self.query_one(PromptInput).focus()
+        self.app.first_frame(self)  # type: ignore[attr-defined]
 
     @property
     def log_view(self) -> ChatLog:
@@ -255,6 +258,7 @@ class ChatScreen(ForwardWorkerFailures, ConversationActions, Screen):
     @on(TextArea.Changed, "#prompt")
     def _typing(self) -> None:
         self.app.warm_local()  # type: ignore[attr-defined]
+        self.app.warm_keys()  # type: ignore[attr-defined]
 
     # history ------------------------------------------------------------------------------------
     def on_search_requested(self, message: msg.SearchRequested) -> None:

@@ -21,6 +21,8 @@ def _when(ts: float) -> str:
 class HistorySidebar(Vertical):
     """Typing in the search box searches every message (FTS5); an empty box lists recent conversations."""
 
+    _shown: tuple[str, tuple[tuple[str | None, str], ...]] | None = None
+
     def compose(self):  # type: ignore[no-untyped-def]
         yield Input(placeholder="Search history…", id="history-search")
         yield OptionList(id="history-list")
@@ -50,6 +52,10 @@ class HistorySidebar(Vertical):
                                     id=conv.id))
             if not items:
                 items.append(Option("No conversations yet.", disabled=True))
+        shown = (query, tuple((item.id, str(item.prompt)) for item in items))
+        if shown == self._shown:
+            return  # a reload that changes nothing (e.g. the engine confirming the first frame's list) draws nothing
+        self._shown = shown
         options.set_options(items)
         if keep:
             for index, item in enumerate(items):

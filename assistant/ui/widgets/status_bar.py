@@ -9,15 +9,31 @@ from assistant.ui.widgets.answer_view import money
 
 
 class StatusBar(Static):
-    """Attributes are set by the app ("attributes down"); the line re-renders on change."""
+    """Attributes are set by the app ("attributes down"); the line is redrawn only when its text changes.
 
-    model: reactive[str] = reactive("auto (router)")
-    engine: reactive[str] = reactive("starting…")
-    ollama: reactive[str] = reactive("…")
-    providers: reactive[str] = reactive("…")
-    spend: reactive[float] = reactive(0.0)
-    saved: reactive[float] = reactive(0.0)
+    The first frame shows last-known health; probes that confirm it must not cost a repaint.
+    """
+
+    model: reactive[str] = reactive("auto (router)", repaint=False)
+    engine: reactive[str] = reactive("starting…", repaint=False)  # shown only when it failed to start
+    ollama: reactive[str] = reactive("…", repaint=False)
+    providers: reactive[str] = reactive("…", repaint=False)
+    spend: reactive[float] = reactive(0.0, repaint=False)
+    saved: reactive[float] = reactive(0.0, repaint=False)
+
+    _shown: str | None = None
+
+    def line(self) -> str:
+        engine = f" engine {self.engine} │" if self.engine == "unavailable" else ""
+        return (f" model {self.model} │{engine} ollama {self.ollama} │ cloud {self.providers} "
+                f"│ session {money(self.spend)} spent, {money(self.saved)} saved")
 
     def render(self) -> str:
-        return (f" model {self.model} │ engine {self.engine} │ ollama {self.ollama} │ cloud {self.providers} "
-                f"│ session {money(self.spend)} spent, {money(self.saved)} saved")
+        self._shown = self.line()
+        return self._shown
+
+    def _changed(self) -> None:
+        if self.line() != self._shown:
+            self.refresh()
+
+    watch_model = watch_engine = watch_ollama = watch_providers = watch_spend = watch_saved = _changed
