@@ -102,7 +102,7 @@ def run_process_bench(workdir: Path, runs: int = 5, embedded: bool = True) -> di
     return figures
 
 
-def run_tui_bench(workdir: Path, runs: int = 3, quiet: float = 1.5) -> dict[str, float]:
+def run_tui_bench(workdir: Path, runs: int = 5, quiet: float = 1.5) -> dict[str, float]:
     """TUI import time; then our TUI and the minimal Textual app (Header, Input, Footer), alternated run by run
     under the same pty: first paint, stable screen, their ratio, and idle RSS."""
     from assistant.ui import startup_bench

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 
 def run_tui() -> int:
+    import gc
+
+    # Start-up creates ~10^5 long-lived objects that collections would only re-scan (~30 ms here); the app
+    # freezes them and turns collection back on once its first frame is out (AssistantApp.on_mount).
+    gc.disable()
     from assistant.cli.context import load
     from assistant.ui.app import make_app
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import gc
 import os
 import traceback
 from typing import Any, Callable, Iterable, Mapping
@@ -86,7 +88,13 @@ class AssistantApp(App[int]):
 
     def on_mount(self) -> None:
         # Everything slow (imports of httpx and sqlite, migrations, probes) waits until the first frame is out.
-        self.call_after_refresh(self.open_engine)
+        self.call_after_refresh(self._first_frame_out)
+
+    def _first_frame_out(self) -> None:
+        if not gc.isenabled():  # the launcher paused collection for start-up (cli/tui.py)
+            gc.freeze()  # start-up's objects live as long as the app: later collections need not scan them
+            gc.enable()
+        self.open_engine()
 
     def first_frame(self, chat: ChatScreen) -> None:
         """Paint the first frame complete from cheap sources: a read-only query for the sidebar, and the status
@@ -122,13 +130,6 @@ class AssistantApp(App[int]):
         self.post_message(msg.EngineReady(engine, list(getattr(engine, "notices", [])),
                                           engine.history.list_conversations(limit=200)))
 
-    @staticmethod
-    def _key_presence(engine: Any) -> dict[str, bool]:
-        """Looking keys up may import the keyring and talk to D-Bus: only ever called from thread workers."""
-        from assistant.engine.types import CLOUD_PROVIDERS
-
-        return {p: bool(engine.keys.get(p)) for p in CLOUD_PROVIDERS}
-
     def on_engine_ready(self, message: msg.EngineReady) -> None:
         self.engine = message.engine
         chat = self.chat
@@ -139,6 +140,9 @@ class AssistantApp(App[int]):
                 chat.status.model = model
             except Exception:  # a provider that no longer exists: fall back to the router
                 chat.status.model = "auto (router)"
+            if chat.pending is not None and chat.pending.model is None:
+                # Typed while the engine opened: it goes to the model the status bar already showed.
+                chat.pending = dataclasses.replace(chat.pending, model=chat.model)
         for note in message.notices:
             chat.log_view.add_notice(note, "warning")
         chat.engine_ready(self.engine, message.conversations)
@@ -173,7 +177,10 @@ class AssistantApp(App[int]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="health-keys")
     def check_keys(self) -> None:
-        self.post_message(msg.Health("", self._key_presence(self.engine)))
+        """Looking keys up may import the keyring and talk to D-Bus: only ever in this thread worker."""
+        from assistant.engine.types import CLOUD_PROVIDERS
+
+        self.post_message(msg.Health("", {p: bool(self.engine.keys.get(p)) for p in CLOUD_PROVIDERS}))
 
     def on_health(self, message: msg.Health) -> None:
         chat = self.chat

@@ -101,7 +101,7 @@ def run_once(argv: Sequence[str], env: Mapping[str, str], size: tuple[int, int] 
     stable = _last_change(seen)
     if stable is None:
         raise RuntimeError(f"{argv[-1]} drew nothing within {timeout:.0f}s")
-    first = min(stamps[0] for data, stamps in seen.items() if len(data) >= PAINT_BYTES)
+    first = min((stamps[0] for data, stamps in seen.items() if len(data) >= PAINT_BYTES), default=stable)
     return stable - start, rss, first - start
 
 

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
+import keyring
 import pytest
+from keyring.backends import fail
 
 from assistant.config import Settings
 from assistant.paths import resolve_paths
 from assistant.ui.app import AssistantApp, make_app
 from tests.helpers import ScriptedProvider, Usage, make_engine
+from tests.fakes.memory_keyring import MemoryKeyring
 
 SIZE = (120, 40)
 
@@ -20,6 +23,16 @@ def offline_providers(*answers: list[Any], delay: float = 0.0) -> list[ScriptedP
     scripts = [list(a) for a in answers] or [["Hello ", "there.", Usage(5, 2)]]
     return [ScriptedProvider("ollama", [["unused"]], available=False, model="llama3.2"),
             ScriptedProvider("embedded", scripts, delay=delay, model="smollm2")]
+
+
+@pytest.fixture
+def memory_backend() -> Iterator[None]:
+    """An in-memory keyring for the test, the failing backend again afterwards."""
+    MemoryKeyring.store.clear()
+    keyring.set_keyring(MemoryKeyring())
+    yield
+    keyring.set_keyring(fail.Keyring())
+    MemoryKeyring.store.clear()
 
 
 @pytest.fixture

@@ -2,24 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Iterator
-
 import keyring
-import pytest
-from keyring.backends import fail
 from textual.widgets import Input, Static
 
-from tests.ui import memory_keyring
 from tests.ui.conftest import SIZE, ready, settle
-
-
-@pytest.fixture
-def memory_backend() -> Iterator[None]:
-    memory_keyring.clear()
-    keyring.set_keyring(memory_keyring.MemoryKeyring())
-    yield
-    keyring.set_keyring(fail.Keyring())
-    memory_keyring.clear()
 
 
 def status_text(app, provider: str) -> str:

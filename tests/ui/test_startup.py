@@ -1,0 +1,158 @@
+"""Start-up: the first frame is complete from cheap sources; the engine and probes repaint only what changed."""
+
+from __future__ import annotations
+
+import gc
+import threading
+from typing import Any
+
+import pytest
+from textual.widgets import Input, OptionList
+from textual.widgets._footer import FooterKey
+
+from assistant.ui import app as app_module
+from assistant.ui.snapshot import recent_conversations
+from assistant.ui.state import load_state, save_state
+from assistant.ui.widgets.footer import QuietFooter
+from tests.helpers import ScriptedProvider, Usage
+from tests.ui.conftest import SIZE, offline_providers, ready, settle
+
+
+def sidebar_lines(app: Any) -> list[str]:
+    options = app.chat.query_one("#history-list", OptionList)
+    return [str(options.get_option_at_index(i).prompt) for i in range(options.option_count)]
+
+
+def gate_engine(app: Any) -> threading.Event:
+    """Hold the engine worker until released, so the test sees the frame painted before the engine is open."""
+    gate, build = threading.Event(), app.engine_factory
+
+    def gated(paths: Any, settings: Any) -> Any:
+        gate.wait(10)
+        return build(paths, settings)
+
+    app.engine_factory = gated
+    return gate
+
+
+def count_key_lookups(engine: Any) -> list[str]:
+    asked: list[str] = []
+    real = engine.keys.get
+    engine.keys.get = lambda provider: asked.append(provider) or real(provider)
+    return asked
+
+
+@pytest.fixture
+def read_engine_db(monkeypatch: pytest.MonkeyPatch, isolated_env: Any) -> None:
+    """The test engine keeps its database in test.db; the first frame must read that same file."""
+    monkeypatch.setattr(app_module, "recent_conversations", lambda _db: recent_conversations(isolated_env / "test.db"))
+
+
+async def test_first_frame_shows_history_and_last_known_status_before_the_engine_opens(build_app, read_engine_db,
+                                                                                       isolated_env):
+    save_state(isolated_env / "data" / "state.json", ollama="down", keyring_keys="")
+    app, engine = build_app()
+    engine.history.create_conversation("Capitals of Europe")
+    gate = gate_engine(app)
+    asked = count_key_lookups(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert app.engine is None
+        assert any(line.startswith("Capitals of Europe") for line in sidebar_lines(app))
+        status = app.chat.status
+        assert (status.ollama, status.providers) == ("down", "no keys")
+        assert "engine" not in status.line()  # only a failed start is worth a word in the status bar
+        gate.set()
+        await ready(pilot)
+        assert asked == []  # the last-known answer is on screen; the keyring waits until something needs it
+        app.chat.query_one("#prompt").focus()
+        await pilot.press("h")
+        await settle(pilot)
+        assert set(asked) == {"openai", "anthropic", "gemini"}  # typing a question warms what routing will need
+
+
+async def test_engine_confirming_the_first_frame_rebuilds_nothing(build_app, read_engine_db, monkeypatch, isolated_env):
+    save_state(isolated_env / "data" / "state.json", ollama="down", keyring_keys="")
+    app, engine = build_app()
+    engine.history.create_conversation("Rust lifetimes")
+    rebuilt: list[int] = []
+    real_set, real_recompose = OptionList.set_options, QuietFooter.recompose
+
+    def set_options(self: OptionList, options: Any) -> Any:
+        rebuilt.append(len(list(options)))
+        return real_set(self, options)
+
+    async def recompose(self: QuietFooter) -> None:
+        rebuilt.append(-1)
+        await real_recompose(self)
+
+    monkeypatch.setattr(OptionList, "set_options", set_options)
+    monkeypatch.setattr(QuietFooter, "recompose", recompose)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await settle(pilot)
+        # One sidebar list (the first frame's; the engine's identical one is skipped), one footer build.
+        assert sorted(rebuilt) == [-1, 1]
+        assert len(app.chat.query(FooterKey)) > 5
+        app.chat.refresh_bindings()
+        app.chat.refresh_bindings()
+        await settle(pilot)
+        assert sorted(rebuilt) == [-1, 1]  # same bindings: the footer is not rebuilt
+        app.chat.query_one("#history-search", Input).focus()
+        await settle(pilot)
+        assert rebuilt.count(-1) == 2  # the prompt's keys left the footer: that is a real change
+
+
+async def test_first_run_looks_keys_up_and_the_keys_screen_keeps_them_current(build_app, memory_backend):
+    app, engine = build_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        assert app.chat.status.providers == "no keys"  # nothing was known: looked up once the engine opened
+        assert load_state(app.paths.state_file)["keyring_keys"] == ""
+        await pilot.press("f4")
+        await settle(pilot)
+        field = app.screen.query_one("#key-openai", Input)
+        field.focus()
+        field.value = "sk-test-secret-4321"
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.chat.status.providers == "openai"
+        assert load_state(app.paths.state_file)["keyring_keys"] == "openai"
+    assert "secret" not in app.paths.state_file.read_text()
+
+
+async def test_a_question_typed_before_the_engine_opens_goes_to_the_remembered_model(build_app, isolated_env):
+    save_state(isolated_env / "data" / "state.json", model="openai:gpt-4o-mini")
+    cloud = ScriptedProvider("openai", [["Hi", Usage(1, 1)]], local=False, model="gpt-4o-mini")
+    app, _ = build_app([*offline_providers(), cloud], environ={"OPENAI_API_KEY": "sk-test-0000"})
+    gate = gate_engine(app)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert app.chat.status.model == "openai:gpt-4o-mini"  # shown from the first frame
+        prompt = app.chat.query_one("#prompt")
+        prompt.load_text("hello early")
+        prompt.focus()
+        await pilot.press("enter")
+        gate.set()
+        await ready(pilot)
+        await settle(pilot)
+        assert [r.turns[-1].content for r in cloud.requests] == ["hello early"]
+
+
+async def test_collection_paused_by_the_launcher_resumes_once_the_first_frame_is_out(build_app):
+    app, _ = build_app()
+    gc.disable()  # what cli/tui.py does before importing the app
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await ready(pilot)
+            assert gc.isenabled() and gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()  # give this test process's objects back to the collector
+        gc.enable()
+
+
+def test_snapshot_of_a_missing_or_damaged_database(tmp_path):
+    assert recent_conversations(tmp_path / "none.db") == []
+    damaged = tmp_path / "damaged.db"
+    damaged.write_bytes(b"not a database at all" * 100)
+    assert recent_conversations(damaged) is None
