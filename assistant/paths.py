@@ -35,11 +35,6 @@ class Paths:
         """Small UI state (theme, last model) that is not configuration."""
         return self.data_dir / "state.json"
 
-    def ensure(self) -> "Paths":
-        for folder in (self.config_dir, self.data_dir, self.cache_dir, self.log_dir):
-            folder.mkdir(parents=True, exist_ok=True)
-        return self
-
 
 def resolve_paths(environ: dict[str, str] | None = None) -> Paths:
     """ASSISTANT_HOME wins so tests and portable installs keep everything in one folder."""

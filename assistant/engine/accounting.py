@@ -67,6 +67,6 @@ def choose_baseline(settings: "Settings", prices: PriceTable) -> ModelRef | None
     return min(priced)[2] if priced else None
 
 
-def estimate_tokens(text: str) -> int:
+def estimate_tokens(chars: int) -> int:
     """About four characters a token for English; used only when a provider reports no usage."""
-    return max(1, (len(text) + 3) // 4) if text else 0
+    return max(1, (chars + 3) // 4) if chars else 0

@@ -205,7 +205,7 @@ class Engine:
             return usage
         return Usage(
             usage.input_tokens if usage and usage.input_tokens else self._prompt_tokens(turn),
-            usage.output_tokens if usage and usage.output_tokens else estimate_tokens(state.text),
+            usage.output_tokens if usage and usage.output_tokens else estimate_tokens(len(state.text)),
             estimated=True,
         )
 
@@ -286,7 +286,7 @@ class Engine:
 
     def _prompt_tokens(self, turn: Turn) -> int:
         chars = sum(len(m.content) for m in turn.prior) + len(turn.prompt) + len(turn.system or "")
-        return estimate_tokens("x" * chars)
+        return estimate_tokens(chars)
 
     def _record_slow_probes(self, candidates: list[router.Candidate], turn: Turn, request_id: str) -> None:
         """A probe that timed out cost the request real time: keep it as an attempt, so later processes rest it too."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass, field
-from typing import AsyncIterator
+from typing import AsyncIterator, Callable
 
 from assistant.engine.events import Event, Notice, Started, TextDelta
 from assistant.engine.retry import RetryPolicy
@@ -46,7 +46,7 @@ async def stream_attempt(
     conversation_id: str,
     reason: str,
     retry: RetryPolicy,
-    on_failure: "callable[[RunState, AssistantError], None]",
+    on_failure: Callable[[RunState, AssistantError], None],
 ) -> AsyncIterator[Event]:
     """Yield Started and TextDelta events; on a final error leave it in `state.error` and stop."""
     yield Started(conversation_id, state.ref, reason)

@@ -23,7 +23,6 @@ FLUSH_AFTER = 1024
 # About one put in this many checks the limits; keys are hashes, so the checks spread evenly over processes.
 LIMIT_CHECK_EVERY = 32
 DAY = 86400.0
-MMAP_BYTES = 256 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -95,11 +94,6 @@ class ResponseCache:
         self._touched: dict[str, tuple[float, int]] = {}
         self._lock = threading.RLock()
         self._cur = conn.cursor()  # one cursor, so the lookup reuses sqlite3's prepared statement
-        try:
-            # Lookups read pages straight from the mapped file instead of a read() call per page: half the time.
-            conn.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
-        except sqlite3.Error:
-            pass
         self._next_check = 0.0
         self._data_version: int | None = None
         self._generation: int | None = None

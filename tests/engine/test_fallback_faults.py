@@ -136,7 +136,7 @@ async def test_stream_cut_keeps_partial_text_never_repeats_it(tmp_path: Path) ->
     (row,) = engine.conn.execute("SELECT provider, outcome, error_kind, cost_usd, cost_estimated, output_tokens FROM calls")
     assert row[:3] == ("openai", "error", "connection")
     # What was streamed was billed by the provider: recorded once, as an estimate.
-    assert row[3] > 0 and row[4] == 1 and row[5] == estimate_tokens("Once upon")
+    assert row[3] > 0 and row[4] == 1 and row[5] == estimate_tokens(len("Once upon"))
     msg = engine.conn.execute("SELECT content, status FROM messages WHERE role = 'assistant'").fetchone()
     assert msg == ("Once upon", "interrupted")
 
