@@ -92,6 +92,15 @@ async def stream_answer(engine: Any, request: Any, out: TextIO, err: TextIO, as_
     tty = out.isatty() and not as_json
     clean = for_terminal if tty else (lambda s: s)
     wrote_text = False
+    # "Ollama is down - answering with X" is said again by the route line after the answer; hold such
+    # info notices and print them only where no route line follows (--json, or a failure).
+    held: list[str] = []
+
+    def say(lines: list[str]) -> None:
+        for text in lines:
+            err.write(f"assistant: {text}\n")
+        err.flush()
+
     async with aclosing(engine.chat(request)) as events:
         async for event in events:
             if isinstance(event, TextDelta):
@@ -100,12 +109,15 @@ async def stream_answer(engine: Any, request: Any, out: TextIO, err: TextIO, as_
                     out.flush()
                     wrote_text = True
             elif isinstance(event, Notice):
-                err.write(f"assistant: {event.text}\n")
-                err.flush()
+                if event.level == "info":
+                    held.append(event.text)
+                else:
+                    say([event.text])
             elif isinstance(event, Started):
                 continue
             elif isinstance(event, Finished):
                 if as_json:
+                    say(held)
                     out.write(json.dumps(event.answer.as_json(), ensure_ascii=False) + "\n")
                 else:
                     if wrote_text and not event.answer.text.endswith("\n"):
@@ -115,6 +127,7 @@ async def stream_answer(engine: Any, request: Any, out: TextIO, err: TextIO, as_
                 out.flush()
                 return 0
             elif isinstance(event, Failed):
+                say(held)
                 if wrote_text:
                     out.write("\n")
                     out.flush()
