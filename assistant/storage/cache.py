@@ -8,6 +8,7 @@ import time
 import zlib
 from collections import OrderedDict
 from dataclasses import dataclass
+from typing import Any
 
 from assistant.config import CacheSettings
 
@@ -118,7 +119,7 @@ class ResponseCache:
                     return entry
                 self._drop_hot(key)
             try:
-                row = self._cur.execute(_SELECT, (key,)).fetchone()
+                row = self._first(_SELECT, (key,))
             except sqlite3.Error:
                 return None
             if row is None or (ttl > 0 and now - row[10] > ttl):
@@ -127,6 +128,13 @@ class ResponseCache:
             self._remember(entry)
             self._touch(key, now)
             return entry
+
+    def _first(self, sql: str, params: tuple[object, ...] = ()) -> tuple[Any, ...] | None:
+        """First row or None. fetchall() runs the statement to its end: a statement left open after fetchone()
+        keeps a read transaction open, and the connection's next write then fails at once with "database is
+        locked" (SQLITE_BUSY_SNAPSHOT) if another process wrote meanwhile."""
+        rows = self._cur.execute(sql, params).fetchall()
+        return rows[0] if rows else None
 
     def _touch(self, key: str, now: float) -> None:
         seen = self._touched.get(key)
@@ -166,11 +174,11 @@ class ResponseCache:
         """Drop the hot tier when another process cleared, pruned or replaced entries since we last looked."""
         self._next_check = now + GENERATION_CHECK_SECONDS
         try:
-            version = self._cur.execute("PRAGMA data_version").fetchone()[0]
+            version = self._first("PRAGMA data_version")[0]
             if version == self._data_version:
                 return
             self._data_version = version
-            generation = self._cur.execute("SELECT generation FROM cache_state WHERE id = 1").fetchone()[0]
+            generation = self._first("SELECT generation FROM cache_state WHERE id = 1")[0]
         except sqlite3.Error:
             return
         if self._generation is not None and generation != self._generation:

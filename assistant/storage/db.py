@@ -57,6 +57,21 @@ def _locked(exc: sqlite3.Error) -> bool:
 
 def open_database(path: Path) -> OpenResult:
     """Open (creating or migrating) the database; a damaged file is kept aside and a fresh one made."""
+    # Some lock conflicts are reported at once, without waiting for the busy timeout (two processes
+    # creating or recovering the same fresh WAL file): try again for as long as the busy timeout allows.
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    delay = 0.01
+    while True:
+        try:
+            return _open(path)
+        except DatabaseLocked:
+            if time.monotonic() + delay > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.25)
+
+
+def _open(path: Path) -> OpenResult:
     path.parent.mkdir(parents=True, exist_ok=True)
     moved: Path | None = None
     for attempt in range(2):
