@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_SOURCE = ROOT.parent / "shared" / "fixtures" / "pricing" / "litellm_model_prices_and_context_window.json"
+DEFAULT_SOURCE = ROOT / "tests" / "fixtures" / "pricing" / "litellm_model_prices_and_context_window.json"
 
 # provider -> (LiteLLM key prefix, models we support with their quality tier: 1 small, 2 capable, 3 frontier)
 MODELS: dict[str, tuple[str, dict[str, int]]] = {
