@@ -1,5 +1,5 @@
 """Entry point for `python -m assistant`."""
 
-from assistant.cli import main
+from assistant.main import main
 
 raise SystemExit(main())

@@ -9,8 +9,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from assistant.errors import UsageError
-from assistant.resources import asset_path
+from assistant.core.errors import UsageError
+from assistant.core.resources import asset_path
 
 # Not plain "assistant": Qt's documentation browser already installs a launcher and icon by that name.
 APP_ID = "assistant-ai"

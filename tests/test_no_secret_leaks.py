@@ -16,11 +16,11 @@ FRAGMENTS = (CANARY, CANARY[:12], CANARY[8:-4], CANARY[-12:])
 # Simulates a bug after a real cloud call so the CLI writes its crash log (the traceback) to the log file.
 _CRASH = """
 import sys
-from assistant.engine.engine import Engine
+from assistant.engine.chat import ChatRun
 def broken(*args, **kwargs):
     raise RuntimeError("bookkeeping bug")
-Engine._complete = broken
-from assistant.cli import main
+ChatRun._complete = broken
+from assistant.main import main
 sys.exit(main(sys.argv[1:]))
 """
 

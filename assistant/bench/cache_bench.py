@@ -8,14 +8,20 @@ import json
 import os
 import random
 import re
+import sqlite3
 import statistics
 import subprocess
 import sys
 import time
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import AsyncIterator
+from typing import TYPE_CHECKING
 
-from assistant.engine.types import ChatMessage, GenerationSettings, ModelRef, ProviderRequest, Usage
+from assistant.core.types import ChatMessage, GenerationSettings, ModelRef, ProviderRequest, Usage
+from assistant.providers.base import Availability, Chunk, Provider
+
+if TYPE_CHECKING:
+    from assistant.storage.cache import ResponseCache
 
 MODEL = ModelRef("openai", "gpt-4o-mini")
 PROMPT = "Summarise the trade-offs between write-ahead logging and rollback journals in SQLite."
@@ -32,11 +38,12 @@ def _request(i: int) -> ProviderRequest:
                            GenerationSettings(0.2, 1024, None))
 
 
-def _fill(conn: object, entries: int) -> None:
-    from assistant.engine.cache_key import KEY_SCHEME, cache_key
-    from assistant.storage.cache import CacheLimits, CachedAnswer, ResponseCache
+def _fill(conn: sqlite3.Connection, entries: int) -> None:
+    from assistant.core.cache_key import KEY_SCHEME, cache_key
+    from assistant.core.records import CachedAnswer
+    from assistant.storage.cache import CacheLimits, ResponseCache
 
-    cache = ResponseCache(conn, CacheLimits(0, 0, 0, 0))  # type: ignore[arg-type]
+    cache = ResponseCache(conn, CacheLimits(0, 0, 0, 0))
     now = time.time()
     batch: list[CachedAnswer] = []
     for i in range(entries):
@@ -47,21 +54,22 @@ def _fill(conn: object, entries: int) -> None:
             cache.put_many(batch, scheme=KEY_SCHEME)
             batch = []
     cache.put_many(batch, scheme=KEY_SCHEME)
-    conn.execute("PRAGMA optimize")  # type: ignore[attr-defined]
+    conn.execute("PRAGMA optimize")
 
 
-def _timed(cache: object, requests: list[ProviderRequest], clock: "object" = time.perf_counter_ns) -> list[float]:
+def _timed(cache: ResponseCache, requests: list[ProviderRequest],
+           clock: Callable[[], int] = time.perf_counter_ns) -> list[float]:
     """Microseconds per lookup, blake3 of the canonical request included (wall time unless `clock` says otherwise)."""
-    from assistant.engine.cache_key import cache_key
+    from assistant.core.cache_key import cache_key
 
-    get = cache.get  # type: ignore[attr-defined]
+    get = cache.get
     out = []
     gc.disable()
     try:
         for request in requests:
-            t = clock()  # type: ignore[operator]
+            t = clock()
             get(cache_key(request))
-            out.append((clock() - t) / 1000)  # type: ignore[operator]
+            out.append((clock() - t) / 1000)
     finally:
         gc.enable()
     return out
@@ -72,16 +80,16 @@ def _pct(values: list[float], q: float) -> float:
     return round(ordered[min(len(ordered) - 1, int(len(ordered) * q))], 2)
 
 
-def _lookups(conn: object, entries: int, samples: int) -> dict[str, float]:
+def _lookups(conn: sqlite3.Connection, entries: int, samples: int) -> dict[str, float]:
     from assistant.storage.cache import CacheLimits, ResponseCache
 
     rng = random.Random(7)
-    persistent = ResponseCache(conn, CacheLimits(0, 0, 0, 0))  # type: ignore[arg-type]
+    persistent = ResponseCache(conn, CacheLimits(0, 0, 0, 0))
     hits = _timed(persistent, [_request(rng.randrange(entries)) for _ in range(samples)])
     misses = _timed(persistent, [_request(entries + rng.randrange(10 * entries)) for _ in range(samples)])
     # CPU time of the same lookups: on a busy machine the wall-time tail is mostly waiting for a core.
     cpu = _timed(persistent, [_request(rng.randrange(entries)) for _ in range(samples)], time.thread_time_ns)
-    hot = ResponseCache(conn, CacheLimits(0, 0, 0, 1024))  # type: ignore[arg-type]
+    hot = ResponseCache(conn, CacheLimits(0, 0, 0, 1024))
     warm = [_request(i) for i in rng.sample(range(entries), min(1000, entries))]
     _timed(hot, warm)
     hot_hits = _timed(hot, [rng.choice(warm) for _ in range(samples)])
@@ -95,46 +103,35 @@ def _lookups(conn: object, entries: int, samples: int) -> dict[str, float]:
     }
 
 
-class _Scripted:
+class _Scripted(Provider):
     """Stands in for the cloud provider once, so the cache holds a real engine-made entry for `ask` to hit."""
 
-    name, local = "openai", False
+    async def availability(self) -> Availability:
+        return Availability(True, "scripted")
 
-    def default_model(self) -> str:
-        return MODEL.model
-
-    async def stream(self, request: ProviderRequest) -> AsyncIterator[object]:
+    async def stream(self, request: ProviderRequest) -> AsyncIterator[Chunk]:
         yield _ANSWER
         yield Usage(40, 500)
-
-    async def aclose(self) -> None:
-        return None
 
 
 def _ask_args() -> list[str]:
     return ["ask", "--json", "-m", str(MODEL), PROMPT]
 
 
-def _prime(conn: object) -> None:
-    from assistant.cli import build_parser
-    from assistant.cli.ask import build_request, stream_answer
-    from assistant.config import Settings
-    from assistant.engine.engine import Engine
-    from assistant.providers.base import ProviderContext
-    from assistant.providers.registry import Registry
-    from assistant.secrets import KeyStore
+def _prime(home: Path) -> None:
+    """One real answer through the engine, from a scripted provider, so the next `ask` is a cache hit."""
+    from assistant.compose import build_engine, make_keys, setup_at
+    from assistant.core.events import Finished
 
-    settings = Settings()
-    keys = KeyStore({"OPENAI_API_KEY": "bench-never-sent"})
-    registry = Registry(ProviderContext(settings, lambda: None, keys.get), providers={})  # type: ignore[arg-type]
-    registry.register("openai", _Scripted())  # type: ignore[arg-type]
-    engine = Engine(settings, conn, registry=registry, keys=keys)
-    args = build_parser().parse_args(_ask_args())
-
+    setup = setup_at(home)
+    spec = setup.registry.spec(MODEL.provider)
+    setup.registry.register(spec, _Scripted)
+    engine = build_engine(setup, keys=make_keys(setup.registry, {k: "bench-never-sent" for k in spec.key_env}))
     async def go() -> None:
         try:
-            with open(os.devnull, "w") as sink:
-                await stream_answer(engine, build_request(engine, args, PROMPT), sink, sink, True)
+            events = [e async for e in engine.chat(engine.new_request(PROMPT, model=MODEL))]
+            if not isinstance(events[-1], Finished):
+                raise RuntimeError(f"the cache bench could not prime its answer: {events[-1]}")
         finally:
             await engine.aclose()
 
@@ -183,12 +180,12 @@ def run_cache_bench(workdir: Path, entries: int = 100_000) -> dict[str, float]:
     try:
         _fill(conn, entries)
         figures: dict[str, float] = {"entries": float(entries), "request_bytes": 0.0}
-        from assistant.engine.cache_key import canonical_request
+        from assistant.core.cache_key import canonical_request
 
         figures["request_bytes"] = float(len(canonical_request(_request(0)).encode()))
         figures.update(_lookups(conn, entries, samples=min(20_000, max(2_000, entries // 5))))
-        _prime(conn)
     finally:
         conn.close()
+    _prime(home)
     figures.update(_end_to_end(home, runs=7 if entries >= 10_000 else 3))
     return figures

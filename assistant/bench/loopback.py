@@ -78,7 +78,7 @@ class LoopbackOllama:
             t = threading.Thread(target=self._serve_connection, args=(conn,), daemon=True)
             t.start()
 
-    def __enter__(self) -> "LoopbackOllama":
+    def __enter__(self) -> LoopbackOllama:
         threading.Thread(target=self._accept, daemon=True).start()
         return self
 

@@ -25,7 +25,7 @@ TUI_IMPORT = "import assistant.ui.app"
 # Runs one answer through the real CLI entry point, then reports this process's resident set.
 _ANSWER_RSS = """
 import io, sys
-from assistant.cli import main
+from assistant.main import main
 sys.stdout = io.StringIO()
 code = main(["ask", "-m", sys.argv[1], "--max-tokens", "16", "Say hello."])
 sys.stdout = sys.__stdout__
@@ -105,7 +105,7 @@ def run_process_bench(workdir: Path, runs: int = 5, embedded: bool = True) -> di
 def run_tui_bench(workdir: Path, runs: int = 5, quiet: float = 1.5) -> dict[str, float]:
     """TUI import time; then our TUI and the minimal Textual app (Header, Input, Footer), alternated run by run
     under the same pty: first paint, stable screen, their ratio, and idle RSS."""
-    from assistant.ui import startup_bench
+    from assistant.bench import startup as startup_bench
 
     home = Path(tempfile.mkdtemp(prefix="home-", dir=workdir))
     figures = {"tui_import_ms": import_ms(TUI_IMPORT, runs, _env(home))}

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import importlib
 import math
 import os
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, TextIO
+from typing import TextIO
 
 
 @dataclass(frozen=True)
@@ -90,25 +90,14 @@ def _figure_for(key: str) -> Figure:
     return Figure(area, label, unit.replace("mb", "MB").replace("pct", "%"))
 
 
-def _optional(module: str, attr: str) -> Callable[..., object] | None:
-    """A function another part of the app provides, or None if that part is not installed yet."""
-    try:
-        return getattr(importlib.import_module(module), attr)
-    except (ImportError, AttributeError):
-        return None
-
-
 def _cache(workdir: Path, quick: bool) -> dict[str, float]:
-    bench = _optional("assistant.bench.cache_bench", "run_cache_bench")
-    if bench is None:
-        raise LookupError("assistant.bench.cache_bench.run_cache_bench is not available")
-    figures = bench(workdir, entries=2_000 if quick else 100_000)
-    return {f"cache_{k}": float(v) for k, v in dict(figures).items()}  # type: ignore[call-overload]
+    from assistant.bench.cache_bench import run_cache_bench
+
+    figures = run_cache_bench(workdir, entries=2_000 if quick else 100_000)
+    return {f"cache_{k}": float(v) for k, v in figures.items()}
 
 
 def _tui(workdir: Path, quick: bool) -> dict[str, float]:
-    if _optional("assistant.ui.startup_bench", "measure_startup") is None:
-        raise LookupError("assistant.ui.startup_bench.measure_startup is not available")
     from assistant.bench.process_bench import run_tui_bench
 
     return run_tui_bench(workdir, runs=1) if quick else run_tui_bench(workdir)
@@ -193,7 +182,7 @@ def render_table(result: BenchResult) -> str:
                      "" if met is None else ("ok" if met else "MISSED")))
     rows[1:] = sorted(rows[1:], key=lambda r: AREAS.index(r[0]) if r[0] in AREAS else len(AREAS))
     widths = [max(len(r[i]) for r in rows) for i in range(5)]
-    lines = ["  ".join(cell.ljust(w) if i != 2 else cell.rjust(w) for i, (cell, w) in enumerate(zip(r, widths))).rstrip()
+    lines = ["  ".join(cell.ljust(w) if i != 2 else cell.rjust(w) for i, (cell, w) in enumerate(zip(r, widths, strict=False))).rstrip()
              for r in rows]
     lines.insert(1, "  ".join("-" * w for w in widths).rstrip())
     f = result.figures

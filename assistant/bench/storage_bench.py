@@ -7,34 +7,36 @@ import statistics
 import time
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-_WORDS = ("python sqlite engine cache router latency token stream model answer question paris capital france "
-          "kernel memory thread socket network budget cloud local terminal widget history search export").split()
+_WORDS = ["python", "sqlite", "engine", "cache", "router", "latency", "token", "stream", "model", "answer", "question", "paris", "capital", "france", "kernel", "memory", "thread", "socket", "network", "budget", "cloud", "local", "terminal", "widget", "history", "search", "export"]
+
+if TYPE_CHECKING:
+    from assistant.storage.history import History
 
 
 def _percentile(values: list[float], pct: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(pct / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
 
 
-def _record_one(history: "object", answer: str, chunks: int) -> None:
+def _record_one(h: History, answer: str, chunks: int) -> None:
     """The writes of one answered request: conversation, question, streamed answer, folded, call row."""
-    from assistant.storage.history import CallRecord
+    from assistant.core.records import CallRecord
+    from assistant.storage.calls import CallLog
 
-    h = history
-    cid = h.create_conversation("How do I benchmark SQLite?")  # type: ignore[attr-defined]
-    h.add_message(cid, "user", "How do I benchmark SQLite?")  # type: ignore[attr-defined]
-    mid = h.start_answer(cid, "ollama", "bench:latest")  # type: ignore[attr-defined]
+    cid = h.create_conversation("How do I benchmark SQLite?")
+    h.add_message(cid, "user", "How do I benchmark SQLite?")
+    mid = h.start_answer(cid, "ollama", "bench:latest")
     for seq in range(chunks):
-        h.append_chunk(mid, seq, answer)  # type: ignore[attr-defined]
-    h.finish_answer(mid, "complete", answer * chunks)  # type: ignore[attr-defined]
-    h.record_call(CallRecord(uuid.uuid4().hex, cid, mid, "ollama", "bench:latest", "ok", 12, chunks,  # type: ignore[attr-defined]
-                             ttft_ms=1.0, total_ms=10.0, route_reason="bench"))
-    h.touch(cid)  # type: ignore[attr-defined]
+        h.append_chunk(mid, seq, answer)
+    h.finish_answer(mid, "complete", answer * chunks)
+    CallLog(h.conn).record(CallRecord(uuid.uuid4().hex, cid, mid, "ollama", "bench:latest", "ok", 12, chunks,
+                                      ttft_ms=1.0, total_ms=10.0, route_reason="bench"))
+    h.touch(cid)
 
 
-def populate(conn: "object", conversations: int, rng: random.Random) -> None:
+def populate(conn: object, conversations: int, rng: random.Random) -> None:
     """Bulk-load conversations of one question and one answer each (FTS triggers fire as in real use)."""
     now = time.time()
     conv_rows, msg_rows = [], []

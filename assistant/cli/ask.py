@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
-from contextlib import aclosing
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from assistant.errors import AssistantError, UsageError
+from assistant.core.errors import UsageError
+from assistant.core.money import usd
+from assistant.core.textsafe import for_terminal
+
+if TYPE_CHECKING:
+    from assistant.core.types import Answer, ChatRequest
+    from assistant.engine.engine import Engine
 
 
 def register(sub: Any) -> None:
@@ -46,38 +50,26 @@ def read_prompt(args: argparse.Namespace, stdin: Any = None) -> str:
     return text
 
 
-def build_request(engine: Any, args: argparse.Namespace, prompt: str) -> Any:
-    from assistant.engine.types import ChatRequest, GenerationSettings
-
-    settings = engine.settings
+def build_request(engine: Engine, args: argparse.Namespace, prompt: str) -> ChatRequest:
     if args.max_tokens is not None and args.max_tokens <= 0:
         raise UsageError("--max-tokens must be a positive number.")
-    temperature = args.temperature if args.temperature is not None else settings.generation.temperature
-    gen = GenerationSettings(
-        temperature=None if temperature is None or temperature < 0 else temperature,
-        max_tokens=args.max_tokens or settings.generation.max_tokens,
-        seed=settings.embedded.seed if args.model and args.model[0].startswith("embedded:") else None,
-    )
     conversation = args.conversation
     if args.cont and not conversation:
-        conversation = engine.history.latest_conversation_id()
+        conversation = engine.queries.latest_conversation_id()
         if conversation is None:
             raise UsageError("There is no earlier conversation to continue; ask without --continue first.")
-    model = engine.parse_model(args.model[0]) if args.model else None
-    return ChatRequest(prompt, model, args.system, gen, conversation, not args.no_cache, args.local_only)
+    return engine.new_request(prompt, model=args.model[0] if args.model else None, system=args.system,
+                              temperature=args.temperature, max_tokens=args.max_tokens, conversation_id=conversation,
+                              use_cache=not args.no_cache, local_only=args.local_only)
 
 
-def money(usd: float) -> str:
-    return "$0" if usd == 0 else f"${usd:.4f}" if usd >= 0.0001 else f"${usd:.6f}"
-
-
-def route_line(answer: Any) -> str:
+def route_line(answer: Answer) -> str:
     """Where the answer came from and why, what it cost, and how fast: one line for stderr."""
     reason = answer.route_reason or f"{answer.provider}:{answer.model}"
-    cost = money(answer.cost_usd) + (" (estimated)" if answer.cost_estimated and answer.cost_usd else "")
+    cost = usd(answer.cost_usd) + (" (estimated)" if answer.cost_estimated and answer.cost_usd else "")
     parts = [f"{reason}, {cost}"]
     if answer.saved_usd > 0:
-        parts.append(f"saved {money(answer.saved_usd)}")
+        parts.append(f"saved {usd(answer.saved_usd)}")
     if answer.ttft_ms is not None:
         parts.append(f"first token {answer.ttft_ms:.0f} ms")
     if answer.tokens_per_second:
@@ -85,9 +77,10 @@ def route_line(answer: Any) -> str:
     return " · ".join(parts)
 
 
-async def stream_answer(engine: Any, request: Any, out: TextIO, err: TextIO, as_json: bool) -> int:
-    from assistant.engine.events import Failed, Finished, Notice, Started, TextDelta
-    from assistant.textsafe import for_terminal
+async def stream_answer(engine: Engine, request: ChatRequest, out: TextIO, err: TextIO, as_json: bool) -> int:
+    from contextlib import aclosing
+
+    from assistant.core.events import Failed, Finished, Notice, TextDelta
 
     tty = out.isatty() and not as_json
     clean = for_terminal if tty else (lambda s: s)
@@ -98,7 +91,7 @@ async def stream_answer(engine: Any, request: Any, out: TextIO, err: TextIO, as_
 
     def say(lines: list[str]) -> None:
         for text in lines:
-            err.write(f"assistant: {text}\n")
+            err.write(f"assistant: {for_terminal(text)}\n")
         err.flush()
 
     async with aclosing(engine.chat(request)) as events:
@@ -113,8 +106,6 @@ async def stream_answer(engine: Any, request: Any, out: TextIO, err: TextIO, as_
                     held.append(event.text)
                 else:
                     say([event.text])
-            elif isinstance(event, Started):
-                continue
             elif isinstance(event, Finished):
                 if as_json:
                     say(held)
@@ -140,17 +131,20 @@ async def stream_answer(engine: Any, request: Any, out: TextIO, err: TextIO, as_
 
 
 def run(args: argparse.Namespace) -> int:
-    from assistant.cli.context import load, open_engine
-    from assistant.engine.engine import require_model
+    import asyncio
+
+    from assistant.compose import build_engine, load
 
     if len(args.model) > 1 and not args.compare:
         raise UsageError("Several -m options need --compare; otherwise name one model.")
     if args.compare and (len(args.model) < 2 or args.cont or args.conversation):
         raise UsageError("--compare needs two or more -m models and starts fresh (no --continue), "
                          "e.g. --compare -m ollama:llama3.2 -m openai:gpt-4o-mini.")
-    paths, settings = load()
+    setup = load()
     prompt = read_prompt(args)
-    engine: Any = open_engine(paths, settings)
+    engine = build_engine(setup)
+    for note in engine.notices:
+        print(f"assistant: {for_terminal(note)}", file=sys.stderr)
 
     async def go() -> int:
         try:
@@ -158,7 +152,7 @@ def run(args: argparse.Namespace) -> int:
             if args.compare:
                 from assistant.cli.compare import compare
 
-                return await compare(engine, request, [require_model(engine, m) for m in args.model],
+                return await compare(engine, request, [engine.parse_model(m) for m in args.model],
                                      sys.stdout, sys.stderr, args.json)
             return await stream_answer(engine, request, sys.stdout, sys.stderr, args.json)
         finally:
@@ -166,8 +160,6 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         return asyncio.run(go())
-    except AssistantError:
-        raise
     except KeyboardInterrupt:
         print("\nassistant: stopped; the partial answer is saved in history.", file=sys.stderr)
         return 130

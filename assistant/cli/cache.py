@@ -4,42 +4,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import sqlite3
 import sys
-import time
-from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from assistant.errors import DatabaseLocked, UsageError
+from assistant.cli.common import engine
+from assistant.core.errors import UsageError
+from assistant.core.records import CacheStats, HitWindow
+
+if TYPE_CHECKING:
+    from assistant.engine.engine import Engine
 
 _UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 7 * 86400.0}
-WEEK = 7 * 86400.0
-
-
-@dataclass(frozen=True)
-class HitCounts:
-    """Hits are answers replayed from the cache; misses are fresh answers to requests that looked first."""
-
-    hits: int
-    misses: int
-    tokens_saved: int
-    usd_saved: float
-
-    @property
-    def hit_rate(self) -> float | None:
-        asked = self.hits + self.misses
-        return self.hits / asked if asked else None
-
-
-def hit_counts(conn: sqlite3.Connection, since: float = 0.0) -> HitCounts:
-    """Add up the calls table since `since`: cached rows are hits, fresh answers to requests that looked are misses."""
-    row = conn.execute(
-        "SELECT total(cached = 1), total(cached = 0 AND outcome = 'ok' AND cache_eligible = 1), "
-        "total(CASE WHEN cached = 1 THEN input_tokens + output_tokens END), "
-        "total(CASE WHEN cached = 1 THEN saved_usd END) FROM calls WHERE created_at >= ?",
-        (since,),
-    ).fetchone()
-    return HitCounts(int(row[0]), int(row[1]), int(row[2]), float(row[3]))
 
 
 def register(sub: Any) -> None:
@@ -71,64 +46,44 @@ def parse_age(text: str) -> float:
     return amount * _UNITS[unit]
 
 
-def model_filter(provider: str | None, model: str | None) -> tuple[str | None, tuple[str, ...]]:
-    """Accept `model` or `provider:model`; Ollama's `name` also matches `name:latest`, as the cache stores it."""
-    from assistant.providers.registry import PROVIDERS
-
+def model_filter(opened: Engine, provider: str | None, model: str | None) -> tuple[str | None, tuple[str, ...]]:
+    """Accept `model` or `provider:model`; a bare name also matches the provider's canonical spelling of it
+    (Ollama stores `name` as `name:latest`)."""
+    names = opened.registry.names
     if model:
         head, sep, tail = model.partition(":")
-        if sep and head in PROVIDERS:
+        if sep and head in names:
             if provider and provider != head:
                 raise UsageError(f"--provider {provider} and --model {model} disagree; give the provider once.")
             provider, model = head, tail
-    if provider and provider not in PROVIDERS:
-        raise UsageError(f"Unknown provider '{provider}'; choose one of {', '.join(PROVIDERS)}.")
+    if provider and provider not in names:
+        raise UsageError(f"Unknown provider '{provider}'; choose one of {', '.join(names)}.")
     if not model:
         return provider, ()
-    models = (model,) if ":" in model or provider not in (None, "ollama") else (model, model + ":latest")
-    return provider, models
-
-
-def _open() -> tuple[Any, sqlite3.Connection]:
-    from assistant.cli.context import load
-    from assistant.storage.cache import ResponseCache
-    from assistant.storage.db import open_database
-
-    paths, settings = load()
-    opened = open_database(paths.database)
-    if opened.moved_aside is not None:
-        print(f"assistant: The database was damaged; it was kept as {opened.moved_aside} and a fresh one was started.",
-              file=sys.stderr)
-    return ResponseCache.from_settings(opened.conn, settings.cache), opened.conn
-
-
-def _locked(exc: sqlite3.OperationalError) -> DatabaseLocked:
-    return DatabaseLocked(f"The database is busy ({exc}); close other assistant windows and try again.")
-
-
-def stats_data(cache: Any, conn: sqlite3.Connection, now: float | None = None) -> dict[str, Any]:
-    now = time.time() if now is None else now
-    entries, size = cache.size()
-    page_size = conn.execute("PRAGMA page_size").fetchone()[0]
-    pages = conn.execute("PRAGMA page_count").fetchone()[0]
-    limits = cache.limits
-
-    def window(since: float) -> dict[str, Any]:
-        counts = hit_counts(conn, since)
-        rate = counts.hit_rate
-        return {"hits": counts.hits, "misses": counts.misses, "hit_rate": None if rate is None else round(rate, 4),
-                "tokens_saved": counts.tokens_saved, "usd_saved": round(counts.usd_saved, 8)}
-
-    return {
-        "entries": entries, "bytes": size, "database_bytes": page_size * pages,
-        "limits": {"ttl_days": limits.ttl_seconds / 86400, "max_entries": limits.max_entries,
-                   "max_bytes": limits.max_bytes, "hot_entries": limits.hot_entries},
-        "all_time": window(0.0), "last_7_days": window(now - WEEK),
-    }
+    spellings = {model}
+    for name, spec in opened.specs.items():
+        if provider in (None, name):
+            spellings.add(spec.canonical_model(model))
+    return provider, tuple(sorted(spellings))
 
 
 def _mb(n: float) -> str:
     return f"{n / 1024 / 1024:.1f} MB"
+
+
+def _window(w: HitWindow) -> dict[str, Any]:
+    rate = w.hit_rate
+    return {"hits": w.hits, "misses": w.misses, "hit_rate": None if rate is None else round(rate, 4),
+            "tokens_saved": w.tokens_saved, "usd_saved": round(w.usd_saved, 8)}
+
+
+def stats_data(stats: CacheStats) -> dict[str, Any]:
+    return {
+        "entries": stats.entries, "bytes": stats.bytes, "database_bytes": stats.database_bytes,
+        "limits": {"ttl_days": stats.ttl_days, "max_entries": stats.max_entries, "max_bytes": stats.max_bytes,
+                   "hot_entries": stats.hot_entries},
+        "all_time": _window(stats.all_time), "last_7_days": _window(stats.last_7_days),
+    }
 
 
 def _rate(w: dict[str, Any]) -> str:
@@ -137,8 +92,8 @@ def _rate(w: dict[str, Any]) -> str:
 
 
 def run_stats(args: argparse.Namespace) -> int:
-    cache, conn = _open()
-    data = stats_data(cache, conn)
+    with engine() as opened:
+        data = stats_data(opened.queries.cache_stats())
     if args.json:
         sys.stdout.write(json.dumps(data) + "\n")
         return 0
@@ -154,33 +109,26 @@ def run_stats(args: argparse.Namespace) -> int:
 
 
 def run_clear(args: argparse.Namespace) -> int:
-    provider, models = model_filter(args.provider, args.model)
     older = parse_age(args.older_than) if args.older_than else None
-    cache, _ = _open()
-    try:
-        removed = cache.clear(provider=provider, models=models, older_than=older)
-    except sqlite3.OperationalError as exc:
-        raise _locked(exc) from exc
+    with engine() as opened:
+        provider, models = model_filter(opened, args.provider, args.model)
+        removed = opened.queries.cache_clear(provider=provider, models=models, older_than=older)
     print(f"Removed {removed:,} cached answer{'' if removed == 1 else 's'}.")
     return 0
 
 
 def run_prune(args: argparse.Namespace) -> int:
-    cache, conn = _open()
-    before = stats_data(cache, conn)
-    try:
-        result = cache.prune(old_schemes=True)
-        cache.compact()
-    except sqlite3.OperationalError as exc:
-        raise _locked(exc) from exc
-    after = stats_data(cache, conn)
+    with engine() as opened:
+        before = opened.queries.cache_stats()
+        result = opened.queries.cache_prune()
+        after = opened.queries.cache_stats()
     data = {"expired": result.expired, "evicted": result.evicted, "old_scheme": result.old_scheme,
-            "entries": after["entries"], "bytes": after["bytes"],
-            "database_bytes_before": before["database_bytes"], "database_bytes_after": after["database_bytes"]}
+            "entries": after.entries, "bytes": after.bytes,
+            "database_bytes_before": before.database_bytes, "database_bytes_after": after.database_bytes}
     if args.json:
         sys.stdout.write(json.dumps(data) + "\n")
         return 0
     print(f"Removed {result.removed:,} entries ({result.expired:,} expired, {result.evicted:,} over the limits, "
-          f"{result.old_scheme:,} from an older key scheme); {after['entries']:,} remain.")
-    print(f"Database {_mb(before['database_bytes'])} -> {_mb(after['database_bytes'])}.")
+          f"{result.old_scheme:,} from an older key scheme); {after.entries:,} remain.")
+    print(f"Database {_mb(before.database_bytes)} -> {_mb(after.database_bytes)}.")
     return 0

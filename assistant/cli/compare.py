@@ -10,9 +10,15 @@ import textwrap
 import time
 from contextlib import aclosing
 from dataclasses import dataclass
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from assistant.errors import AssistantError
+from assistant.core.errors import AssistantError
+from assistant.core.money import usd
+from assistant.core.textsafe import for_terminal
+
+if TYPE_CHECKING:
+    from assistant.core.types import Answer, ChatRequest, ModelRef
+    from assistant.engine.engine import Engine
 
 MAX_PARALLEL = 4  # enough for a side-by-side view without opening a flood of connections
 MIN_COLUMN = 28
@@ -21,16 +27,15 @@ MIN_COLUMN = 28
 @dataclass(frozen=True)
 class Result:
     model: str
-    answer: Any  # Answer, or None when the model failed
+    answer: Answer | None  # None when the model failed
     error: AssistantError | None
     elapsed_ms: float
 
 
-async def _one(engine: Any, request: Any, ref: Any, gate: asyncio.Semaphore) -> Result:
-    from assistant.engine.events import Failed, Finished
+async def _one(engine: Engine, request: ChatRequest, ref: ModelRef, gate: asyncio.Semaphore) -> Result:
+    from assistant.core.events import Failed, Finished
 
-    seed = engine.settings.embedded.seed if ref.provider == "embedded" else None
-    req = dataclasses.replace(request, model=ref, settings=dataclasses.replace(request.settings, seed=seed))
+    req = dataclasses.replace(request, model=ref)
     async with gate:
         t0 = time.perf_counter()
         try:
@@ -48,12 +53,10 @@ async def _one(engine: Any, request: Any, ref: Any, gate: asyncio.Semaphore) -> 
 
 
 def _footer(result: Result) -> str:
-    from assistant.cli.ask import money
-
     if result.answer is None:
         return f"failed: {result.error.message if result.error else 'no answer'}"
     a = result.answer
-    parts = [money(a.cost_usd) + (" (estimated)" if a.cost_estimated and a.cost_usd else "")]
+    parts = [usd(a.cost_usd) + (" (estimated)" if a.cost_estimated and a.cost_usd else "")]
     if a.cached:
         parts.append("cached")
     if a.ttft_ms is not None:
@@ -87,10 +90,9 @@ def render(results: list[Result], columns: int, clean: Any = str) -> str:
     return "\n".join(rows)
 
 
-async def compare(engine: Any, request: Any, refs: list[Any], out: TextIO, err: TextIO, as_json: bool) -> int:
+async def compare(engine: Engine, request: ChatRequest, refs: list[ModelRef], out: TextIO, err: TextIO,
+                  as_json: bool) -> int:
     """Run every model concurrently (bounded); exit 0 when at least one answered."""
-    from assistant.cli.ask import money
-    from assistant.textsafe import for_terminal
 
     unique = list(dict.fromkeys(refs))
     gate = asyncio.Semaphore(MAX_PARALLEL)
@@ -110,8 +112,8 @@ async def compare(engine: Any, request: Any, refs: list[Any], out: TextIO, err: 
         clean = for_terminal if out.isatty() else (lambda s: s)
         out.write(render(results, shutil.get_terminal_size((120, 24)).columns, clean) + "\n")
         slowest = max((r.elapsed_ms for r in results), default=0.0)
-        spent = sum(r.answer.cost_usd for r in answered)
+        spent = sum(r.answer.cost_usd for r in answered if r.answer is not None)
         err.write(f"{len(answered)}/{len(results)} answered in {wall_ms / 1000:.1f} s "
-                  f"(slowest {slowest / 1000:.1f} s) · spent {money(spent)}\n")
+                  f"(slowest {slowest / 1000:.1f} s) · spent {usd(spent)}\n")
     out.flush()
     return 0 if answered else 1

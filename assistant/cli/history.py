@@ -7,9 +7,13 @@ import json
 import sys
 import time
 from dataclasses import asdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from assistant.errors import UsageError
+from assistant.cli.common import engine, tty_safe
+from assistant.core.errors import UsageError
+
+if TYPE_CHECKING:
+    from assistant.engine.queries import Queries
 
 
 def register(sub: Any) -> None:
@@ -42,19 +46,17 @@ def _when(ts: float) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from assistant.cli.context import load
-    from assistant.storage.db import open_database
-    from assistant.storage.history import History
-    from assistant.textsafe import for_terminal
-
     if args.action is None:
         raise UsageError("history needs an action: list, show, search, export, rename or delete.")
-    paths, _ = load()
-    history = History(open_database(paths.database).conn)
+    with engine() as opened:
+        return _run(opened.queries, args)
+
+
+def _run(queries: Queries, args: argparse.Namespace) -> int:
     out = sys.stdout
-    safe = for_terminal if out.isatty() else (lambda s: s)
+    safe = tty_safe
     if args.action == "list":
-        convs = history.list_conversations(limit=args.limit)
+        convs = queries.conversations(limit=args.limit)
         if args.json:
             out.write(json.dumps([asdict(c) for c in convs], indent=1) + "\n")
         elif not convs:
@@ -63,18 +65,18 @@ def run(args: argparse.Namespace) -> int:
             print(f"{c.id}  {_when(c.updated_at)}  {c.message_count:>3} msgs  {safe(c.title)}")
     elif args.action == "show":
         if args.json:
-            out.write(history.export(args.id, "json") + "\n")
+            out.write(queries.export(args.id, "json") + "\n")
         else:
-            conv = history.get_conversation(args.id)
+            conv = queries.conversation(args.id)
             print(f"{safe(conv.title)}  ({conv.id}, {_when(conv.created_at)})")
             if conv.system:
                 print(f"system: {safe(conv.system)}")
-            for m in history.messages(conv.id):
+            for m in queries.messages(conv.id):
                 who = "you" if m.role == "user" else f"{m.provider}:{m.model}" if m.provider else m.role
                 flag = "" if m.status == "complete" else f" [{m.status}]"
-                print(f"\n── {who}{flag}\n{safe(m.content)}")
+                print(f"\n── {safe(who)}{flag}\n{safe(m.content)}")
     elif args.action == "search":
-        hits = history.search(" ".join(args.words), limit=args.limit)
+        hits = queries.search(" ".join(args.words), limit=args.limit)
         if args.json:
             out.write(json.dumps([asdict(h) for h in hits], indent=1) + "\n")
         elif not hits:
@@ -82,17 +84,20 @@ def run(args: argparse.Namespace) -> int:
         for h in hits if not args.json else ():
             print(f"{h.conversation_id}  {_when(h.created_at)}  {h.role:<9} {safe(h.title)}\n    {safe(' '.join(h.snippet.split()))}")
     elif args.action == "export":
-        text = history.export(args.id, args.format)
+        text = queries.export(args.id, args.format)
         if args.output:
-            with open(args.output, "w", encoding="utf-8") as fh:
-                fh.write(text + "\n")
-            print(f"Wrote {args.output}", file=sys.stderr)
+            try:
+                with open(args.output, "w", encoding="utf-8") as fh:
+                    fh.write(text + "\n")
+            except OSError as exc:
+                raise UsageError(f"Cannot write {safe(args.output)} ({exc.strerror or exc.__class__.__name__}); "
+                                 "choose another file.") from exc
+            print(f"Wrote {safe(args.output)}", file=sys.stderr)
         else:
-            out.write(text + "\n")
+            out.write(safe(text) + "\n")  # a terminal gets escapes shown, not obeyed; a pipe or file keeps the bytes
     elif args.action == "rename":
-        history.rename(args.id, " ".join(args.title))
+        queries.rename(args.id, " ".join(args.title))
     elif args.action == "delete":
-        cid = history.resolve_id(args.id)
-        history.delete_conversation(cid)
+        cid = queries.delete(args.id)
         print(f"Deleted {cid}.", file=sys.stderr)
     return 0

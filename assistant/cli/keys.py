@@ -6,17 +6,15 @@ import argparse
 import sys
 from typing import Any
 
-from assistant.secrets import ENV_VARS
-
 
 def register(sub: Any) -> None:
     p = sub.add_parser("keys", help="manage API keys (stored in the OS keyring)")
     ks = p.add_subparsers(dest="action", metavar="ACTION")
     sp = ks.add_parser("set", help="store a key (asked without echo, or read from stdin)")
-    sp.add_argument("provider", choices=list(ENV_VARS))
+    sp.add_argument("provider", help="a provider that takes a key (see `assistant keys list`)")
     ks.add_parser("list", help="which keys are present and where they come from")
     dp = ks.add_parser("delete", help="remove a key from the keyring")
-    dp.add_argument("provider", choices=list(ENV_VARS))
+    dp.add_argument("provider")
     p.set_defaults(handler=run)
 
 
@@ -29,17 +27,17 @@ def _read_key(provider: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from assistant.errors import UsageError
-    from assistant.secrets import KeyStore
+    from assistant.compose import make_keys
+    from assistant.core.errors import UsageError
 
-    store = KeyStore()
+    store = make_keys()
     if args.action in (None, "list"):
-        for provider in ENV_VARS:
+        for provider in store.names:
             status = store.status(provider)
             if status.present:
                 print(f"{provider:<10} set      …{status.last4}  from {status.source}")
             else:
-                print(f"{provider:<10} not set  (run `assistant keys set {provider}` or set {ENV_VARS[provider][0]})")
+                print(f"{provider:<10} not set  (run `assistant keys set {provider}` or set {store.env_vars[provider][0]})")
         return 0
     if args.action == "set":
         store.require_keyring(args.provider)  # refuse before the user pastes a key that cannot be kept

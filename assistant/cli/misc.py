@@ -7,7 +7,12 @@ import asyncio
 import json
 import sys
 from dataclasses import asdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from assistant.core.textsafe import for_terminal
+
+if TYPE_CHECKING:
+    from assistant.core.types import ModelInfo
 
 
 def register(sub: Any) -> None:
@@ -20,12 +25,11 @@ def register(sub: Any) -> None:
 
 
 def run_models(args: argparse.Namespace) -> int:
-    from assistant.cli.context import load, open_engine
+    from assistant.compose import build_engine, load
 
-    paths, settings = load()
-    engine: Any = open_engine(paths, settings)
+    engine = build_engine(load())
 
-    async def go() -> dict[str, Any]:
+    async def go() -> dict[str, list[ModelInfo]]:
         try:
             return await engine.list_models()
         finally:
@@ -40,24 +44,30 @@ def run_models(args: argparse.Namespace) -> int:
         print(name)
         for m in models:
             mark = "✓" if m.available else "✗"
-            price = engine.prices.price(m.ref)
-            cost = "free" if m.ref.local else (f"${price.input_per_token * 1e6:.2f}/${price.output_per_token * 1e6:.2f} per M" if price else "price unknown")
-            print(f"  {mark} {str(m.ref):<40} {cost:<22} {m.size:>8}  {m.detail}")
+            price = engine.price(m.ref)
+            if price is None:
+                cost = "price unknown"
+            elif not price.input_per_token and not price.output_per_token:
+                cost = "free"
+            else:
+                cost = f"${price.input_per_token * 1e6:.2f}/${price.output_per_token * 1e6:.2f} per M"
+            print(f"  {mark} {for_terminal(str(m.ref)):<40} {cost:<22} {m.size:>8}  {for_terminal(m.detail)}")
     return 0
 
 
 def run_config(args: argparse.Namespace) -> int:
-    from assistant.config import default_config_text
-    from assistant.paths import resolve_paths
+    from assistant.compose import config_defaults
+    from assistant.core.paths import resolve_paths
 
-    paths = resolve_paths()
     if args.action == "path":
-        print(paths.config_file)
+        print(resolve_paths().config_file)
     elif args.action == "defaults":
-        print(default_config_text())
+        print(config_defaults())
     else:
-        from assistant.cli.context import load
+        from assistant.compose import load
 
-        _, settings = load()
-        print(json.dumps(asdict(settings), indent=1, default=str))
+        settings = load().settings
+        data = asdict(settings)
+        data["providers"] = {name: asdict(section) for name, section in settings.providers.items()}
+        print(json.dumps(data, indent=1, default=str))
     return 0

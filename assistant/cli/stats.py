@@ -9,7 +9,11 @@ import time
 from dataclasses import asdict
 from typing import Any
 
-from assistant.errors import UsageError
+from assistant.cli.common import engine
+from assistant.core.errors import UsageError
+from assistant.core.money import usd
+from assistant.core.records import LatencyRow, SavingsReport
+from assistant.core.textsafe import for_terminal
 
 _UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
@@ -40,34 +44,19 @@ def register(sub: Any) -> None:
     p.set_defaults(handler=run_latency)
 
 
-def _open() -> tuple[Any, Any]:
-    from assistant.cli.context import load
-    from assistant.storage.db import open_database
-
-    paths, settings = load()
-    paths.data_dir.mkdir(parents=True, exist_ok=True)
-    return open_database(paths.database).conn, settings
-
-
-def _current_baseline(settings: Any) -> str | None:
-    from assistant.engine.accounting import choose_baseline
-    from assistant.engine.pricing import PriceTable
-
-    ref = choose_baseline(settings, PriceTable.load(settings.prices))
-    return str(ref) if ref else None
-
-
 def _usd(value: float) -> float:
     return round(value, 8)
 
 
-def savings_json(report: Any, baseline: str | None) -> dict[str, object]:
+def savings_json(report: SavingsReport, baseline: str | None) -> dict[str, object]:
     out: dict[str, object] = {
         "since": report.since, "baseline": report.baseline or baseline, "baselines": list(report.baselines),
         "requests": report.requests, "cache_hits": report.cache_hits, "local_answers": report.local_answers,
         "cloud_answers": report.cloud_answers, "failed": report.failed,
         "spent_usd": _usd(report.spent_usd), "saved_usd": _usd(report.saved_usd),
-        "saved_by_source": {"cache": _usd(report.saved_cache_usd), "local": _usd(report.saved_local_usd),
+        "interrupted": report.interrupted,
+        "saved_by_source": {"cache": _usd(report.saved_cache_usd), "semantic": _usd(report.saved_semantic_usd),
+                            "team": _usd(report.saved_team_usd), "local": _usd(report.saved_local_usd),
                             "routing": _usd(report.saved_routing_usd)},
         "tokens_saved": report.tokens_saved, "estimated": report.estimated,
     }
@@ -76,21 +65,19 @@ def savings_json(report: Any, baseline: str | None) -> dict[str, object]:
     return out
 
 
-def _money(value: float) -> str:
-    return f"${value:,.4f}" if value < 100 else f"${value:,.2f}"
-
-
-def savings_text(report: Any, baseline: str | None, since_label: str) -> str:
+def savings_text(report: SavingsReport, baseline: str | None, since_label: str) -> str:
     base = report.baseline or baseline
     lines = [
         f"Savings {since_label}",
         f"  requests       {report.requests} (cache hits {report.cache_hits}, local {report.local_answers}, "
-        f"cloud {report.cloud_answers}, failed {report.failed})",
-        f"  spent          {_money(report.spent_usd)}",
-        f"  saved          {_money(report.saved_usd)}" + (f" against {base}" if base else " (no cloud baseline priced)"),
-        f"    cache          {_money(report.saved_cache_usd)}",
-        f"    local models   {_money(report.saved_local_usd)}",
-        f"    cheaper route  {_money(report.saved_routing_usd)}",
+        f"cloud {report.cloud_answers}, failed {report.failed}, stopped {report.interrupted})",
+        f"  spent          {usd(report.spent_usd)}",
+        f"  saved          {usd(report.saved_usd)}" + (f" against {base}" if base else " (no cloud baseline priced)"),
+        f"    cache          {usd(report.saved_cache_usd)}",
+        f"    similar        {usd(report.saved_semantic_usd)}",
+        f"    team cache     {usd(report.saved_team_usd)}",
+        f"    local models   {usd(report.saved_local_usd)}",
+        f"    cheaper route  {usd(report.saved_routing_usd)}",
         f"  tokens saved   {report.tokens_saved:,}",
     ]
     if len(report.baselines) > 1:
@@ -100,8 +87,9 @@ def savings_text(report: Any, baseline: str | None, since_label: str) -> str:
     for r in report.rows:
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(r.created_at))
         est = " (est.)" if r.estimated else ""
-        lines.append(f"  {when}  {r.kind:<11} {r.provider}:{r.model:<28} spent {_money(r.cost_usd)}  "
-                     f"saved {_money(r.saved_usd)}{est}")
+        name = for_terminal(f"{r.provider}:{r.model}")
+        lines.append(f"  {when}  {r.kind:<11} {name:<36} spent {usd(r.cost_usd)}  "
+                     f"saved {usd(r.saved_usd)}{est}")
     return "\n".join(lines)
 
 
@@ -112,12 +100,10 @@ def _label(since: float | None, text: str | None) -> str:
 
 
 def run_savings(args: argparse.Namespace) -> int:
-    from assistant.storage.stats import savings_report
-
     since = parse_since(args.since)
-    conn, settings = _open()
-    report = savings_report(conn, since, with_rows=args.rows)
-    baseline = _current_baseline(settings)
+    with engine() as opened:
+        report = opened.queries.savings(since, with_rows=args.rows)
+        baseline = opened.queries.baseline()
     if args.json:
         print(json.dumps(savings_json(report, baseline), ensure_ascii=False))
     else:
@@ -131,7 +117,7 @@ def _ms(value: float | None) -> str:
     return f"{value:.1f}" if value < 10 else f"{value:,.0f}"
 
 
-def latency_text(rows: list[Any], since_label: str) -> str:
+def latency_text(rows: list[LatencyRow], since_label: str) -> str:
     if not rows:
         return f"No answers recorded {since_label}; ask something first."
     head = f"{'model':<36} {'n':>5} {'ttft p50':>9} {'p95':>7} {'total p50':>10} {'p95':>7} {'tok/s':>6}"
@@ -143,17 +129,15 @@ def latency_text(rows: list[Any], since_label: str) -> str:
         out += ["", title, head]
         for r in group:
             rate = "-" if r.tokens_per_s is None else f"{r.tokens_per_s:.0f}"
-            out.append(f"{r.name:<36} {r.count:>5} {_ms(r.ttft_p50_ms):>9} {_ms(r.ttft_p95_ms):>7} "
+            out.append(f"{for_terminal(r.name):<36} {r.count:>5} {_ms(r.ttft_p50_ms):>9} {_ms(r.ttft_p95_ms):>7} "
                        f"{_ms(r.total_p50_ms):>10} {_ms(r.total_p95_ms):>7} {rate:>6}")
     return "\n".join(out)
 
 
 def run_latency(args: argparse.Namespace) -> int:
-    from assistant.storage.stats import latency_report
-
     since = parse_since(args.since)
-    conn, _ = _open()
-    rows = latency_report(conn, since)
+    with engine() as opened:
+        rows = opened.queries.latency(since)
     if args.json:
         data = {"since": since, "models": [{**asdict(r), "name": r.name} for r in rows]}
         print(json.dumps(data, ensure_ascii=False))

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Callable
 
 # Failures that say something about the provider as a whole; a bad request or an unknown model does not.
 COUNTED = frozenset({"unavailable", "rate_limited", "overloaded", "timeout", "connection", "malformed", "auth",
-                     "probe_timeout"})
-# A server that accepts connections but does not answer its availability check: rest it at once.
-TRIPS = frozenset({"probe_timeout"})
+                     "probe_timeout", "hang"})
+# A server that accepts connections but does not answer (its availability check, or the first token within the
+# deadline): rest it at once, so the next request does not wait for it again.
+TRIPS = frozenset({"probe_timeout", "hang"})
 
 
 @dataclass(frozen=True)
@@ -82,16 +82,11 @@ class Health:
             opened = self.clock() if s.trial or failures >= self.threshold or kind in TRIPS else s.opened_at
             self._states[provider] = BreakerState(failures, opened, False, first_clause(message))
 
-    def seed(self, conn: sqlite3.Connection, window: float | None = None) -> None:
-        """Replay each provider's recent calls (newest last) so a fresh process knows who was failing."""
-        since = self.clock() - (window if window is not None else max(self.cooldown * 4, 600.0))
-        rows = conn.execute(
-            "SELECT provider, outcome, error_kind, created_at FROM calls "
-            "WHERE created_at >= ? AND cached = 0 AND outcome != 'refused' ORDER BY id",
-            (since,),
-        ).fetchall()
+    def replay(self, outcomes: Iterable[tuple[str, str, str | None, float]]) -> None:
+        """Rebuild each provider's state from its recent calls (provider, outcome, error kind, time; oldest first),
+        so short CLI runs share what earlier ones learned."""
         with self._lock:
-            for provider, outcome, kind, created in rows:
+            for provider, outcome, kind, created in outcomes:
                 s = self.state(provider)
                 if outcome == "ok":
                     self._states.pop(provider, None)
@@ -99,6 +94,10 @@ class Health:
                     failures = s.failures + 1
                     opened = created if failures >= self.threshold or kind in TRIPS else s.opened_at
                     self._states[provider] = BreakerState(failures, opened, False, kind.replace("_", " "))
+
+    def window(self) -> float:
+        """How far back `replay` needs to look."""
+        return max(self.cooldown * 4, 600.0)
 
 
 def first_clause(message: str) -> str:

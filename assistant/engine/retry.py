@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from assistant.errors import AssistantError
+from assistant.core.errors import AssistantError
 
 
 @dataclass(frozen=True)
@@ -20,9 +20,10 @@ class RetryPolicy:
 
     def delay(self, error: AssistantError, retries_done: int, rng: random.Random | None = None) -> float:
         """Seconds to wait before retry number `retries_done + 1`."""
-        retry_after = getattr(error, "retry_after", None)
+        retry_after: float | None = getattr(error, "retry_after", None)
         if retry_after is not None and retry_after >= 0:
             return min(float(retry_after), self.max_delay)
-        ceiling = min(self.max_delay, self.base_delay * (2**retries_done))
+        ceiling = min(self.max_delay, self.base_delay * 2.0**retries_done)
         # "Equal jitter": at least half the backoff, so retries spread out but never hammer.
-        return ceiling / 2 + (rng or random).uniform(0, ceiling / 2)
+        uniform = rng.uniform if rng is not None else random.uniform
+        return ceiling / 2 + uniform(0, ceiling / 2)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from assistant.core.errors import AssistantError, BudgetExceeded, ProviderUnavailable, UsageError
+from assistant.core.money import usd
+from assistant.core.types import Attempt, ModelRef
 from assistant.engine.health import first_clause
-from assistant.engine.types import Attempt, ModelRef
-from assistant.errors import AssistantError, BudgetExceeded, ProviderUnavailable, UsageError
 
 POLICY_WORDS = {"cheapest": "cheapest", "fastest": "fastest", "best": "best quality", "local-first": "local-first"}
 
@@ -18,6 +19,7 @@ class Candidate:
     ref: ModelRef
     available: bool
     detail: str = ""
+    local: bool = False  # runs on this machine (from the provider's spec)
     input_price: float = 0.0  # USD per token
     output_price: float = 0.0
     quality: int = 1
@@ -25,10 +27,6 @@ class Candidate:
     healthy: bool = True  # False while the provider's circuit breaker is open
     priced: bool = True  # False for a cloud model missing from the price table
     probe_ms: float = 0.0  # how long the availability check took
-
-    @property
-    def local(self) -> bool:
-        return self.ref.local
 
     def cost(self, tokens: tuple[int, int]) -> float:
         """Worst-case cost for (prompt tokens, most output tokens); per-token prices when no tokens are known."""
@@ -43,6 +41,7 @@ class Step:
     reason: str
     # Why a model was left out: unavailable, unhealthy, local_only or budget ("" for planned steps).
     code: str = ""
+    local: bool = False
 
 
 @dataclass(frozen=True)
@@ -55,10 +54,6 @@ class Plan:
         return not self.steps and any(s.code == code for s in self.skipped)
 
 
-def _money(usd: float) -> str:
-    return "$0" if usd == 0 else f"${usd:.4f}" if usd >= 0.0001 else f"${usd:.6f}"
-
-
 def _describe(c: Candidate, policy: str, tokens: tuple[int, int]) -> str:
     if c.local:
         where = "local"
@@ -67,7 +62,7 @@ def _describe(c: Candidate, policy: str, tokens: tuple[int, int]) -> str:
     elif tokens == (0, 0):
         where = f"cloud, ${c.input_price * 1e6:.2f}/${c.output_price * 1e6:.2f} per M tokens"
     else:
-        where = f"cloud, up to {_money(c.cost(tokens))}"
+        where = f"cloud, up to {usd(c.cost(tokens))}"
     if policy == "fastest":
         note = f"first token p50 {c.latency_ms:.0f} ms" if c.latency_ms is not None else "not measured yet"
         return f"{where} ({note})"
@@ -82,7 +77,7 @@ def _budget_skip(c: Candidate, budget_left: float | None, tokens: tuple[int, int
     if budget_left <= 0:
         return f"{c.ref}: monthly budget used up; raise general.monthly_budget_usd in config.toml to use cloud models"
     if c.priced and c.cost(tokens) > budget_left:
-        return (f"{c.ref}: could cost up to {_money(c.cost(tokens))}, more than the {_money(budget_left)} "
+        return (f"{c.ref}: could cost up to {usd(c.cost(tokens))}, more than the {usd(budget_left)} "
                 "left in the monthly budget")
     return ""
 
@@ -107,13 +102,13 @@ def plan(
     for c in candidates:
         over = _budget_skip(c, budget_left, tokens)
         if local_only and not c.local:
-            skipped.append(Step(c.ref, f"{c.ref}: local-only mode", "local_only"))
+            skipped.append(Step(c.ref, f"{c.ref}: local-only mode", "local_only", c.local))
         elif not c.available:
-            skipped.append(Step(c.ref, c.detail or f"{c.ref} is not available", "unavailable"))
+            skipped.append(Step(c.ref, c.detail or f"{c.ref} is not available", "unavailable", c.local))
         elif not c.healthy:
-            skipped.append(Step(c.ref, c.detail or f"{c.ref} failed recently; resting it", "unhealthy"))
+            skipped.append(Step(c.ref, c.detail or f"{c.ref} failed recently; resting it", "unhealthy", c.local))
         elif over:
-            skipped.append(Step(c.ref, over, "budget"))
+            skipped.append(Step(c.ref, over, "budget", c.local))
         else:
             usable.append(c)
     order = {c.ref: i for i, c in enumerate(usable)}
@@ -131,7 +126,8 @@ def plan(
         usable.sort(key=lambda c: (not c.local, *(price(c) if not c.local else (False, 0.0)), order[c.ref]))
     word = POLICY_WORDS.get(policy, policy)
     steps = tuple(
-        Step(c.ref, f"{c.ref} - {_describe(c, policy, tokens)}" + (f", {word}" if policy != "local-first" and i == 0 else ""))
+        Step(c.ref, f"{c.ref} - {_describe(c, policy, tokens)}" + (f", {word}" if policy != "local-first" and i == 0 else ""),
+             local=c.local)
         for i, c in enumerate(usable)
     )
     return Plan(steps, tuple(skipped))
@@ -140,18 +136,18 @@ def plan(
 def _named(named: ModelRef, candidates: list[Candidate], local_only: bool, budget_left: float | None,
            tokens: tuple[int, int]) -> Plan:
     """The user naming a model wins over every policy, but never over local-only mode or the budget."""
-    if local_only and not named.local:
-        return Plan((), (Step(named, f"{named} is a cloud model and local-only mode is on", "local_only"),))
     known = next((c for c in candidates if c.ref == named), None)
     probe = known or Candidate(named, True, priced=False)
+    if local_only and not probe.local:
+        return Plan((), (Step(named, f"{named} is a cloud model and local-only mode is on", "local_only"),))
     over = _budget_skip(probe, budget_left, tokens)
     if over:
         return Plan((), (Step(named, over, "budget"),))
-    return Plan((Step(named, f"{named} - you asked for it"),))
+    return Plan((Step(named, f"{named} - you asked for it", local=probe.local),))
 
 
 def _down_locals(plan: Plan) -> list[Step]:
-    return [s for s in plan.skipped if s.ref.local and s.code in ("unavailable", "unhealthy")]
+    return [s for s in plan.skipped if s.local and s.code in ("unavailable", "unhealthy")]
 
 
 def skip_notes(plan: Plan) -> list[tuple[str, str]]:
@@ -180,15 +176,13 @@ def explain(plan: Plan, step: Step, failed: list[Attempt], policy: str) -> str:
 def refusal(plan: Plan, budget_usd: float, spent_usd: float) -> AssistantError:
     """The error for an empty plan, saying what to change."""
     if plan.refused_for("local_only") and len(plan.skipped) == 1:
-        return UsageError(f"{plan.skipped[0].reason}; name a local model (ollama:..., embedded:...) "
+        return UsageError(f"{plan.skipped[0].reason}; name a model that runs on this machine "
                           "or drop --local-only / general.local_only.")
     if plan.refused_for("budget"):
         return BudgetExceeded(
-            f"The monthly budget of {_money(budget_usd)} would be passed ({_money(spent_usd)} spent this month), so cloud "
+            f"The monthly budget of {usd(budget_usd)} would be passed ({usd(spent_usd)} spent this month), so cloud "
             "models are refused and no local model can answer; start Ollama or raise general.monthly_budget_usd in config.toml."
         )
     reasons = "; ".join(s.reason if s.reason.startswith(str(s.ref)) else f"{s.ref}: {s.reason}" for s in plan.skipped)
-    return ProviderUnavailable(
-        f"No model can answer right now ({reasons}). Start Ollama, reinstall assistant for the embedded model, "
-        "or add a key with `assistant keys set openai`."
-    )
+    # Each reason already says how to fix its model (start it, add a key, reinstall).
+    return ProviderUnavailable(f"No model can answer right now: {reasons}.")

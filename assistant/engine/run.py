@@ -1,18 +1,18 @@
-"""One attempt at one model: stream with retries, persist every chunk, report what happened."""
+"""One attempt at one model: stream with retries inside a first-token deadline, handing text to the recorder."""
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass, field
-from typing import AsyncIterator, Callable
 
-from assistant.engine.events import Event, Notice, Started, TextDelta
+from assistant.core.errors import AssistantError, ProviderError, ProviderTimeout
+from assistant.core.events import Event, Notice, Started, TextDelta, Waiting
+from assistant.core.types import ModelRef, ProviderRequest, Usage
+from assistant.engine.recorder import TurnRecorder
 from assistant.engine.retry import RetryPolicy
-from assistant.engine.types import ModelRef, ProviderRequest, Usage
-from assistant.errors import AssistantError, ProviderError
-from assistant.providers.base import Provider
-from assistant.storage.history import History
+from assistant.providers.base import Chunk, Provider
 
 
 @dataclass
@@ -20,13 +20,14 @@ class RunState:
     """What an attempt produced so far; the engine reads it after the stream ends or breaks."""
 
     ref: ModelRef
+    local: bool = False
     started: float = field(default_factory=time.perf_counter)
     ttft_ms: float | None = None
     parts: list[str] = field(default_factory=list)
     usage: Usage | None = None
-    message_id: int | None = None
     error: AssistantError | None = None
     retries: int = 0
+    waited_ms: float = 0.0  # retry back-offs inside this attempt, part of its first-token time
 
     @property
     def text(self) -> str:
@@ -37,49 +38,96 @@ class RunState:
         return (time.perf_counter() - self.started) * 1000
 
 
+def _hung(state: RunState, seconds: float) -> ProviderTimeout:
+    error = ProviderTimeout(f"{state.ref} sent nothing for {seconds:.0f} s (general.first_token_timeout); "
+                            "trying the next model.", provider=state.ref.provider)
+    error.kind = "hang"  # counted by the breaker at once, so the next request skips it
+    return error
+
+
+async def _first(stream: AsyncIterator[Chunk], budget: float | None) -> Chunk:
+    if budget is None:
+        return await anext(stream)
+    return await asyncio.wait_for(anext(stream), max(0.001, budget))
+
+
 async def stream_attempt(
     provider: Provider,
     request: ProviderRequest,
     state: RunState,
     *,
-    history: History,
-    conversation_id: str,
+    recorder: TurnRecorder,
     reason: str,
     retry: RetryPolicy,
+    deadline: float | None,
     on_failure: Callable[[RunState, AssistantError], None],
-) -> AsyncIterator[Event]:
-    """Yield Started and TextDelta events; on a final error leave it in `state.error` and stop."""
-    yield Started(conversation_id, state.ref, reason)
+    prompt_tokens: int = 0,
+) -> AsyncGenerator[Event, None]:
+    """Yield Started, Waiting and TextDelta events; on a final error leave it in `state.error` and stop.
+
+    `deadline` (a perf_counter time, or None) bounds the wait for the first token, retries included.
+    """
+    yield Started(recorder.conversation_id, state.ref, reason)
+    if not provider.ready:
+        yield Waiting(f"loading {state.ref}")
+    state.started = time.perf_counter()
     while True:
-        state.started = time.perf_counter()
+        attempt_start = time.perf_counter()
+        recorder.attempt_started(state.ref, reason, prompt_tokens)  # each try gets its own row, pending until it ends
+        stream = provider.stream(request).__aiter__()
         try:
-            seq = 0
-            async for chunk in provider.stream(request):
+            try:
+                first = await _first(stream, None if deadline is None else deadline - time.perf_counter())
+            except TimeoutError:
+                raise _hung(state, (time.perf_counter() - state.started)) from None
+            except StopAsyncIteration:
+                return
+            chunk: Chunk = first
+            while True:
                 if chunk.__class__ is str:
-                    if state.message_id is None:
+                    text: str = chunk  # narrowed by the class check (faster than isinstance on the hot path)
+                    if state.ttft_ms is None:
                         state.ttft_ms = (time.perf_counter() - state.started) * 1000
-                        state.message_id = history.start_answer(conversation_id, state.ref.provider, state.ref.model)
-                    history.append_chunk(state.message_id, seq, chunk)  # type: ignore[arg-type]
-                    seq += 1
-                    state.parts.append(chunk)  # type: ignore[arg-type]
-                    yield TextDelta(chunk)  # type: ignore[arg-type]
+                        recorder.answer_started(state.ref)
+                    state.parts.append(text)
+                    recorder.chunk(text)
+                    yield TextDelta(text)
                 else:
-                    state.usage = chunk  # type: ignore[assignment]
-            return
-        except ProviderError as exc:
-            error: AssistantError = exc
+                    assert isinstance(chunk, Usage)  # once per stream: the bill
+                    state.usage = chunk
+                try:
+                    chunk = await anext(stream)
+                except StopAsyncIteration:
+                    return
         except AssistantError as exc:
-            error = exc
+            error: AssistantError = exc
         except Exception as exc:  # a provider bug must not leave the answer hanging as "streaming"
             error = ProviderError(
                 f"The {state.ref.provider} provider failed unexpectedly ({type(exc).__name__}); please report this.",
                 provider=state.ref.provider,
             )
+        finally:
+            await _close(stream)
         on_failure(state, error)
         if not retry.should_retry(error, state.retries, bool(state.parts)):
             state.error = error
             return
         wait = retry.delay(error, state.retries)
+        if deadline is not None and time.perf_counter() + wait >= deadline:
+            state.error = error  # no time left for another try: the next candidate gets what remains
+            return
         state.retries += 1
-        yield Notice(f"{state.ref}: {error.message} Retrying in {wait:.1f}s ({state.retries}/{retry.max_retries}).", "warning")
+        yield Notice(f"{state.ref}: {error.message} Retrying in {wait:.1f}s ({state.retries}/{retry.max_retries}).",
+                     "warning", transient=True)
+        yield Waiting(f"retrying {state.ref} in {wait:.1f} s", wait)
         await asyncio.sleep(wait)
+        state.waited_ms += (time.perf_counter() - attempt_start) * 1000
+
+
+async def _close(stream: AsyncIterator[Chunk]) -> None:
+    closer = getattr(stream, "aclose", None)
+    if closer is not None:
+        try:
+            await closer()
+        except Exception:  # the attempt's own error is what matters; a failing close adds nothing
+            pass

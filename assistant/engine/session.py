@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 
-from assistant.engine.types import ChatMessage, ChatRequest, GenerationSettings, ModelRef, ProviderRequest
-from assistant.errors import UsageError
+from assistant.core.errors import UsageError
+from assistant.core.types import ChatMessage, ChatRequest, GenerationSettings, ModelRef, ProviderRequest
 from assistant.storage.history import History
 
 MAX_PROMPT_CHARS = 4_000_000
@@ -23,33 +24,33 @@ class Turn:
     replaced_answer_id: int | None = None
 
     def provider_request(self, ref: ModelRef, settings: GenerationSettings) -> ProviderRequest:
-        messages = ((ChatMessage("system", self.system),) if self.system else ()) + self.prior + (ChatMessage("user", self.prompt),)
-        return ProviderRequest(ref.canonical(), messages, settings)
+        system = (ChatMessage("system", self.system),) if self.system else ()
+        return ProviderRequest(ref, system + self.prior + (ChatMessage("user", self.prompt),), settings)
+
+    @property
+    def chars(self) -> int:
+        return sum(len(m.content) for m in self.prior) + len(self.prompt) + len(self.system or "")
+
+
+def _visible(text: str) -> bool:
+    """True when the text has something besides spaces and invisible format characters (zero-width spaces)."""
+    return any(not c.isspace() and unicodedata.category(c) not in ("Cf", "Cc") for c in text)
 
 
 def validate_prompt(prompt: str) -> str:
-    if not prompt or not prompt.strip():
+    if not prompt or not _visible(prompt):
         raise UsageError("The prompt is empty; type a question, e.g. assistant ask \"What is the capital of France?\"")
     if len(prompt) > MAX_PROMPT_CHARS:
         raise UsageError(f"The prompt is {len(prompt):,} characters; the limit is {MAX_PROMPT_CHARS:,}. Shorten it or split it.")
     return prompt
 
 
-def begin_turn(history: History, request: ChatRequest) -> Turn:
-    """Record the user's message before anything else, so it is never lost."""
-    if not request.regenerate:
-        validate_prompt(request.prompt)
-    model = str(request.model) if request.model else None
-    temperature = request.settings.temperature
-    if request.conversation_id is None:
-        cid = history.create_conversation(request.prompt, model, request.system, temperature)
-        mid = history.add_message(cid, "user", request.prompt)
-        return Turn(cid, request.prompt, (), request.system, mid)
-    conv = history.get_conversation(request.conversation_id)
-    stored = history.messages(conv.id)
+def _prior(history: History, cid: str, regenerate: bool) -> tuple[list[ChatMessage], int | None, int | None, str | None]:
+    """Earlier turns as the model should see them; for regenerate, also the question to answer again."""
+    stored = history.messages(cid)
     replaced = None
-    prompt = request.prompt
-    if request.regenerate:
+    mid = prompt = None
+    if regenerate:
         # Regenerate answers the last user message again instead of adding a turn.
         while stored and stored[-1].role == "assistant":
             replaced = stored[-1].id
@@ -62,14 +63,25 @@ def begin_turn(history: History, request: ChatRequest) -> Turn:
     for m in stored:
         # Failed answers are left out; an interrupted one is kept so the model sees what it said.
         if m.role in ("user", "assistant") and m.status != "failed" and (m.content or m.role == "user"):
-            prior.append(ChatMessage(m.role, m.content))
-    # A user message with no answer (the earlier request failed) would make two user turns in a row.
-    merged: list[ChatMessage] = []
-    for m in prior:
-        if merged and merged[-1].role == m.role == "user":
-            merged[-1] = ChatMessage("user", merged[-1].content + "\n\n" + m.content)
-        else:
-            merged.append(m)
+            if prior and prior[-1].role == m.role == "user":
+                # A question whose answer failed: merged with the next, as APIs refuse two user turns in a row.
+                prior[-1] = ChatMessage("user", prior[-1].content + "\n\n" + m.content)
+            else:
+                prior.append(ChatMessage(m.role, m.content))
+    return prior, replaced, mid, prompt
+
+
+def begin_turn(history: History, request: ChatRequest) -> Turn:
+    """Record the user's message before anything else, so it is never lost."""
+    if not request.regenerate:
+        validate_prompt(request.prompt)
+    model = str(request.model) if request.model else None
+    if request.conversation_id is None:
+        cid = history.create_conversation(request.prompt, model, request.system, request.settings.temperature)
+        mid = history.add_message(cid, "user", request.prompt)
+        return Turn(cid, request.prompt, (), request.system, mid)
+    conv = history.get_conversation(request.conversation_id)
+    prior, replaced, mid_regen, prompt_regen = _prior(history, conv.id, request.regenerate)
     system = request.system if request.system is not None else conv.system
     updates: dict[str, object] = {}
     if request.system is not None and request.system != conv.system:
@@ -78,6 +90,11 @@ def begin_turn(history: History, request: ChatRequest) -> Turn:
         updates["model"] = model
     if updates:
         history.update_conversation(conv.id, **updates)
-    if not request.regenerate:
-        mid = history.add_message(conv.id, "user", request.prompt)
-    return Turn(conv.id, prompt, tuple(merged), system, mid, replaced)
+    if request.regenerate:
+        assert mid_regen is not None and prompt_regen is not None
+        return Turn(conv.id, prompt_regen, tuple(prior), system, mid_regen, replaced)
+    mid = history.add_message(conv.id, "user", request.prompt)
+    prompt = request.prompt
+    if prior and prior[-1].role == "user":  # the last question got no answer: ask both together
+        prompt = prior.pop().content + "\n\n" + prompt
+    return Turn(conv.id, prompt, tuple(prior), system, mid, replaced)

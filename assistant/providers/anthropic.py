@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from assistant.engine.types import ProviderRequest
-from assistant.providers.cloud import CloudProvider, ErrorInfo, StreamParser
+from assistant.core.spec import ProviderSpec
+from assistant.core.types import ProviderRequest
+from assistant.providers.base import ProviderContext
+from assistant.providers.cloud import CloudProvider, CloudSettings, ErrorInfo, StreamParser
 
 API_VERSION = "2023-06-01"
 # Anthropic's temperature range is 0..1; other providers allow up to 2.
@@ -19,9 +21,6 @@ _ERROR_STATUS = {
 
 
 class AnthropicProvider(CloudProvider):
-    name = "anthropic"
-    label = "Anthropic"
-    env_var = "ANTHROPIC_API_KEY"
     default_base_url = "https://api.anthropic.com"  # ANTHROPIC_BASE_URL excludes /v1, as in Anthropic's SDK
 
     def endpoint(self, request: ProviderRequest) -> str:
@@ -88,3 +87,13 @@ class AnthropicParser(StreamParser):
             self.input_tokens = max(total, self.input_tokens or 0)
         if usage.get("output_tokens") is not None:
             self.output_tokens = int(usage["output_tokens"])
+
+
+SPEC = ProviderSpec(
+    name="anthropic", label="Anthropic", local=False, section=CloudSettings, section_defaults={"model": "claude-haiku-4-5"},
+    key_env=("ANTHROPIC_API_KEY",), env={"base_url": ("ANTHROPIC_BASE_URL",)}, model_example="claude-haiku-4-5",
+)
+
+
+def create(context: ProviderContext) -> AnthropicProvider:
+    return AnthropicProvider(context)

@@ -1,27 +1,37 @@
-"""The provider interface: stream text and usage for a request, list models, probe availability."""
+"""The provider interface: stream text and usage for a request, list models, probe availability; optional abilities."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, AsyncIterator, Callable
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from assistant.engine.types import ModelInfo, ProviderRequest, Usage
+from assistant.core.config import NetworkSettings
+from assistant.core.spec import ProviderSpec
+from assistant.core.types import ModelInfo, ModelRef, ProviderRequest, Usage
 
 if TYPE_CHECKING:
     import httpx
 
-    from assistant.config import Settings
-
 Chunk = str | Usage
+
+
+def _no_client() -> httpx.AsyncClient:
+    raise RuntimeError("this provider was built without an HTTP client")
 
 
 @dataclass(frozen=True)
 class ProviderContext:
-    """What a provider may use besides settings: the shared HTTP client and the key lookup."""
+    """What a provider may use: its own settings section, the network settings, the shared HTTP client, its key."""
 
-    settings: "Settings"
-    http_client: Callable[[], "httpx.AsyncClient"]
-    get_key: Callable[[str], str | None]
+    spec: ProviderSpec
+    section: Any  # the provider's own settings dataclass (spec.section)
+    network: NetworkSettings = field(default_factory=NetworkSettings)
+    http_client: Callable[[], httpx.AsyncClient] = _no_client
+    get_key: Callable[[], str | None] = lambda: None
+    # Model names the price table knows for this provider: what a cloud provider can offer without a request.
+    catalog: Callable[[], list[str]] = lambda: []
 
 
 @dataclass(frozen=True)
@@ -30,29 +40,50 @@ class Availability:
     detail: str
 
 
-class Provider:
+class Provider(ABC):
     """A model provider. `stream` yields text deltas, then one Usage; it raises only ProviderError subclasses."""
-
-    name: str = ""
-    local: bool = False
 
     def __init__(self, context: ProviderContext) -> None:
         self.context = context
-        self.settings = context.settings
+        self.spec = context.spec
+        self.name = context.spec.name
 
     def default_model(self) -> str | None:
         """The model used when the user names only this provider, or the router picks it."""
-        return None
+        model = getattr(self.context.section, "model", "")
+        return str(model) if model else None
 
     async def availability(self) -> Availability:
         """A cheap check that must return in well under a second when the provider is down."""
         return Availability(True, "")
 
-    async def list_models(self) -> list[ModelInfo]:
-        return []
+    @property
+    def ready(self) -> bool:
+        """False while a first request would have to load the model first (the UI says so while it waits)."""
+        return True
 
+    async def list_models(self) -> list[ModelInfo]:
+        model = self.default_model()
+        return [ModelInfo(ModelRef(self.name, model), True, "", local=self.spec.local)] if model else []
+
+    @abstractmethod
     def stream(self, request: ProviderRequest) -> AsyncIterator[Chunk]:
-        raise NotImplementedError
+        """Text deltas as they arrive, then one Usage."""
 
     async def aclose(self) -> None:
         return None
+
+
+@runtime_checkable
+class Warmable(Protocol):
+    """A provider that can load its model ahead of the first question (spec capability WARM)."""
+
+    async def warm(self) -> None: ...
+
+
+class ProviderModule(Protocol):
+    """What a provider module offers the registry: its description and a way to build it."""
+
+    SPEC: ProviderSpec
+
+    def create(self, context: ProviderContext) -> Provider: ...

@@ -5,15 +5,27 @@ from __future__ import annotations
 import json
 import math
 import time
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING, Any, AsyncIterator, Mapping
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
-from assistant.engine.types import ProviderRequest, Usage
-from assistant.errors import (
-    AuthError, BadRequest, ConnectionLost, MalformedResponse, ModelNotFound, Overloaded, ProviderError,
-    ProviderTimeout, ProviderUnavailable, RateLimited,
+from assistant.core.config import setting
+from assistant.core.errors import (
+    AuthError,
+    BadRequest,
+    ConnectionLost,
+    MalformedResponse,
+    ModelNotFound,
+    Overloaded,
+    ProviderError,
+    ProviderTimeout,
+    ProviderUnavailable,
+    RateLimited,
 )
+from assistant.core.textsafe import for_terminal, one_line
+from assistant.core.types import ModelInfo, ModelRef, ProviderRequest, Usage
 from assistant.providers.base import Availability, Chunk, Provider
 
 if TYPE_CHECKING:
@@ -21,7 +33,6 @@ if TYPE_CHECKING:
 
 # A Retry-After beyond a day is a quota reset, not a pause worth waiting for; callers fall back instead.
 _MAX_RETRY_AFTER = 86_400.0
-_MESSAGE_LIMIT = 300
 
 
 def parse_retry_after(headers: Mapping[str, str], now: float | None = None) -> float | None:
@@ -75,18 +86,6 @@ def retry_hint(message: str, details: Any = None) -> float | None:
     return None
 
 
-def one_line(text: str, secret: str | None = None) -> str:
-    """A provider's message made safe to show: one line, bounded, never containing the key."""
-    from assistant.textsafe import for_terminal
-
-    words = for_terminal(text.replace(secret, "[redacted]") if secret else text).split()
-    if secret and len(secret) > 8:
-        # Providers echo a masked key ("sk-proj-ab*****wxyz"); even that much is not repeated.
-        words = ["[redacted]" if "*" in w and (secret[:6] in w or secret[-4:] in w) else w for w in words]
-    text = " ".join(words)
-    return text if len(text) <= _MESSAGE_LIMIT else text[: _MESSAGE_LIMIT - 1] + "…"
-
-
 @dataclass(frozen=True)
 class ErrorInfo:
     """What a provider's error body says, in the provider's own words."""
@@ -97,30 +96,56 @@ class ErrorInfo:
     details: Any = None
 
 
+@dataclass(frozen=True)
+class CloudSettings:
+    base_url: str = setting("", "API base URL (for gateways and compatible servers); empty uses the provider's own.")
+    model: str = setting("", "Default model for this provider, used when the router picks it.")
+
+
+def safe_path(model: str) -> str:
+    """A model name as one URL path segment: it can never climb out of or add to the endpoint's path."""
+    return quote(model, safe="")
+
+
 class CloudProvider(Provider):
     """A cloud API reached over the shared httpx client, streaming Server-Sent Events."""
 
-    label = ""  # how users know the company: OpenAI, Anthropic, Gemini
-    env_var = ""
     default_base_url = ""
 
-    def default_model(self) -> str | None:
-        return getattr(self.settings, self.name).model or None
+    @property
+    def label(self) -> str:
+        return self.spec.label
+
+    @property
+    def env_var(self) -> str:
+        return self.spec.key_env[0]
+
+    @property
+    def base_url_env(self) -> str:
+        return self.spec.env.get("base_url", ("base_url",))[0]
 
     @property
     def base_url(self) -> str:
-        return (getattr(self.settings, self.name).base_url or self.default_base_url).rstrip("/")
+        return str(self.context.section.base_url or self.default_base_url).rstrip("/")
 
     async def availability(self) -> Availability:
-        if self.context.get_key(self.name):
+        if self.context.get_key():
             return Availability(True, "key present")
         return Availability(False, f"no {self.label} key: {self.how_to_set_key()}")
 
+    async def list_models(self) -> list[ModelInfo]:
+        """The models the price table knows for this provider (asking the API would need a key and a request)."""
+        has_key = bool(self.context.get_key())
+        detail = "key present" if has_key else f"no key: {self.how_to_set_key()}"
+        names = self.context.catalog() or [m for m in (self.default_model(),) if m]
+        return [ModelInfo(ModelRef(self.name, m), has_key, detail) for m in names]
+
     def how_to_set_key(self) -> str:
-        return f"run `assistant keys set {self.name}` or set {self.env_var}"
+        names = " or ".join(self.spec.key_env)
+        return f"press F4 in the app, run `assistant keys set {self.name}`, or set {names}"
 
     def require_key(self) -> str:
-        key = self.context.get_key(self.name)
+        key = self.context.get_key()
         if not key:
             raise AuthError(f"No {self.label} API key; {self.how_to_set_key()}.", provider=self.name, title="No API key")
         return key
@@ -138,7 +163,7 @@ class CloudProvider(Provider):
     def error_info(self, status: int, data: Any) -> ErrorInfo:
         raise NotImplementedError
 
-    def parser(self, model: str, key: str) -> "StreamParser":
+    def parser(self, model: str, key: str) -> StreamParser:
         raise NotImplementedError
 
     # errors --------------------------------------------------------------------------------------
@@ -180,18 +205,18 @@ class CloudProvider(Provider):
         if isinstance(exc, httpx.TimeoutException):
             return ProviderTimeout(f"{self.label} at {host} stopped sending for longer than network.read_timeout.", provider=self.name)
         if isinstance(exc, httpx.ConnectError):
-            return ProviderUnavailable(f"Cannot reach {self.label} at {host}; check your network or {self.env_var.replace('API_KEY', 'BASE_URL')}.", provider=self.name)
+            return ProviderUnavailable(f"Cannot reach {self.label} at {host}; check your network or {self.base_url_env}.", provider=self.name)
         if isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError, httpx.CloseError)):
             return ConnectionLost(f"The connection to {self.label} dropped before the answer finished.", provider=self.name)
         if isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL):
-            return ProviderUnavailable(f"The {self.label} base URL (host '{host}') is not a valid http(s) URL; fix {self.env_var.replace('API_KEY', 'BASE_URL')} or base_url in config.toml.", provider=self.name)
+            return ProviderUnavailable(f"The {self.label} base URL (host '{for_terminal(host)}') is not a valid http(s) URL; fix {self.base_url_env} or base_url under [{self.name}] in config.toml.", provider=self.name)
         if exc.__class__.__name__ == "SSEError" or isinstance(exc, (ValueError, KeyError, TypeError)):
             return MalformedResponse(f"{self.label} sent a response that is not a readable event stream.", provider=self.name)
         if isinstance(exc, httpx.HTTPError):
             return ConnectionLost(f"Talking to {self.label} failed ({exc.__class__.__name__}).", provider=self.name)
         return ProviderError(f"{self.label} failed unexpectedly ({exc.__class__.__name__}).", provider=self.name)
 
-    async def _raise_for_status(self, response: "httpx.Response", model: str, key: str) -> None:
+    async def _raise_for_status(self, response: httpx.Response, model: str, key: str) -> None:
         if response.status_code < 400:
             return
         raw = await response.aread()
@@ -233,7 +258,7 @@ class CloudProvider(Provider):
         yield parser.usage()
 
 
-async def _events(response: "httpx.Response") -> AsyncIterator[tuple[Any, bool]]:
+async def _events(response: httpx.Response) -> AsyncIterator[tuple[Any, bool]]:
     """httpx-sse's decoder over the response lines, also dispatching a last event that lacks its blank line
     (the official SDKs accept that ending, and some servers and proxies send it)."""
     from httpx_sse import SSEError

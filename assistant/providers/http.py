@@ -9,12 +9,12 @@ from assistant import __version__
 if TYPE_CHECKING:
     import httpx
 
-    from assistant.config import NetworkSettings
+    from assistant.core.config import NetworkSettings
 
 USER_AGENT = f"assistant/{__version__}"
 
 
-def make_client(network: "NetworkSettings", transport: "httpx.AsyncBaseTransport | None" = None) -> "httpx.AsyncClient":
+def make_client(network: NetworkSettings, transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
     import httpx
 
     try:
@@ -33,12 +33,12 @@ def make_client(network: "NetworkSettings", transport: "httpx.AsyncBaseTransport
 class SharedClient:
     """Created on first use, so a cache hit or a local answer never imports httpx."""
 
-    def __init__(self, network: "NetworkSettings", transport: "httpx.AsyncBaseTransport | None" = None) -> None:
+    def __init__(self, network: NetworkSettings, transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.network = network
         self.transport = transport
-        self._client: "httpx.AsyncClient | None" = None
+        self._client: httpx.AsyncClient | None = None
 
-    def __call__(self) -> "httpx.AsyncClient":
+    def __call__(self) -> httpx.AsyncClient:
         if self._client is None:
             self._client = make_client(self.network, self.transport)
         return self._client

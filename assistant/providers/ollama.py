@@ -2,21 +2,52 @@
 
 from __future__ import annotations
 
-import asyncio
-from typing import Any, AsyncIterator
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
-from assistant.engine.types import ModelInfo, ModelRef, ProviderRequest, Usage
-from assistant.errors import (
-    ConnectionLost, MalformedResponse, ModelNotFound, Overloaded, ProviderError, ProviderTimeout, ProviderUnavailable,
+from assistant.core.config import setting
+from assistant.core.errors import (
+    ConfigError,
+    ConnectionLost,
+    MalformedResponse,
+    ModelNotFound,
+    Overloaded,
+    ProviderError,
+    ProviderTimeout,
+    ProviderUnavailable,
 )
-from assistant.providers.base import Availability, Chunk, Provider
+from assistant.core.spec import ProviderSpec
+from assistant.core.textsafe import for_terminal, one_line
+from assistant.core.types import ModelInfo, ModelRef, ProviderRequest, Usage
+from assistant.providers.base import Availability, Chunk, Provider, ProviderContext
 
 
-def _host_port(host: str) -> tuple[str, int]:
-    parts = urlsplit(host if "://" in host else f"http://{host}")
-    port = parts.port or (443 if parts.scheme == "https" else 11434)
-    return parts.hostname or "127.0.0.1", port
+@dataclass(frozen=True)
+class OllamaSettings:
+    host: str = setting("http://127.0.0.1:11434", "Where Ollama listens.", "OLLAMA_HOST")
+    model: str = setting("llama3.2", "Ollama model preferred when several are pulled.")
+    probe_timeout: float = setting(0.25, "Seconds to wait when checking whether Ollama is up.", lo=0.01, hi=30)
+    keep_alive: str = setting("5m", "How long Ollama keeps the model loaded after a request.")
+
+
+def host_port(host: str) -> tuple[str, int]:
+    """Host and port of an Ollama address; a malformed one is a configuration error that says what to fix."""
+    try:
+        parts = urlsplit(host if "://" in host else f"http://{host}")
+        port = parts.port or (443 if parts.scheme == "https" else 11434)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(host)
+    except ValueError:
+        raise ConfigError(f"The Ollama address '{for_terminal(host)}' is not valid; set OLLAMA_HOST (or host under "
+                          "[ollama]) to host:port, e.g. 127.0.0.1:11434.") from None
+    return parts.hostname, port
+
+
+def base_url(host: str) -> str:
+    """Ollama accepts OLLAMA_HOST=0.0.0.0:11434; the client needs a scheme."""
+    return host if "://" in host else f"http://{host}"
 
 
 def _size(num: int | None) -> str:
@@ -24,21 +55,21 @@ def _size(num: int | None) -> str:
 
 
 class OllamaProvider(Provider):
-    name = "ollama"
-    local = True
-
-    def __init__(self, context: Any) -> None:
+    def __init__(self, context: ProviderContext) -> None:
         super().__init__(context)
-        self.host = self.settings.ollama.host
+        self.config: OllamaSettings = context.section
+        self.host = base_url(self.config.host)
         self._client: Any = None
         self._pulled: list[str] | None = None
+        self._sizes: dict[str, int | None] = {}
 
     def _get_client(self) -> Any:
         if self._client is None:
             import httpx
             import ollama
 
-            timeout = httpx.Timeout(self.settings.network.read_timeout, connect=self.settings.ollama.probe_timeout * 4)
+            host_port(self.host)  # a malformed address fails here with a line that says what to fix
+            timeout = httpx.Timeout(self.context.network.read_timeout, connect=self.config.probe_timeout * 4)
             self._client = ollama.AsyncClient(host=self.host, timeout=timeout)
         return self._client
 
@@ -49,19 +80,23 @@ class OllamaProvider(Provider):
 
     async def reachable(self) -> bool:
         """A TCP connect, bounded by probe_timeout: a down Ollama costs at most a fraction of a second."""
-        host, port = _host_port(self.host)
+        import asyncio
+
+        host, port = host_port(self.host)
         try:
-            _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), self.settings.ollama.probe_timeout)
-        except (OSError, asyncio.TimeoutError):
+            _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), self.config.probe_timeout)
+        except (TimeoutError, OSError):
             return False
         writer.close()
         return True
 
     async def pulled_models(self) -> list[str]:
+        import asyncio
+
         if not await self.reachable():
             raise self._down()
         try:
-            response = await asyncio.wait_for(self._get_client().list(), max(1.0, self.settings.ollama.probe_timeout * 8))
+            response = await asyncio.wait_for(self._get_client().list(), max(1.0, self.config.probe_timeout * 8))
         except Exception as exc:
             raise self._translate(exc, None) from exc
         self._pulled = [m.model for m in response.models if m.model]
@@ -74,11 +109,11 @@ class OllamaProvider(Provider):
         except ProviderError as exc:
             return Availability(False, exc.message)
         if not models:
-            return Availability(False, f"Ollama is running but has no models; pull one with `ollama pull {self.settings.ollama.model}`.")
+            return Availability(False, f"Ollama is running but has no models; pull one with `ollama pull {self.config.model}`.")
         return Availability(True, f"{len(models)} model(s) pulled")
 
     def default_model(self) -> str | None:
-        preferred = self.settings.ollama.model
+        preferred = self.config.model
         if self._pulled is None:
             return preferred
         for name in self._pulled:
@@ -90,21 +125,27 @@ class OllamaProvider(Provider):
         try:
             models = await self.pulled_models()
         except ProviderError as exc:
-            return [ModelInfo(ModelRef(self.name, self.settings.ollama.model), False, exc.message, local=True)]
+            return [ModelInfo(ModelRef(self.name, self.config.model), False, exc.message, local=True)]
         infos = [ModelInfo(ModelRef(self.name, m), True, "pulled", local=True, size=_size(self._sizes.get(m))) for m in models]
         if not infos:
-            infos.append(ModelInfo(ModelRef(self.name, self.settings.ollama.model), False,
-                                   f"not pulled: run `ollama pull {self.settings.ollama.model}`", local=True))
+            infos.append(ModelInfo(ModelRef(self.name, self.config.model), False,
+                                   f"not pulled: run `ollama pull {self.config.model}`", local=True))
         return infos
 
     def _translate(self, exc: BaseException, model: str | None) -> ProviderError:
+        import asyncio
+
         import httpx
         import ollama
 
         if isinstance(exc, ProviderError):
             return exc
         if isinstance(exc, ollama.ResponseError):
-            text = str(exc.error or "")
+            text = one_line(str(exc.error or ""))
+            if exc.status_code in (401, 403):
+                # A proxy or a secured Ollama refusing us: the next candidate may still answer.
+                return ProviderUnavailable(f"Ollama at {self.host} refused access (HTTP {exc.status_code}: "
+                                           f"{text or 'unauthorised'}); check the proxy in front of it.", provider=self.name)
             if exc.status_code == 404 or "not found" in text.lower():
                 return ModelNotFound(
                     f"Ollama has no model '{model}'; pull it with `ollama pull {model}`.", provider=self.name
@@ -134,7 +175,7 @@ class OllamaProvider(Provider):
         done = False
         try:
             response = await self._get_client().chat(
-                model=model, messages=messages, stream=True, options=options, keep_alive=self.settings.ollama.keep_alive
+                model=model, messages=messages, stream=True, options=options, keep_alive=self.config.keep_alive
             )
             async for part in response:
                 text = part.message.content if part.message else None
@@ -156,3 +197,12 @@ class OllamaProvider(Provider):
                 await self._client._client.aclose()
             except Exception:  # closing is best effort: the process is ending anyway
                 pass
+
+
+SPEC = ProviderSpec(
+    name="ollama", label="Ollama", local=True, section=OllamaSettings, model_example="llama3.2", default_tag="latest",
+)
+
+
+def create(context: ProviderContext) -> OllamaProvider:
+    return OllamaProvider(context)

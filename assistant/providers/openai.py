@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from assistant.engine.types import ProviderRequest
-from assistant.providers.cloud import CloudProvider, ErrorInfo, StreamParser
+from assistant.core.spec import ProviderSpec
+from assistant.core.types import ProviderRequest
+from assistant.providers.base import ProviderContext
+from assistant.providers.cloud import CloudProvider, CloudSettings, ErrorInfo, StreamParser
 
 
 class OpenAIProvider(CloudProvider):
-    name = "openai"
-    label = "OpenAI"
-    env_var = "OPENAI_API_KEY"
     default_base_url = "https://api.openai.com/v1"  # OPENAI_BASE_URL includes /v1, as in OpenAI's own SDK
 
     def endpoint(self, request: ProviderRequest) -> str:
@@ -62,7 +61,8 @@ class OpenAIParser(StreamParser):
             return []
         if "error" in chunk:
             error = chunk["error"]
-            status = int(error.get("code")) if isinstance(error, dict) and str(error.get("code", "")).isdigit() else 500
+            code = str(error.get("code", "")) if isinstance(error, dict) else ""
+            status = int(code) if code.isdigit() else 500
             raise self.fail(status, chunk)
         usage = chunk.get("usage")
         if isinstance(usage, dict):
@@ -80,3 +80,13 @@ class OpenAIParser(StreamParser):
             if choice.get("finish_reason"):
                 self.complete = True
         return out
+
+
+SPEC = ProviderSpec(
+    name="openai", label="OpenAI", local=False, section=CloudSettings, section_defaults={"model": "gpt-4o-mini"},
+    key_env=("OPENAI_API_KEY",), env={"base_url": ("OPENAI_BASE_URL",)}, model_example="gpt-4o-mini",
+)
+
+
+def create(context: ProviderContext) -> OpenAIProvider:
+    return OpenAIProvider(context)

@@ -7,10 +7,13 @@ import threading
 import time
 import zlib
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from assistant.config import CacheSettings
+from assistant.core.config import CacheSettings
+from assistant.core.records import CachedAnswer, PruneResult
+from assistant.storage.db import boundary
 
 # Bytes an entry costs on disk besides its text: key, names, numbers and its index entries.
 ROW_OVERHEAD = 200
@@ -26,21 +29,6 @@ LIMIT_CHECK_EVERY = 32
 DAY = 86400.0
 
 
-@dataclass(frozen=True)
-class CachedAnswer:
-    key: str
-    provider: str
-    model: str
-    text: str
-    input_tokens: int
-    output_tokens: int
-    cost_usd: float
-    cost_estimated: bool
-    ttft_ms: float | None
-    total_ms: float | None
-    created_at: float
-
-
 _DEFAULTS = CacheSettings()
 
 
@@ -54,19 +42,8 @@ class CacheLimits:
     hot_entries: int = _DEFAULTS.hot_entries
 
     @classmethod
-    def from_settings(cls, cache: CacheSettings) -> "CacheLimits":
+    def from_settings(cls, cache: CacheSettings) -> CacheLimits:
         return cls(cache.ttl_days * DAY, cache.max_entries, int(cache.max_mb * 1024 * 1024), cache.hot_entries)
-
-
-@dataclass(frozen=True)
-class PruneResult:
-    expired: int = 0
-    evicted: int = 0
-    old_scheme: int = 0
-
-    @property
-    def removed(self) -> int:
-        return self.expired + self.evicted + self.old_scheme
 
 
 _COLS = "key, provider, model, text, input_tokens, output_tokens, cost_usd, cost_estimated, ttft_ms, total_ms, created_at"
@@ -87,9 +64,11 @@ class ResponseCache:
     skipped store, never as a failed answer.
     """
 
-    def __init__(self, conn: sqlite3.Connection, limits: CacheLimits | None = None) -> None:
+    def __init__(self, conn: sqlite3.Connection, limits: CacheLimits | None = None, *, scheme: int = 1) -> None:
         self.conn = conn
         self.limits = limits or CacheLimits()
+        # The key scheme entries are stored under; `prune(old_schemes=True)` removes every other one.
+        self.scheme = scheme
         self._hot: OrderedDict[str, CachedAnswer] = OrderedDict()
         self._hot_bytes = 0
         self._touched: dict[str, tuple[float, int]] = {}
@@ -100,8 +79,8 @@ class ResponseCache:
         self._generation: int | None = None
 
     @classmethod
-    def from_settings(cls, conn: sqlite3.Connection, cache: CacheSettings) -> "ResponseCache":
-        return cls(conn, CacheLimits.from_settings(cache))
+    def from_settings(cls, conn: sqlite3.Connection, cache: CacheSettings, scheme: int) -> ResponseCache:
+        return cls(conn, CacheLimits.from_settings(cache), scheme=scheme)
 
     # lookups ----------------------------------------------------------------------------------
     def get(self, key: str) -> CachedAnswer | None:
@@ -124,9 +103,24 @@ class ResponseCache:
                 return None
             if row is None or (ttl > 0 and now - row[10] > ttl):
                 return None
-            entry = CachedAnswer(*row[:7], bool(row[7]), *row[8:])
+            entry = CachedAnswer(row[0], row[1], row[2], row[3], row[4], row[5], row[6], bool(row[7]), row[8], row[9],
+                                 row[10])
             self._remember(entry)
             self._touch(key, now)
+            return entry
+
+    def get_hot(self, key: str) -> CachedAnswer | None:
+        """A hit from memory that never touches SQLite (so it may run on the event loop); None means ask `get`,
+        which also re-checks, at most once a second, whether another process cleared entries."""
+        with self._lock:
+            entry = self._hot.get(key)
+            now = time.time()
+            ttl = self.limits.ttl_seconds
+            if entry is None or now >= self._next_check or (ttl > 0 and now - entry.created_at > ttl):
+                return None
+            self._hot.move_to_end(key)
+            seen = self._touched.get(key)
+            self._touched[key] = (now, seen[1] + 1 if seen else 1)  # written back by the next `get` or `put`
             return entry
 
     def _first(self, sql: str, params: tuple[object, ...] = ()) -> tuple[Any, ...] | None:
@@ -135,6 +129,10 @@ class ResponseCache:
         locked" (SQLITE_BUSY_SNAPSHOT) if another process wrote meanwhile."""
         rows = self._cur.execute(sql, params).fetchall()
         return rows[0] if rows else None
+
+    def _one(self, sql: str) -> int:
+        row = self._first(sql)
+        return int(row[0]) if row else 0
 
     def _touch(self, key: str, now: float) -> None:
         seen = self._touched.get(key)
@@ -157,14 +155,14 @@ class ResponseCache:
         except sqlite3.Error:
             pass  # LRU positions are a hint; losing one batch only makes eviction slightly less exact
 
-    def _write(self, work: "object") -> None:
+    def _write(self, work: Callable[[], object]) -> None:
         """Run `work` in one transaction unless the caller already holds one."""
         if self.conn.in_transaction:
-            work()  # type: ignore[operator]
+            work()
             return
         self.conn.execute("BEGIN IMMEDIATE")
         try:
-            work()  # type: ignore[operator]
+            work()
             self.conn.execute("COMMIT")
         except BaseException:
             self.conn.execute("ROLLBACK")
@@ -174,11 +172,11 @@ class ResponseCache:
         """Drop the hot tier when another process cleared, pruned or replaced entries since we last looked."""
         self._next_check = now + GENERATION_CHECK_SECONDS
         try:
-            version = self._first("PRAGMA data_version")[0]
+            version = self._one("PRAGMA data_version")
             if version == self._data_version:
                 return
             self._data_version = version
-            generation = self._first("SELECT generation FROM cache_state WHERE id = 1")[0]
+            generation = self._one("SELECT generation FROM cache_state WHERE id = 1")
         except sqlite3.Error:
             return
         if self._generation is not None and generation != self._generation:
@@ -217,8 +215,7 @@ class ResponseCache:
         """Store a complete answer; a later answer for the same key (regenerate) replaces it. False if skipped."""
         if not entry.text.strip():
             return False  # an empty answer is a failure in disguise; asking again should really ask again
-        if scheme is None:
-            from assistant.engine.cache_key import KEY_SCHEME as scheme
+        scheme = self.scheme if scheme is None else scheme
         values = (entry.key, entry.provider, entry.model, entry.text, entry.input_tokens, entry.output_tokens,
                   entry.cost_usd, int(entry.cost_estimated), entry.ttft_ms, entry.total_ms, entry.created_at,
                   entry.created_at, entry_size(entry), scheme)
@@ -243,7 +240,8 @@ class ResponseCache:
                     pass  # the next check will catch up
         return True
 
-    def put_many(self, entries: "list[CachedAnswer]", *, scheme: int) -> None:
+    @boundary
+    def put_many(self, entries: list[CachedAnswer], *, scheme: int) -> None:
         """Bulk load (imports, benchmarks) in one transaction; limits are applied once at the end."""
         rows = [(e.key, e.provider, e.model, e.text, e.input_tokens, e.output_tokens, e.cost_usd, int(e.cost_estimated),
                  e.ttft_ms, e.total_ms, e.created_at, e.created_at, entry_size(e), scheme) for e in entries if e.text.strip()]
@@ -252,6 +250,7 @@ class ResponseCache:
             self.prune()
 
     # limits and housekeeping ------------------------------------------------------------------
+    @boundary
     def prune(self, *, now: float | None = None, old_schemes: bool = False) -> PruneResult:
         """Apply the TTL, then evict least recently used entries until within max entries and max bytes."""
         now = time.time() if now is None else now
@@ -266,9 +265,7 @@ class ResponseCache:
                     result[0] = self.conn.execute("DELETE FROM response_cache WHERE created_at < ?",
                                                   (now - limits.ttl_seconds,)).rowcount
                 if old_schemes:
-                    from assistant.engine.cache_key import KEY_SCHEME
-
-                    result[2] = self.conn.execute("DELETE FROM response_cache WHERE scheme <> ?", (KEY_SCHEME,)).rowcount
+                    result[2] = self.conn.execute("DELETE FROM response_cache WHERE scheme <> ?", (self.scheme,)).rowcount
                 count, size = self.conn.execute("SELECT count(*), total(size_bytes) FROM response_cache").fetchone()
                 over_n = count - limits.max_entries if limits.max_entries > 0 else 0
                 over_b = size - limits.max_bytes if limits.max_bytes > 0 else 0
@@ -294,6 +291,7 @@ class ResponseCache:
                 self._drop_hot(key)
         return PruneResult(result[0], result[1], result[2])
 
+    @boundary
     def compact(self) -> None:
         """Give freed pages back to the file system and refresh the planner's statistics."""
         with self._lock:
@@ -301,10 +299,12 @@ class ResponseCache:
             self.conn.execute("VACUUM")
             self.conn.execute("PRAGMA optimize")
 
+    @boundary
     def clear(self, *, provider: str | None = None, models: tuple[str, ...] = (), older_than: float | None = None,
               now: float | None = None) -> int:
         """Delete matching entries (all of them with no filter); return how many went."""
-        where, args = [], []
+        where: list[str] = []
+        args: list[object] = []
         if provider:
             where.append("provider = ?")
             args.append(provider)
@@ -329,16 +329,15 @@ class ResponseCache:
             self._hot_bytes = 0
         return removed[0]
 
-    def note_miss(self, request_id: str) -> None:
-        """Mark a request's answer as one the cache was asked for and did not have (for hit-rate stats)."""
-        try:
-            self.conn.execute("UPDATE calls SET cache_eligible = 1 WHERE request_id = ? AND outcome = 'ok' AND cached = 0",
-                              (request_id,))
-        except sqlite3.Error:
-            pass
-
+    @boundary
     def size(self) -> tuple[int, int]:
         """Entries and bytes on disk."""
         count, size = self.conn.execute("SELECT count(*), total(size_bytes) FROM response_cache").fetchone()
         return int(count), int(size)
+
+    @boundary
+    def database_bytes(self) -> int:
+        page_size = self.conn.execute("PRAGMA page_size").fetchone()[0]
+        pages = self.conn.execute("PRAGMA page_count").fetchone()[0]
+        return int(page_size) * int(pages)
 

@@ -1,34 +1,107 @@
-"""Open the SQLite database: WAL, busy timeout, migrations, corrupt-file recovery, crash recovery."""
+"""Open the SQLite database (WAL, busy timeout, migrations, recovery) and run every statement on one thread."""
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import os
 import sqlite3
+import threading
 import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
 
-from assistant.errors import DatabaseLocked, StorageError
+from assistant.core.errors import (
+    DatabaseDamaged,
+    DatabaseLocked,
+    DatabaseReadOnly,
+    DiskFull,
+    StorageError,
+)
 from assistant.storage.migrations import migrate
 
 BUSY_TIMEOUT_MS = 10_000
 MMAP_BYTES = 256 * 1024 * 1024
+P = ParamSpec("P")
+T = TypeVar("T")
+
+# SQLite's primary result codes (the low byte of an extended code).
+_BUSY, _LOCKED, _READONLY, _IOERR, _CORRUPT, _FULL, _CANTOPEN, _NOTADB = 5, 6, 8, 10, 11, 13, 14, 26
 
 
-@dataclass(frozen=True)
-class OpenResult:
-    conn: sqlite3.Connection
-    # Where a damaged database was moved, so the user can be told; None when all was well.
-    moved_aside: Path | None = None
+def _code(exc: sqlite3.Error) -> int:
+    return int(getattr(exc, "sqlite_errorcode", 0) or 0) & 0xFF
 
 
-def _connect(path: Path) -> sqlite3.Connection:
+def is_damage(exc: BaseException) -> bool:
+    """Damage of the file itself, as opposed to a full disk, a lock or a permission."""
+    if not isinstance(exc, sqlite3.DatabaseError):
+        return False
+    text = str(exc).lower()
+    return _code(exc) in (_CORRUPT, _NOTADB) or "malformed" in text or "not a database" in text
+
+
+def translate(exc: sqlite3.Error, path: Path | str | None = None) -> StorageError:
+    """The most specific of our storage errors, with a message that says what to do; the cause is kept by callers."""
+    where = f"The database {path}" if path else "The database"
+    code, text = _code(exc), str(exc).lower()
+    if code == _FULL or "disk is full" in text:
+        return DiskFull(f"{where} cannot grow: the disk is full. Nothing stored was lost; free some space "
+                        "(or run `assistant cache prune`) and try again.")
+    if code in (_BUSY, _LOCKED) or "locked" in text or "busy" in text:
+        return DatabaseLocked(f"{where} is busy (another assistant or program holds a lock); close it and try again.")
+    if code == _READONLY or "readonly" in text or "read-only" in text:
+        return DatabaseReadOnly(f"{where} is read-only; check the permissions of the file and its folder "
+                                "(or set ASSISTANT_HOME to a writable folder).")
+    if is_damage(exc):
+        aside = f" (mv {path} {path}.damaged)" if path else ""
+        return DatabaseDamaged(f"{where} is damaged ({exc}); move it aside{aside} and run again to start a fresh one.")
+    if code == _CANTOPEN or "unable to open" in text:
+        return StorageError(f"Cannot open {where.lower().removeprefix('the ')}; check that its folder exists and is "
+                            "writable (or set ASSISTANT_HOME).")
+    if code == _IOERR or "disk i/o" in text:
+        return StorageError(f"{where} could not be read or written (disk I/O error); check the disk and try again.")
+    return StorageError(f"{where} refused an operation ({exc}).")
+
+
+def database_path(conn: sqlite3.Connection | None) -> str | None:
+    """The file a connection has open (named in messages that tell the user what to do with it)."""
+    try:
+        rows = conn.execute("PRAGMA database_list").fetchall() if conn is not None else []
+    except sqlite3.Error:
+        return None
+    return next((str(r[2]) for r in rows if r[1] == "main" and r[2]), None)
+
+
+def boundary(method: Callable[P, T]) -> Callable[P, T]:
+    """sqlite3 errors leave storage as our own StorageError family, the original kept as the cause."""
+    @functools.wraps(method)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return method(*args, **kwargs)
+        except sqlite3.Error as exc:
+            raise translate(exc, database_path(getattr(args[0], "conn", None)) if args else None) from exc
+    return wrapper
+
+
+def guarded(cls: type[T]) -> type[T]:
+    """Apply `boundary` to every public method of a storage class."""
+    for name, value in list(vars(cls).items()):
+        if callable(value) and not name.startswith("_"):
+            setattr(cls, name, boundary(value))
+    return cls
+
+
+def connect(path: Path) -> sqlite3.Connection:
     # Autocommit mode: we open transactions explicitly where several statements must go together.
     conn = sqlite3.connect(str(path), isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
     if str(mode).lower() != "wal" and str(path) != ":memory:":
-        raise sqlite3.DatabaseError(f"journal mode is {mode}")
+        raise sqlite3.OperationalError(f"journal mode is {mode}")
     conn.execute("PRAGMA synchronous = NORMAL")
     # Reads come straight from the mapped file instead of a read() call per page: cache hits take half the time.
     conn.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
@@ -51,12 +124,15 @@ def _move_aside(path: Path) -> Path:
     return target
 
 
-def _locked(exc: sqlite3.Error) -> bool:
-    return "locked" in str(exc).lower() or "busy" in str(exc).lower()
+@dataclass(frozen=True)
+class OpenResult:
+    conn: sqlite3.Connection
+    # Where a damaged database was moved, so the user can be told; None when all was well.
+    moved_aside: Path | None = None
 
 
 def open_database(path: Path) -> OpenResult:
-    """Open (creating or migrating) the database; a damaged file is kept aside and a fresh one made."""
+    """Open (creating or migrating) the database; only a damaged file is kept aside and a fresh one made."""
     # Some lock conflicts are reported at once, without waiting for the busy timeout (two processes
     # creating or recovering the same fresh WAL file): try again for as long as the busy timeout allows.
     deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
@@ -72,11 +148,15 @@ def open_database(path: Path) -> OpenResult:
 
 
 def _open(path: Path) -> OpenResult:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StorageError(f"Cannot create the folder {path.parent} ({exc.strerror or exc.__class__.__name__}); "
+                           "check that it is a writable folder, or set ASSISTANT_HOME to one.") from exc
     moved: Path | None = None
     for attempt in range(2):
         try:
-            conn = _connect(path)
+            conn = connect(path)
             try:
                 migrate(conn)
                 recover_interrupted(conn)
@@ -84,22 +164,16 @@ def _open(path: Path) -> OpenResult:
                 conn.close()
                 raise
             return OpenResult(conn, moved)
-        except sqlite3.OperationalError as exc:
-            if _locked(exc):
-                raise DatabaseLocked(f"The database {path} is locked by another program; close it and try again.") from exc
-            if "unable to open" in str(exc).lower():
-                raise StorageError(f"Cannot open the database {path}; check the folder exists and is writable.") from exc
-            if attempt or not path.exists():
-                raise StorageError(f"The database {path} cannot be used ({exc}).") from exc
-            moved = _move_aside(path)
-        except sqlite3.DatabaseError as exc:
-            if attempt or not path.exists():
-                raise StorageError(f"The database {path} cannot be used ({exc}).") from exc
+        except sqlite3.Error as exc:
+            # Only real damage is set aside; a full disk, a lock or a permission never moves the user's history.
+            if not is_damage(exc) or attempt or not path.exists():
+                raise translate(exc, path) from exc
             moved = _move_aside(path)
     raise AssertionError("unreachable")
 
 
-def _alive(pid: int | None) -> bool:
+def alive(pid: int | None) -> bool:
+    """Whether a process that wrote a row is still running (it may still finish its answer)."""
     if not pid:
         return False
     if pid == os.getpid():
@@ -116,7 +190,7 @@ def _alive(pid: int | None) -> bool:
 def recover_interrupted(conn: sqlite3.Connection) -> int:
     """Answers left streaming by a process that died keep their received text, marked interrupted."""
     rows = conn.execute("SELECT id, pid FROM messages WHERE status = 'streaming'").fetchall()
-    dead = [mid for mid, pid in rows if not _alive(pid)]
+    dead = [mid for mid, pid in rows if not alive(pid)]
     for mid in dead:
         finish_message(conn, mid, "interrupted")
     return len(dead)
@@ -132,7 +206,7 @@ def finish_message(conn: sqlite3.Connection, message_id: int, status: str, text:
                 "(SELECT text FROM message_chunks WHERE message_id = ? ORDER BY seq)",
                 (message_id,),
             ).fetchone()
-            text = row[0]
+            text = str(row[0])
         conn.execute("UPDATE messages SET content = ?, status = ? WHERE id = ?", (text, status, message_id))
         conn.execute("DELETE FROM message_chunks WHERE message_id = ?", (message_id,))
         conn.execute("COMMIT")
@@ -140,3 +214,64 @@ def finish_message(conn: sqlite3.Connection, message_id: int, status: str, text:
         conn.execute("ROLLBACK")
         raise
     return text
+
+
+class Database:
+    """One connection whose statements all run on one thread, so the event loop never waits on SQLite and
+    transactions of different callers never interleave."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path | None = None) -> None:
+        self.conn = conn
+        self.path = path
+        self._executor: ThreadPoolExecutor | None = None
+        self._thread: int | None = None
+        self._lock = threading.Lock()
+        # A write handed off without waiting (a batch of streamed text) that failed; reported at the next wait.
+        self._deferred: BaseException | None = None
+
+    def _pool(self) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(1, thread_name_prefix="assistant-db",
+                                                    initializer=self._mark_thread)
+            return self._executor
+
+    def _mark_thread(self) -> None:
+        self._thread = threading.get_ident()
+
+    def run(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run on the database thread and wait (from any thread but the event loop's)."""
+        if self._thread == threading.get_ident():
+            return fn(*args)
+        return self._pool().submit(fn, *args).result()
+
+    async def call(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run on the database thread without blocking the event loop."""
+        return await asyncio.wrap_future(self._pool().submit(fn, *args))
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
+        """Queue a write without waiting; it runs in order with every other call, and a failure is kept for
+        `raise_deferred`."""
+        future = self._pool().submit(fn, *args)
+        future.add_done_callback(self._keep_failure)
+        return future
+
+    def _keep_failure(self, future: Future[Any]) -> None:
+        exc = future.exception()
+        if exc is not None and self._deferred is None:
+            self._deferred = exc
+
+    def take_deferred(self) -> BaseException | None:
+        """The first failure of a queued write since the last call, then forget it."""
+        exc, self._deferred = self._deferred, None
+        return exc
+
+    async def drain(self) -> None:
+        """Wait until every queued write has run."""
+        await self.call(lambda: None)
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+            self._executor = None
+        self.conn.close()

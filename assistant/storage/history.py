@@ -1,4 +1,4 @@
-"""Conversations, messages and per-call records: the queries history, panels and export run."""
+"""Conversations and messages: what the chat writes, and the queries history, search and export run."""
 
 from __future__ import annotations
 
@@ -7,70 +7,13 @@ import os
 import sqlite3
 import time
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
+from pathlib import Path
+from urllib.parse import quote
 
-from assistant.errors import UsageError
-from assistant.storage.db import finish_message
-
-
-@dataclass(frozen=True)
-class Conversation:
-    id: str
-    title: str
-    created_at: float
-    updated_at: float
-    model: str | None = None
-    system: str | None = None
-    temperature: float | None = None
-    message_count: int = 0
-
-
-@dataclass(frozen=True)
-class StoredMessage:
-    id: int
-    conversation_id: str
-    role: str
-    content: str
-    status: str
-    created_at: float
-    provider: str | None = None
-    model: str | None = None
-
-
-@dataclass(frozen=True)
-class CallRecord:
-    """One try at one model; a request that fell back has one row per attempt."""
-
-    request_id: str
-    conversation_id: str | None
-    message_id: int | None
-    provider: str
-    model: str
-    outcome: str  # ok, error, interrupted
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cost_usd: float = 0.0
-    cost_estimated: bool = False
-    saved_usd: float = 0.0
-    saved_source: str | None = None  # cache, local, routing
-    baseline: str | None = None
-    cached: bool = False
-    ttft_ms: float | None = None
-    total_ms: float = 0.0
-    error_kind: str | None = None
-    route_reason: str = ""
-    cache_key: str | None = None
-
-
-@dataclass(frozen=True)
-class SearchHit:
-    conversation_id: str
-    title: str
-    message_id: int
-    role: str
-    snippet: str
-    created_at: float
-
+from assistant.core.errors import UsageError
+from assistant.core.records import Conversation, SearchHit, StoredMessage
+from assistant.storage.db import finish_message, guarded
 
 _CONV_COLS = "c.id, c.title, c.created_at, c.updated_at, c.model, c.system, c.temperature"
 
@@ -80,8 +23,9 @@ def _title_from(prompt: str) -> str:
     return line[:60] + ("…" if len(line) > 60 else "") or "New conversation"
 
 
+@guarded
 class History:
-    """All reads and writes of conversations, messages and calls, over one plain sqlite3 connection."""
+    """All reads and writes of conversations and messages, over one plain sqlite3 connection."""
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
@@ -107,7 +51,7 @@ class History:
             "SELECT id FROM conversations WHERE id >= ? AND id < ? LIMIT 2", (ref, ref + "\uffff")
         ).fetchall()
         if len(rows) == 1:
-            return rows[0][0]
+            return str(rows[0][0])
         if not rows:
             raise UsageError(f"No conversation '{ref}'; `assistant history list` shows the ids.")
         raise UsageError(f"'{ref}' matches several conversations; type more of the id.")
@@ -187,6 +131,11 @@ class History:
     def append_chunk(self, message_id: int, seq: int, text: str) -> None:
         self.conn.execute("INSERT INTO message_chunks (message_id, seq, text) VALUES (?,?,?)", (message_id, seq, text))
 
+    def append_chunks(self, message_id: int, first_seq: int, texts: list[str]) -> None:
+        """A batch of streamed text in one statement: what a crash can lose is at most one batch."""
+        self.conn.executemany("INSERT INTO message_chunks (message_id, seq, text) VALUES (?,?,?)",
+                              [(message_id, first_seq + i, t) for i, t in enumerate(texts)])
+
     def finish_answer(self, message_id: int, status: str, text: str | None = None, provider: str | None = None,
                       model: str | None = None) -> str:
         if provider:
@@ -204,22 +153,6 @@ class History:
             (self.resolve_id(cid),),
         ).fetchall()
         return [StoredMessage(*r) for r in rows]
-
-    # calls -------------------------------------------------------------------
-    def record_call(self, call: CallRecord) -> int:
-        data = asdict(call)
-        data["created_at"] = time.time()
-        data["cached"] = int(call.cached)
-        data["cost_estimated"] = int(call.cost_estimated)
-        cols = ", ".join(data)
-        cur = self.conn.execute(f"INSERT INTO calls ({cols}) VALUES ({', '.join('?' * len(data))})", tuple(data.values()))
-        return int(cur.lastrowid or 0)
-
-    def month_spend(self, now: float | None = None) -> float:
-        t = time.localtime(now or time.time())
-        start = time.mktime((t.tm_year, t.tm_mon, 1, 0, 0, 0, 0, 0, -1))
-        row = self.conn.execute("SELECT coalesce(sum(cost_usd), 0) FROM calls WHERE created_at >= ?", (start,)).fetchone()
-        return float(row[0])
 
     # search and export -----------------------------------------------------------
     def search(self, words: str, limit: int = 50) -> list[SearchHit]:
@@ -257,3 +190,19 @@ def _fts_query(words: str) -> str:
     if not terms:
         raise UsageError("Search needs at least one word, e.g. `assistant history search paris`.")
     return " ".join(f'"{t}"*' if i == len(terms) - 1 else f'"{t}"' for i, t in enumerate(terms))
+
+
+def peek_recent_conversations(database: Path, limit: int = 200) -> list[Conversation] | None:
+    """A read-only query that takes milliseconds; None when the file cannot be read (the engine reports why)."""
+    if not database.exists():
+        return []  # a fresh install: the engine creates the file, still empty
+    try:
+        # mode=ro: never create, migrate or lock anything here; opening and repairing is the engine's job.
+        conn = sqlite3.connect(f"file:{quote(str(database))}?mode=ro", uri=True, timeout=0.05)
+        try:
+            # The same query the engine's listing runs later, so that listing repaints nothing.
+            return History(conn).list_conversations(limit=limit)
+        finally:
+            conn.close()
+    except Exception:  # damaged, locked, or an older schema: the sidebar fills once the engine is open
+        return None

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from typing import Callable
+from collections.abc import Callable
+from typing import Any
 
-Migration = Callable[["object"], None]  # receives a sqlite_utils.Database
+Migration = Callable[[Any], None]  # receives a sqlite_utils.Database
 MIGRATIONS: list[tuple[str, Migration]] = []
 
 
@@ -16,41 +17,41 @@ def migration(fn: Migration) -> Migration:
 
 
 @migration
-def m001_conversations_messages_calls(db: "object") -> None:
-    db["conversations"].create(  # type: ignore[index]
+def m001_conversations_messages_calls(db: Any) -> None:
+    db["conversations"].create(
         {"id": str, "title": str, "created_at": float, "updated_at": float, "model": str, "system": str, "temperature": float},
         pk="id",
     )
-    db["messages"].create(  # type: ignore[index]
+    db["messages"].create(
         {"id": int, "conversation_id": str, "role": str, "content": str, "status": str, "created_at": float,
          "provider": str, "model": str, "pid": int},
         pk="id",
         foreign_keys=[("conversation_id", "conversations", "id")],
     )
-    db["calls"].create(  # type: ignore[index]
+    db["calls"].create(
         {"id": int, "request_id": str, "conversation_id": str, "message_id": int, "created_at": float,
          "provider": str, "model": str, "input_tokens": int, "output_tokens": int, "cost_usd": float,
          "cost_estimated": int, "saved_usd": float, "saved_source": str, "baseline": str, "cached": int,
          "ttft_ms": float, "total_ms": float, "outcome": str, "error_kind": str, "route_reason": str},
         pk="id",
     )
-    db["messages"].create_index(["conversation_id", "id"], index_name="idx_messages_conversation")  # type: ignore[index]
-    db["conversations"].create_index(["updated_at"], index_name="idx_conversations_updated")  # type: ignore[index]
-    db["calls"].create_index(["created_at"], index_name="idx_calls_created")  # type: ignore[index]
-    db["calls"].create_index(["provider", "model", "created_at"], index_name="idx_calls_model")  # type: ignore[index]
+    db["messages"].create_index(["conversation_id", "id"], index_name="idx_messages_conversation")
+    db["conversations"].create_index(["updated_at"], index_name="idx_conversations_updated")
+    db["calls"].create_index(["created_at"], index_name="idx_calls_created")
+    db["calls"].create_index(["provider", "model", "created_at"], index_name="idx_calls_model")
 
 
 @migration
-def m002_message_chunks_and_search(db: "object") -> None:
+def m002_message_chunks_and_search(db: Any) -> None:
     # Streamed tokens land here one row each, so a crash loses only what had not arrived.
-    db["message_chunks"].create({"message_id": int, "seq": int, "text": str}, pk=("message_id", "seq"))  # type: ignore[index]
-    db["messages"].enable_fts(["content"], fts_version="FTS5", create_triggers=True, tokenize="porter unicode61")  # type: ignore[index]
-    db["messages"].create_index(["status"], index_name="idx_messages_status")  # type: ignore[index]
+    db["message_chunks"].create({"message_id": int, "seq": int, "text": str}, pk=("message_id", "seq"))
+    db["messages"].enable_fts(["content"], fts_version="FTS5", create_triggers=True, tokenize="porter unicode61")
+    db["messages"].create_index(["status"], index_name="idx_messages_status")
 
 
 @migration
-def m003_response_cache(db: "object") -> None:
-    db.execute(  # type: ignore[attr-defined]
+def m003_response_cache(db: Any) -> None:
+    db.execute(
         """CREATE TABLE response_cache (
             key TEXT PRIMARY KEY, provider TEXT NOT NULL, model TEXT NOT NULL, text TEXT NOT NULL,
             input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL, cost_usd REAL NOT NULL,
@@ -58,17 +59,17 @@ def m003_response_cache(db: "object") -> None:
             created_at REAL NOT NULL, last_used_at REAL NOT NULL, hits INTEGER NOT NULL DEFAULT 0,
             size_bytes INTEGER NOT NULL) WITHOUT ROWID"""
     )
-    db.execute("CREATE INDEX idx_cache_lru ON response_cache(last_used_at)")  # type: ignore[attr-defined]
-    db.execute("CREATE INDEX idx_cache_model ON response_cache(provider, model)")  # type: ignore[attr-defined]
-    db["calls"].add_column("cache_key", str)  # type: ignore[index]
-    db["calls"].create_index(["request_id"], index_name="idx_calls_request")  # type: ignore[index]
+    db.execute("CREATE INDEX idx_cache_lru ON response_cache(last_used_at)")
+    db.execute("CREATE INDEX idx_cache_model ON response_cache(provider, model)")
+    db["calls"].add_column("cache_key", str)
+    db["calls"].create_index(["request_id"], index_name="idx_calls_request")
 
 
 @migration
-def m004_cache_limits_and_stats(db: "object") -> None:
+def m004_cache_limits_and_stats(db: Any) -> None:
     # Rebuilt as a rowid table: in a WITHOUT ROWID table a 2 KB answer spills into an overflow page, which made
     # every persistent-tier hit twice as slow (13 us against 7 us for the lookup in a 100,000-entry table).
-    db.execute(  # type: ignore[attr-defined]
+    db.execute(
         """CREATE TABLE response_cache_v2 (
             id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, provider TEXT NOT NULL, model TEXT NOT NULL,
             text TEXT NOT NULL, input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL, cost_usd REAL NOT NULL,
@@ -78,18 +79,26 @@ def m004_cache_limits_and_stats(db: "object") -> None:
     )
     cols = ("key, provider, model, text, input_tokens, output_tokens, cost_usd, cost_estimated, ttft_ms, total_ms, "
             "created_at, last_used_at, hits, size_bytes")
-    db.execute(f"INSERT INTO response_cache_v2 ({cols}) SELECT {cols} FROM response_cache")  # type: ignore[attr-defined]
-    db.execute("DROP TABLE response_cache")  # type: ignore[attr-defined]
-    db.execute("ALTER TABLE response_cache_v2 RENAME TO response_cache")  # type: ignore[attr-defined]
+    db.execute(f"INSERT INTO response_cache_v2 ({cols}) SELECT {cols} FROM response_cache")
+    db.execute("DROP TABLE response_cache")
+    db.execute("ALTER TABLE response_cache_v2 RENAME TO response_cache")
     # LRU eviction and the size check read (last_used_at, size_bytes) from the index alone, never the answers.
-    db.execute("CREATE INDEX idx_cache_lru ON response_cache(last_used_at, size_bytes)")  # type: ignore[attr-defined]
-    db.execute("CREATE INDEX idx_cache_created ON response_cache(created_at)")  # type: ignore[attr-defined]
-    db.execute("CREATE INDEX idx_cache_model ON response_cache(provider, model)")  # type: ignore[attr-defined]
+    db.execute("CREATE INDEX idx_cache_lru ON response_cache(last_used_at, size_bytes)")
+    db.execute("CREATE INDEX idx_cache_created ON response_cache(created_at)")
+    db.execute("CREATE INDEX idx_cache_model ON response_cache(provider, model)")
     # Bumped whenever entries are removed or replaced, so other processes drop their in-memory copies.
-    db.execute("CREATE TABLE cache_state (id INTEGER PRIMARY KEY CHECK (id = 1), generation INTEGER NOT NULL)")  # type: ignore[attr-defined]
-    db.execute("INSERT INTO cache_state (id, generation) VALUES (1, 0)")  # type: ignore[attr-defined]
+    db.execute("CREATE TABLE cache_state (id INTEGER PRIMARY KEY CHECK (id = 1), generation INTEGER NOT NULL)")
+    db.execute("INSERT INTO cache_state (id, generation) VALUES (1, 0)")
     # 1 on an answer whose request looked in the cache and missed: the denominator of the hit rate.
-    db["calls"].add_column("cache_eligible", int)  # type: ignore[index]
+    db["calls"].add_column("cache_eligible", int)
+
+
+@migration
+def m005_calls_settled_after_crash(db: Any) -> None:
+    # An attempt is written when it starts (outcome 'pending', with its process id) and settled when it ends,
+    # so an answer killed mid-stream still counts toward savings and the monthly budget.
+    db.execute("ALTER TABLE calls ADD COLUMN pid INTEGER")
+    db.execute("CREATE INDEX idx_calls_outcome ON calls(outcome)")
 
 
 def pending(conn: sqlite3.Connection) -> list[str]:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import dataclasses
 import gc
 import os
 import traceback
-from typing import Any, Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING
 
 from textual import work
 from textual.app import App, SystemCommand
@@ -14,34 +14,36 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
-from assistant.config import Settings
-from assistant.paths import Paths
+from assistant.compose import Setup, build_engine, peek_recent
 from assistant.ui import messages as msg
 from assistant.ui.screens.chat import ChatScreen
-from assistant.ui.snapshot import recent_conversations
 from assistant.ui.state import load_state, save_state
 
-EngineFactory = Callable[[Paths, Settings], Any]
+if TYPE_CHECKING:
+    from assistant.engine.engine import Engine
+
+EngineFactory = Callable[[Setup], "Engine"]
 HEALTH_SECONDS = 30.0
 
 
-def _cloud_text(present: Iterable[str]) -> str:
-    from assistant.secrets import ENV_VARS
-
-    ready = [p for p in ENV_VARS if p in set(present)]
+def _cloud_text(order: Iterable[str], present: Iterable[str]) -> str:
+    ready = [p for p in order if p in set(present)]
     return ", ".join(ready) if ready else "no keys"
 
 
-def _env_keys(environ: Mapping[str, str] = os.environ) -> set[str]:
+def _env_keys(key_env: Mapping[str, tuple[str, ...]], environ: Mapping[str, str] = os.environ) -> set[str]:
     """Providers with a key in the environment: a dictionary lookup, unlike the keyring."""
-    from assistant.secrets import ENV_VARS
+    return {p for p, names in key_env.items() if any(environ.get(n, "").strip() for n in names)}
 
-    return {p for p, names in ENV_VARS.items() if any(environ.get(n, "").strip() for n in names)}
+
+def local_text(status: Mapping[str, bool]) -> str:
+    """Each provider on this machine and whether it can answer now, e.g. "ollama down · embedded up"."""
+    return " · ".join(f"{name} {'up' if ok else 'down'}" for name, ok in status.items()) or "none"
 
 
 def describe_error(error: BaseException | None) -> str:
     """One line that says what to do; never a traceback, never `str()` of a foreign exception."""
-    from assistant.errors import AssistantError
+    from assistant.core.errors import AssistantError
 
     if isinstance(error, AssistantError):
         return error.message
@@ -62,21 +64,23 @@ class AssistantApp(App[int]):
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]
 
-    def __init__(self, paths: Paths, settings: Settings, *, engine_factory: EngineFactory | None = None) -> None:
+    def __init__(self, setup: Setup, *, engine_factory: EngineFactory | None = None) -> None:
         super().__init__()
-        self.paths = paths
-        self.settings = settings
+        self.setup = setup
+        self.paths = setup.paths
+        self.settings = setup.settings
+        self.key_env = setup.registry.key_env()
         self.engine_factory = engine_factory
-        self.engine: Any = None
-        self.ollama_up: bool | None = None
+        self.engine: Engine | None = None
+        self.local_up: dict[str, bool] | None = None
         self._warming = False
         self._keys_wanted = False  # the keyring is asked once something needs it (typing, keys screen)
-        self._state = load_state(paths.state_file)
+        self._state = load_state(self.paths.state_file)
         theme = self._state.get("theme")
         if theme and theme in self.available_themes:
             self.theme = theme
 
-    def get_default_screen(self) -> Screen:
+    def get_default_screen(self) -> Screen[None]:
         return ChatScreen()
 
     @property
@@ -99,16 +103,17 @@ class AssistantApp(App[int]):
     def first_frame(self, chat: ChatScreen) -> None:
         """Paint the first frame complete from cheap sources: a read-only query for the sidebar, and the status
         bar's last-known state; the engine and the probes then repaint only what turns out different."""
-        recent = recent_conversations(self.paths.database)
+        recent = peek_recent(self.paths)
         if recent is not None:
-            chat.query_one("#sidebar").show(recent, [], "")  # type: ignore[attr-defined]
+            chat.sidebar.show(recent, [], "")
         model = self._state.get("model")
         if model and model != "auto":
             chat.status.model = model
-        if self._state.get("ollama") in ("up", "down"):
-            chat.status.ollama = self._state["ollama"]
+        if self._state.get("local"):
+            chat.status.local = self._state["local"]
         if "keyring_keys" in self._state:
-            chat.status.providers = _cloud_text(_env_keys() | set(self._state["keyring_keys"].split(",")))
+            present = _env_keys(self.key_env) | set(self._state["keyring_keys"].split(","))
+            chat.status.providers = _cloud_text(self.key_env, present)
 
     def remember(self, **values: str) -> None:
         self._state.update(values)
@@ -121,31 +126,22 @@ class AssistantApp(App[int]):
     # engine -------------------------------------------------------------------------------------
     @work(thread=True, exclusive=True, exit_on_error=False, group="engine")
     def open_engine(self) -> None:
-        if self.engine_factory is not None:
-            engine = self.engine_factory(self.paths, self.settings)
-        else:
-            from assistant.cli.context import open_engine
-
-            engine = open_engine(self.paths, self.settings, quiet=True)
-        self.post_message(msg.EngineReady(engine, list(getattr(engine, "notices", [])),
-                                          engine.history.list_conversations(limit=200)))
+        engine = (self.engine_factory or build_engine)(self.setup)
+        self.post_message(msg.EngineReady(engine, list(engine.notices), engine.queries.conversations(limit=200)))
 
     def on_engine_ready(self, message: msg.EngineReady) -> None:
-        self.engine = message.engine
+        self.engine = engine = message.engine
         chat = self.chat
         model = self._state.get("model")
         if model and model != "auto":
             try:
-                chat.model = self.engine.parse_model(model)
+                chat.model = engine.parse_model(model)
                 chat.status.model = model
             except Exception:  # a provider that no longer exists: fall back to the router
                 chat.status.model = "auto (router)"
-            if chat.pending is not None and chat.pending.model is None:
-                # Typed while the engine opened: it goes to the model the status bar already showed.
-                chat.pending = dataclasses.replace(chat.pending, model=chat.model)
         for note in message.notices:
             chat.log_view.add_notice(note, "warning")
-        chat.engine_ready(self.engine, message.conversations)
+        chat.engine_ready(engine, message.conversations)
         self.check_health()
         self.set_interval(HEALTH_SECONDS, self.check_health)
         # Never looked up on this machine (nothing to show yet), or asked for while the engine was opening.
@@ -168,30 +164,27 @@ class AssistantApp(App[int]):
 
     @work(exclusive=True, exit_on_error=False, group="health")
     async def check_health(self) -> None:
-        try:
-            status = await self.engine.registry.get("ollama").availability()
-            ollama = "up" if status.available else "down"
-        except Exception:  # an Ollama that cannot even be probed is simply down
-            ollama = "down"
-        self.post_message(msg.Health(ollama))
+        assert self.engine is not None
+        status = await self.engine.local_status()
+        self.post_message(msg.Health(local={name: s.available for name, s in status.items()}))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="health-keys")
     def check_keys(self) -> None:
         """Looking keys up may import the keyring and talk to D-Bus: only ever in this thread worker."""
-        from assistant.engine.types import CLOUD_PROVIDERS
-
-        self.post_message(msg.Health("", {p: bool(self.engine.keys.get(p)) for p in CLOUD_PROVIDERS}))
+        assert self.engine is not None
+        self.post_message(msg.Health(providers=self.engine.keys_present()))
 
     def on_health(self, message: msg.Health) -> None:
         chat = self.chat
-        if message.ollama and message.ollama != "…":
-            self.ollama_up = message.ollama == "up"
-            chat.status.ollama = message.ollama
-            if self._state.get("ollama") != message.ollama:
-                self.remember(ollama=message.ollama)
-        if message.providers is not None:
-            environ = getattr(getattr(self.engine, "keys", None), "environ", os.environ)
-            self._keys_known({p for p, ok in message.providers.items() if ok}, _env_keys(environ))
+        if message.local is not None:
+            self.local_up = message.local
+            text = local_text(message.local)
+            chat.status.local = text
+            if self._state.get("local") != text:
+                self.remember(local=text)
+        if message.providers is not None and self.engine is not None:
+            self._keys_known({p for p, ok in message.providers.items() if ok},
+                             _env_keys(self.key_env, self.engine.keys.environ))
 
     def on_keys_loaded(self, message: msg.KeysLoaded) -> None:
         """The keys screen looked every key up (bubbled from it): the status bar follows what it found."""
@@ -199,34 +192,35 @@ class AssistantApp(App[int]):
         self._keys_known(present, {s.provider for s in message.statuses if s.present and s.source != "keyring"})
 
     def _keys_known(self, present: set[str], from_env: set[str]) -> None:
-        self.chat.status.providers = _cloud_text(present)
+        self.chat.status.providers = _cloud_text(self.key_env, present)
         keyring = ",".join(sorted(present - from_env))
         if self._state.get("keyring_keys") != keyring:
             self.remember(keyring_keys=keyring)
 
     def warm_local(self) -> None:
-        """Load the embedded model while the user types, when it is the one that will answer."""
-        if self._warming or self.engine is None or self.ollama_up is not False:
+        """Load the model that will answer while the user types, when it loads ahead of time (the embedded one)."""
+        if self._warming or self.engine is None or self.local_up is None:
             return
         self._warming = True
-        self.warm_embedded()
+        self.warm_next()
 
     @work(exclusive=True, exit_on_error=False, group="warm")
-    async def warm_embedded(self) -> None:
-        provider = self.engine.registry.get("embedded")
-        warm = getattr(provider, "warm", None)
-        if warm is not None and (await provider.availability()).available:
-            await warm()
+    async def warm_next(self) -> None:
+        assert self.engine is not None
+        await self.engine.warm_next()
 
     # one place where failed workers become visible --------------------------------------------------
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state == WorkerState.ERROR:
             self.worker_failed(event.worker)
 
-    def worker_failed(self, worker: Worker) -> None:
+    def on_worker_failed(self, message: msg.WorkerFailed) -> None:
+        self.worker_failed(message.worker)
+
+    def worker_failed(self, worker: Worker[object]) -> None:
         """The one place a failed worker (the app's or a screen's) becomes something the user sees."""
         error = worker.error
-        self._log(error)
+        self._log_error(error)
         text = describe_error(error)
         match worker.group:
             case "engine":
@@ -241,8 +235,8 @@ class AssistantApp(App[int]):
             case _:
                 self.notify(text, title=getattr(error, "title", "Error"), severity="error", timeout=8)
 
-    def _log(self, error: BaseException | None) -> None:
-        from assistant.errors import AssistantError
+    def _log_error(self, error: BaseException | None) -> None:
+        from assistant.core.errors import AssistantError
 
         if error is None or isinstance(error, AssistantError):
             return
@@ -262,22 +256,28 @@ class AssistantApp(App[int]):
     def action_keys(self) -> None:
         from assistant.ui.screens.keys import KeysScreen
 
-        if self._engine_or_warn():
-            self.push_screen(KeysScreen(self.engine.keys))
+        if self.engine is not None:
+            self.push_screen(KeysScreen(self.engine))
+        else:
+            self._engine_or_warn()
 
     def action_savings(self) -> None:
         from assistant.ui.screens.savings import SavingsScreen
 
-        if self._engine_or_warn():
-            self.push_screen(SavingsScreen(self.engine.conn))
+        if self.engine is not None:
+            self.push_screen(SavingsScreen(self.engine.queries))
+        else:
+            self._engine_or_warn()
 
     def action_latency(self) -> None:
         from assistant.ui.screens.latency import LatencyScreen
 
-        if self._engine_or_warn():
-            self.push_screen(LatencyScreen(self.engine.conn))
+        if self.engine is not None:
+            self.push_screen(LatencyScreen(self.engine.queries))
+        else:
+            self._engine_or_warn()
 
-    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         chat = self.chat
         for binding in [*ChatScreen.BINDINGS, *self.BINDINGS]:
@@ -296,6 +296,6 @@ class AssistantApp(App[int]):
         self.exit(0)
 
 
-def make_app(paths: Paths, settings: Settings, *, engine_factory: EngineFactory | None = None) -> AssistantApp:
-    """The one factory: the CLI passes nothing; tests pass a factory that builds an engine on fakes."""
-    return AssistantApp(paths, settings, engine_factory=engine_factory)
+def make_app(setup: Setup, *, engine_factory: EngineFactory | None = None) -> AssistantApp:
+    """The one factory: the launcher passes nothing; tests pass a factory that builds an engine on fakes."""
+    return AssistantApp(setup, engine_factory=engine_factory)

@@ -3,19 +3,34 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 from textual.message import Message
+from textual.worker import Worker
+
+from assistant.core.records import (
+    Conversation,
+    KeyStatus,
+    LatencyRow,
+    RequestPoint,
+    SavingsReport,
+    SearchHit,
+    StoredMessage,
+)
+from assistant.core.types import Answer, ModelInfo
+
+if TYPE_CHECKING:
+    from assistant.engine.engine import Engine
 
 
 @dataclass
 class EngineReady(Message):
     """The engine is open; `notices` are start-up news such as a damaged database kept aside."""
 
-    engine: Any
+    engine: Engine
     notices: list[str] = field(default_factory=list)
     # Fetched in the same worker; the sidebar repaints only if it differs from the first frame's list.
-    conversations: list[Any] = field(default_factory=list)
+    conversations: list[Conversation] = field(default_factory=list)
 
 
 @dataclass
@@ -29,11 +44,12 @@ class EngineUnavailable(Message):
 class Health(Message):
     """Provider health for the status bar; a newer report replaces an unprocessed older one."""
 
-    ollama: str
-    providers: dict[str, bool] | None = None  # None: the keys were not looked up this time
+    local: dict[str, bool] | None = None  # providers on this machine: can each answer now? None: not probed
+    providers: dict[str, bool] | None = None  # keyed providers: is there a key? None: the keys were not looked up
 
     def can_replace(self, message: Message) -> bool:
-        return isinstance(message, Health) and (message.providers is None) == (self.providers is None)
+        return (isinstance(message, Health) and (message.providers is None) == (self.providers is None)
+                and (message.local is None) == (self.local is None))
 
 
 @dataclass
@@ -60,6 +76,13 @@ class AnswerText(Message):
 
 
 @dataclass
+class AnswerWaiting(Message):
+    """What the answer waits for now (loading the model, a retry back-off)."""
+
+    what: str
+
+
+@dataclass
 class AnswerNotice(Message):
     text: str
     level: str = "info"
@@ -67,7 +90,7 @@ class AnswerNotice(Message):
 
 @dataclass
 class AnswerFinished(Message):
-    answer: Any
+    answer: Answer
 
 
 @dataclass
@@ -83,15 +106,15 @@ class AnswerStopped(Message):
 
 @dataclass
 class ConversationsLoaded(Message):
-    conversations: list[Any]
+    conversations: list[Conversation]
     query: str = ""
-    hits: list[Any] = field(default_factory=list)
+    hits: list[SearchHit] = field(default_factory=list)
 
 
 @dataclass
 class ConversationOpened(Message):
-    conversation: Any
-    messages: list[Any]
+    conversation: Conversation
+    messages: list[StoredMessage]
 
 
 @dataclass
@@ -108,24 +131,34 @@ class SearchRequested(Message):
 
 @dataclass
 class ModelsLoaded(Message):
-    models: dict[str, list[Any]]
+    models: dict[str, list[ModelInfo]]
 
 
 @dataclass
 class KeysLoaded(Message):
-    statuses: list[Any]
+    statuses: list[KeyStatus]
     keyring_error: str = ""
 
 
 @dataclass
-class StatsLoaded(Message):
-    """Figures for the savings or latency panel; a newer load replaces an older unprocessed one."""
+class SavingsLoaded(Message):
+    """Figures for the savings panel; a newer load replaces an older unprocessed one."""
 
-    panel: str
-    data: Any
+    periods: list[tuple[str, SavingsReport]]
+    by_day: list[tuple[str, float]]
+    baseline: str | None
 
     def can_replace(self, message: Message) -> bool:
-        return isinstance(message, StatsLoaded) and message.panel == self.panel
+        return isinstance(message, SavingsLoaded)
+
+
+@dataclass
+class LatencyLoaded(Message):
+    rows: list[LatencyRow]
+    recent: list[RequestPoint]
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, LatencyLoaded)
 
 
 @dataclass
@@ -134,3 +167,10 @@ class Done(Message):
 
     text: str
     refresh_history: bool = False
+
+
+@dataclass
+class WorkerFailed(Message):
+    """A screen's worker failed; the app's one handler shows it."""
+
+    worker: Worker[object]

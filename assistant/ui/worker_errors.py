@@ -1,8 +1,13 @@
-"""Screens forward their workers' state changes to the app's one failure handler (StateChanged does not bubble)."""
+"""Screens forward their workers' failures to the app's one failure handler (StateChanged does not bubble)."""
 
 from __future__ import annotations
 
+from typing import cast
+
+from textual.widget import Widget
 from textual.worker import Worker, WorkerState
+
+from assistant.ui.messages import WorkerFailed
 
 
 class ForwardWorkerFailures:
@@ -10,4 +15,4 @@ class ForwardWorkerFailures:
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state == WorkerState.ERROR:
-            self.app.worker_failed(event.worker)  # type: ignore[attr-defined]
+            cast(Widget, self).app.post_message(WorkerFailed(event.worker))

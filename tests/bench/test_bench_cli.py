@@ -44,7 +44,7 @@ def test_quick_bench_reports_numeric_figures(isolated_env: Path) -> None:
         assert any(k.startswith("cache_") for k in figures), data["unavailable"]
     else:
         assert "cache" in data["unavailable"]
-    if _available("assistant.ui.startup_bench"):
+    if _available("assistant.bench.startup"):
         assert {"tui_import_ms", "tui_first_paint_ms", "tui_idle_rss_mb"} <= set(figures), data["unavailable"]
     else:
         assert "TUI" in data["unavailable"]
@@ -57,7 +57,7 @@ def test_table_puts_targets_next_to_figures() -> None:
     table = render_table(BenchResult({"engine_token_overhead_us": 60.0, "embedded_engine_vs_raw_pct": 97.0,
                                       "cache_persistent_hit_p99_us": 12.0}, {"TUI": "LookupError: not built"}, 3.0))
     lines = table.splitlines()
-    assert any("per-token overhead" in l and "< 50 us" in l and "MISSED" in l for l in lines)
-    assert any("engine / raw" in l and ">= 95 %" in l and l.rstrip().endswith("ok") for l in lines)
-    assert any("persistent hit p99" in l and "< 50 us" in l and l.rstrip().endswith("ok") for l in lines)
+    assert any("per-token overhead" in line and "< 50 us" in line and "MISSED" in line for line in lines)
+    assert any("engine / raw" in line and ">= 95 %" in line and line.rstrip().endswith("ok") for line in lines)
+    assert any("persistent hit p99" in line and "< 50 us" in line and line.rstrip().endswith("ok") for line in lines)
     assert "Not measured: TUI" in table

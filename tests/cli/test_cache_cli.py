@@ -12,13 +12,14 @@ from typing import Any
 
 import pytest
 
-from assistant.cli import main
-from assistant.cli.cache import hit_counts
-from assistant.engine.types import Usage
-from assistant.storage.cache import CacheLimits, CachedAnswer, ResponseCache
+from assistant.core.records import CachedAnswer
+from assistant.core.types import Usage
+from assistant.main import main
+from assistant.storage.cache import CacheLimits, ResponseCache
+from assistant.storage.calls import CallLog
 from assistant.storage.db import open_database
 from tests.conftest import PYTHON, cli_env
-from tests.helpers import ScriptedProvider
+from tests.helpers import ScriptedProvider, serve_with
 
 HEAVY = ("httpx", "ollama", "llama_cpp", "keyring", "sqlite_utils", "textual")
 ASK = ["ask", "--json", "-m", "openai:gpt-4o-mini", "What is WAL?"]
@@ -28,20 +29,7 @@ ASK = ["ask", "--json", "-m", "openai:gpt-4o-mini", "What is WAL?"]
 def openai(monkeypatch: pytest.MonkeyPatch) -> ScriptedProvider:
     """`assistant ask` gets an engine on the real data folder whose openai provider is scripted."""
     provider = ScriptedProvider("openai", [["Write-ahead ", "logging.", Usage(2000, 1000)]], local=False)
-
-    def open_engine(paths: Any, settings: Any, *, quiet: bool = False) -> Any:
-        from assistant.engine.engine import Engine
-        from assistant.providers.base import ProviderContext
-        from assistant.providers.registry import Registry
-        from assistant.secrets import KeyStore
-
-        keys = KeyStore({"OPENAI_API_KEY": "sk-test"})
-        registry = Registry(ProviderContext(settings, lambda: None, keys.get))  # type: ignore[arg-type]
-        registry.register("openai", provider)
-        paths.data_dir.mkdir(parents=True, exist_ok=True)
-        return Engine(settings, open_database(paths.database).conn, registry=registry, keys=keys)
-
-    monkeypatch.setattr("assistant.cli.context.open_engine", open_engine)
+    serve_with(monkeypatch, [provider], {"OPENAI_API_KEY": "sk-test"})
     monkeypatch.setattr("sys.stdin", io.StringIO(""))  # nothing piped in
     return provider
 
@@ -131,7 +119,7 @@ def test_hit_counts_add_up_calls(tmp_path: Path) -> None:
             (0, "error", 1, 0, 0, 0.0, now), (1, "ok", None, 100, 50, 2.0, now - 10 * 86400)]
     conn.executemany("INSERT INTO calls (request_id, provider, model, cached, outcome, cache_eligible, input_tokens, "
                      "output_tokens, saved_usd, created_at) VALUES ('r', 'openai', 'm', ?, ?, ?, ?, ?, ?, ?)", rows)
-    week = hit_counts(conn, now - 7 * 86400)
+    week = CallLog(conn).hit_window(now - 7 * 86400)
     assert (week.hits, week.misses, week.tokens_saved, week.usd_saved, week.hit_rate) == (1, 1, 15, 0.5, 0.5)
-    every = hit_counts(conn)
+    every = CallLog(conn).hit_window()
     assert (every.hits, every.tokens_saved, every.usd_saved) == (2, 165, 2.5)

@@ -7,16 +7,16 @@ import threading
 
 import pytest
 
-from assistant.cli import main
 from assistant.cli.compare import Result, render
-from assistant.engine.types import Answer, Usage
-from assistant.errors import AuthError
+from assistant.core.errors import AuthError
+from assistant.core.types import Answer, Usage
+from assistant.main import main
 from tests.fakes import openai as fo
 from tests.fakes.ollama import FakeOllama, chat_stream
 from tests.fakes.server import Reply, Seen
 
 
-def both_at_once(barrier: threading.Barrier, reply: Reply):  # noqa: ANN201
+def both_at_once(barrier: threading.Barrier, reply: Reply):
     """A route that answers only once the other model's request has also arrived: proof they run concurrently."""
     def route(seen: Seen) -> Reply:
         try:
@@ -40,7 +40,7 @@ def typed_prompt(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def fakes(monkeypatch: pytest.MonkeyPatch):  # noqa: ANN201
+def fakes(monkeypatch: pytest.MonkeyPatch):
     barrier = threading.Barrier(2)
     ollama = FakeOllama(pieces=["Paris", "."])
     ollama.routes[("POST", "/api/chat")] = both_at_once(
@@ -64,7 +64,7 @@ def test_compare_json_runs_concurrently_and_survives_a_failure(fakes, capsys: py
     assert main(["ask", "--compare", "--json", *MODELS, "Capital of France?"]) == 0
     data = json.loads(capsys.readouterr().out)
     ollama, cloud, claude = data["results"]
-    assert (ollama["ref"], ollama["text"], ollama["cost_usd"]) == ("ollama:llama3.2", "Paris.", 0.0)
+    assert (ollama["ref"], ollama["text"], ollama["cost_usd"]) == ("ollama:llama3.2:latest", "Paris.", 0.0)
     assert (cloud["ref"], cloud["text"]) == ("openai:gpt-4o-mini", "It is Paris.")
     assert cloud["cost_usd"] == pytest.approx(2000 * 0.15e-6 + 1000 * 0.6e-6)
     assert claude["ref"] == "anthropic:claude-haiku-4-5" and claude["error"]["kind"] == AuthError.kind

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.cli import main
+from assistant.main import main
 from tests.conftest import PYTHON, cli_env
 from tests.fakes.cloud import KEY as CLOUD_KEY
 from tests.fakes.memory_keyring import MemoryKeyring, memory_keyring, real_keyring  # noqa: F401  (fixtures)
@@ -52,7 +52,7 @@ def test_environment_keys_are_listed_with_their_source(memory_keyring: MemoryKey
                                                        capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("GOOGLE_API_KEY", KEY)
     assert main(["keys", "list"]) == 0
-    line = next(l for l in capsys.readouterr().out.splitlines() if l.startswith("gemini"))
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("gemini"))
     assert "environment (GOOGLE_API_KEY)" in line and KEY[-4:] in line and KEY not in line
 
 

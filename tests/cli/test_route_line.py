@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from assistant.cli.ask import money, route_line
-from assistant.engine.types import Answer, Usage
+from assistant.cli.ask import route_line
+from assistant.core.money import usd as money
+from assistant.core.types import Answer, Usage
 
 
 def answer(reason: str, cost: float, saved: float = 0.0, estimated: bool = False, provider: str = "openai") -> Answer:

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from pathlib import Path
 
 import pytest
 
-from assistant.engine.events import Failed, Started, TextDelta
-from assistant.engine.types import ChatRequest, GenerationSettings, ModelRef, Usage
-from assistant.errors import ConnectionLost, RateLimited
-from tests.helpers import ScriptedProvider, collect, finished, make_engine, settings, text_of
+from assistant.core.errors import ConnectionLost, RateLimited
+from assistant.core.events import Failed, Started, TextDelta
+from assistant.core.types import ChatRequest, GenerationSettings, ModelRef, Usage
+from assistant.engine.engine import Engine
+from tests.helpers import ScriptedProvider, collect, finished, make_engine, real_engine, settings, text_of
 
 GPT = ModelRef("openai", "gpt-4o-mini")
 KEYS = {"OPENAI_API_KEY": "sk-test", "ANTHROPIC_API_KEY": "sk-ant-test"}
@@ -20,8 +22,10 @@ def cloud(name: str = "openai", scripts: list | None = None, **kw: object) -> Sc
     return ScriptedProvider(name, scripts or [["Paris", " is the capital.", Usage(1000, 500)]], local=False, **kw)  # type: ignore[arg-type]
 
 
-def entries(engine: object) -> int:
-    return engine.conn.execute("SELECT count(*) FROM response_cache").fetchone()[0]  # type: ignore[attr-defined]
+def entries(engine: Engine) -> int:
+    """Entries in the engine's database file (read through a connection of its own: the engine may be closed)."""
+    with sqlite3.connect(str(engine.db.path)) as conn:
+        return int(conn.execute("SELECT count(*) FROM response_cache").fetchone()[0])
 
 
 async def test_repeat_is_cached_free_and_saves_what_the_first_cost(tmp_path: Path) -> None:
@@ -156,9 +160,6 @@ async def test_unnamed_model_hits_whichever_candidate_answered(tmp_path: Path) -
 
 async def test_an_ollama_stream_dropped_on_the_wire_is_not_cached(tmp_path: Path) -> None:
     """The real Ollama provider against a loopback server that hangs up after two NDJSON lines."""
-    from assistant.engine.engine import Engine
-    from assistant.secrets import KeyStore
-    from assistant.storage.db import open_database
     from tests.fakes.ollama import chat_stream, tags
     from tests.fakes.server import FakeServer, Reply
 
@@ -167,7 +168,7 @@ async def test_an_ollama_stream_dropped_on_the_wire_is_not_cached(tmp_path: Path
     whole = Reply(200, lines, content_type="application/x-ndjson")
     with FakeServer({("GET", "/api/tags"): tags(["llama3.2:latest"]), ("POST", "/api/chat"): [cut, whole]}) as server:
         cfg = settings(ollama={"host": server.url}, network={"max_retries": 0})
-        engine = Engine(cfg, open_database(tmp_path / "a.db").conn, keys=KeyStore({}))
+        engine = real_engine(tmp_path, cfg)
         ref = ModelRef("ollama", "llama3.2")
         try:
             events = await collect(engine, ChatRequest("capital?", model=ref))

@@ -8,8 +8,8 @@ import random
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from assistant.engine.cache_key import KEY_SCHEME, cache_key, canonical_request
-from assistant.engine.types import ChatMessage, GenerationSettings, ModelRef, ProviderRequest
+from assistant.core.cache_key import KEY_SCHEME, cache_key, canonical_request
+from assistant.core.types import ChatMessage, GenerationSettings, ModelRef, ProviderRequest
 
 texts = st.text(st.characters(codec="utf-8"), max_size=40) | st.sampled_from(["", "a\r\nb", "a\nb", "a\rb", 'q"\\\t\x00'])
 roles = st.sampled_from(["system", "user", "assistant"])

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from assistant.engine.events import Failed, Notice, Started, TextDelta
-from assistant.engine.types import ChatRequest, ModelRef, Usage
-from assistant.errors import ConnectionLost, ProviderUnavailable, UsageError
+from assistant.core.errors import ConnectionLost, ProviderUnavailable, UsageError
+from assistant.core.events import Failed, Notice, Started, TextDelta
+from assistant.core.types import ChatRequest, ModelRef, Usage
 from tests.helpers import ScriptedProvider, collect, finished, make_engine, text_of
 
 
@@ -119,4 +119,6 @@ async def test_no_model_at_all_says_what_to_do(tmp_path: Path) -> None:
                                     ScriptedProvider("embedded", [["x"]], available=False)])
     events = await collect(engine, ChatRequest("hi", local_only=True))
     assert isinstance(events[-1], Failed)
-    assert "No model can answer" in events[-1].error.message and "Start Ollama" in events[-1].error.message
+    message = events[-1].error.message
+    # Every model is named with what stops it (each provider's own reason says how to fix it).
+    assert "No model can answer" in message and "ollama is down" in message and "embedded is down" in message

@@ -2,28 +2,24 @@
 
 from __future__ import annotations
 
-import dataclasses
+import sqlite3
 from pathlib import Path
 
 import pytest
 
-from assistant.config import Settings
-from assistant.engine.engine import Engine
+from assistant.core.config import Settings
+from assistant.core.errors import BudgetExceeded
+from assistant.core.events import Event, Failed, Notice, TextDelta
+from assistant.core.records import CallRecord
+from assistant.core.types import ChatRequest, Usage
 from assistant.engine.accounting import estimate_tokens
-from assistant.engine.events import Event, Failed, Notice, TextDelta
-from assistant.engine.types import ChatRequest, Usage
-from assistant.errors import BudgetExceeded
-from assistant.providers.base import ProviderContext
-from assistant.providers.registry import Registry
-from assistant.secrets import KeyStore
-from assistant.storage.db import open_database
-from assistant.storage.history import CallRecord
+from assistant.engine.engine import Engine
 from tests.conftest import CLOSED_PORT_URL
 from tests.fakes import anthropic as fa
 from tests.fakes import openai as fo
 from tests.fakes.ollama import FakeOllama
 from tests.fakes.server import FakeServer, Reply
-from tests.helpers import ScriptedProvider, collect, finished, settings, text_of
+from tests.helpers import ScriptedProvider, collect, finished, real_engine, settings, text_of
 
 KEYS = {"OPENAI_API_KEY": "sk-test-openai-0000", "ANTHROPIC_API_KEY": "sk-ant-test-0000"}
 MINI_IN, MINI_OUT = 0.15e-6, 0.6e-6  # openai:gpt-4o-mini in assets/prices.json
@@ -32,18 +28,16 @@ GPT4O_IN, GPT4O_OUT = 2.5e-6, 10e-6
 
 def make(home: Path, *, ollama: str = CLOSED_PORT_URL, openai: str = CLOSED_PORT_URL, anthropic: str = CLOSED_PORT_URL,
          embedded: ScriptedProvider | None = None, general: dict | None = None, openai_model: str = "gpt-4o-mini",
-         read_timeout: float = 5.0) -> Engine:
+         read_timeout: float = 5.0, ollama_probe: float = 0.25) -> Engine:
     cfg: Settings = settings(
         general=general or {},
-        ollama={"host": ollama},
+        ollama={"host": ollama, "probe_timeout": ollama_probe},
         openai={"base_url": openai + "/v1", "model": openai_model},
         anthropic={"base_url": anthropic},
         gemini={"model": ""},
         network={"max_retries": 1, "retry_max_wait": 0.01, "read_timeout": read_timeout, "connect_timeout": 1.0},
     )
-    engine = Engine(cfg, open_database(home / "faults.db").conn, keys=KeyStore(KEYS))
-    engine.registry.register("embedded", embedded or ScriptedProvider("embedded", [[]], available=False, model="smollm2"))
-    return engine
+    return real_engine(home, cfg, KEYS, [embedded or ScriptedProvider("embedded", [[]], available=False, model="smollm2")])
 
 
 def notices(events: list[Event]) -> list[str]:
@@ -51,7 +45,9 @@ def notices(events: list[Event]) -> list[str]:
 
 
 def calls(engine: Engine) -> list[tuple]:
-    return engine.conn.execute("SELECT provider, outcome, error_kind, cost_usd FROM calls ORDER BY id").fetchall()
+    """The calls rows, read through a connection of its own (the engine may be closed)."""
+    with sqlite3.connect(str(engine.db.path)) as conn:
+        return conn.execute("SELECT provider, outcome, error_kind, cost_usd FROM calls ORDER BY id").fetchall()
 
 
 async def test_ollama_down_goes_to_cheapest_cloud(tmp_path: Path) -> None:
@@ -167,7 +163,7 @@ async def test_budget_refuses_cloud_but_local_still_answers(tmp_path: Path) -> N
     with fo.FakeOpenAI() as cloud:
         engine = make(tmp_path, openai=cloud.url, embedded=embedded,
                       general={"monthly_budget_usd": 0.01, "policy": "cheapest"})
-        engine.history.record_call(CallRecord("old", None, None, "openai", "gpt-4o-mini", "ok", cost_usd=0.01))
+        engine.calls.record(CallRecord("old", None, None, "openai", "gpt-4o-mini", "ok", cost_usd=0.01))
         events = await collect(engine, ChatRequest("Hi"))
         assert finished(events).answer.provider == "embedded"
         assert any("monthly budget used up" in n for n in notices(events))
@@ -186,10 +182,7 @@ async def test_budget_refuses_cloud_but_local_still_answers(tmp_path: Path) -> N
 async def test_hung_ollama_probe_is_paid_once_then_rested(tmp_path: Path) -> None:
     embedded = ScriptedProvider("embedded", [["Hi", Usage(3, 1)]], model="smollm2")
     with FakeServer({("GET", "/api/tags"): Reply(hang=3.0)}) as hung:
-        engine = make(tmp_path, ollama=hung.url, embedded=embedded)
-        engine.settings = dataclasses.replace(engine.settings, ollama=dataclasses.replace(engine.settings.ollama, probe_timeout=0.1))
-        engine.registry = Registry(ProviderContext(engine.settings, engine.http, engine.keys.get))
-        engine.registry.register("embedded", embedded)
+        engine = make(tmp_path, ollama=hung.url, embedded=embedded, ollama_probe=0.1)
         first = finished(await collect(engine, ChatRequest("one"))).answer
         assert first.provider == "embedded"
         rows = engine.conn.execute("SELECT provider, outcome, error_kind FROM calls ORDER BY id").fetchall()
@@ -208,10 +201,10 @@ async def test_fastest_uses_measured_first_token_history(tmp_path: Path) -> None
     ollama = ScriptedProvider("ollama", [["slow", Usage(1, 1)]], model="llama3.2:latest")
     embedded = ScriptedProvider("embedded", [["quick", Usage(1, 1)]], model="smollm2")
     engine = make(tmp_path, embedded=embedded, general={"policy": "fastest"})
-    engine.registry.register("ollama", ollama)
+    engine.registry.register(ollama.spec, ollama)
     for provider, model, ttft in [("ollama", "llama3.2:latest", 500.0), ("embedded", "smollm2", 40.0),
                                   ("embedded", "smollm2", 60.0), ("embedded", "smollm2", 50.0)]:
-        engine.history.record_call(CallRecord("h", None, None, provider, model, "ok", ttft_ms=ttft, total_ms=ttft * 2))
+        engine.calls.record(CallRecord("h", None, None, provider, model, "ok", ttft_ms=ttft, total_ms=ttft * 2))
     answer = finished(await collect(engine, ChatRequest("Hi", local_only=True))).answer
     await engine.aclose()
     assert answer.provider == "embedded" and answer.route_reason == "embedded:smollm2 - local (first token p50 50 ms), fastest"

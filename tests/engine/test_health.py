@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from assistant.core.records import CallRecord
 from assistant.engine.health import Health
+from assistant.storage.calls import CallLog
 from assistant.storage.db import open_database
-from assistant.storage.history import CallRecord, History
 
 
 class Clock:
@@ -77,16 +78,16 @@ def test_success_resets_the_count() -> None:
 
 def test_seed_from_calls_table(tmp_path: Path) -> None:
     conn = open_database(tmp_path / "h.db").conn
-    history = History(conn)
+    calls = CallLog(conn)
     for i in range(3):
-        history.record_call(CallRecord(f"r{i}", None, None, "openai", "gpt-4o-mini", "error", error_kind="overloaded"))
-    history.record_call(CallRecord("r9", None, None, "anthropic", "claude-haiku-4-5", "error", error_kind="timeout"))
-    history.record_call(CallRecord("r9", None, None, "anthropic", "claude-haiku-4-5", "ok"))
-    history.record_call(CallRecord("r8", None, None, "gemini", "x", "error", error_kind="bad_request"))
+        calls.record(CallRecord(f"r{i}", None, None, "openai", "gpt-4o-mini", "error", error_kind="overloaded"))
+    calls.record(CallRecord("r9", None, None, "anthropic", "claude-haiku-4-5", "error", error_kind="timeout"))
+    calls.record(CallRecord("r9", None, None, "anthropic", "claude-haiku-4-5", "ok"))
+    calls.record(CallRecord("r8", None, None, "gemini", "x", "error", error_kind="bad_request"))
     health = Health(threshold=3, cooldown=60)
-    health.seed(conn)
+    health.replay(calls.recent_outcomes(health.clock() - health.window()))
     assert health.resting("openai") and "overloaded" in health.detail("openai")
     assert not health.resting("anthropic") and not health.resting("gemini")
     later = Health(threshold=3, cooldown=60, clock=lambda: 10**10)
-    later.seed(conn)  # old failures are forgotten
+    later.replay(calls.recent_outcomes(later.clock() - later.window()))  # old failures are forgotten
     assert not later.resting("openai")

@@ -8,11 +8,14 @@ from pathlib import Path
 
 import pytest
 
+from assistant.core.pricing import PriceTable
+from assistant.core.resources import asset_path
+from assistant.core.types import ModelRef, Usage
 from assistant.engine.accounting import Accountant, choose_baseline
-from assistant.engine.pricing import PriceTable
-from assistant.engine.types import ModelRef, Usage
-from assistant.resources import asset_path
+from assistant.providers.registry import Registry
 from tests.helpers import settings
+
+LOCAL = {"ollama", "embedded"}
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -31,21 +34,22 @@ def test_costs_overrides_and_dated_names() -> None:
     assert prices.cost(ModelRef("openai", "gpt-4o-mini"), usage) == pytest.approx(1.0 + 0.6)
     assert prices.cost(ModelRef("openai", "my-tuned"), usage) == pytest.approx(2.0)
     assert prices.cost(ModelRef("anthropic", "claude-haiku-4-5-20251001"), usage) == pytest.approx(1.0 + 5.0)
-    assert prices.cost(ModelRef("ollama", "llama3.2"), usage) == 0.0
+    assert prices.cost(ModelRef("ollama", "llama3.2"), usage, local=True) == 0.0  # models on this machine are free
     assert prices.cost(ModelRef("openai", "gpt-unknown"), usage) is None
 
 
 def test_baseline_default_and_configured() -> None:
-    prices = PriceTable.load()
-    assert str(choose_baseline(settings(), prices)) == "openai:gpt-4o-mini"  # cheapest of the three defaults
-    assert str(choose_baseline(settings(openai={"model": ""}), prices)) == "gemini:gemini-2.5-flash"
-    assert str(choose_baseline(settings(general={"baseline_model": "openai:gpt-4o"}), prices)) == "openai:gpt-4o"
-    assert choose_baseline(settings(openai={"model": ""}, anthropic={"model": ""}, gemini={"model": ""}), prices) is None
+    prices, specs = PriceTable.load(), Registry().specs()
+    assert str(choose_baseline(settings(), prices, specs)) == "openai:gpt-4o-mini"  # cheapest of the three defaults
+    assert str(choose_baseline(settings(openai={"model": ""}), prices, specs)) == "gemini:gemini-2.5-flash"
+    assert str(choose_baseline(settings(general={"baseline_model": "openai:gpt-4o"}), prices, specs)) == "openai:gpt-4o"
+    no_cloud = settings(openai={"model": ""}, anthropic={"model": ""}, gemini={"model": ""})
+    assert choose_baseline(no_cloud, prices, specs) is None
 
 
 def test_accountant_counterfactuals() -> None:
     prices = PriceTable.load()
-    acct = Accountant(prices, ModelRef("openai", "gpt-4o"))
+    acct = Accountant(prices, ModelRef("openai", "gpt-4o"), LOCAL.__contains__)
     usage = Usage(1000, 1000)
     local = acct.fresh(ModelRef("ollama", "llama3.2"), usage)
     assert (local.cost_usd, local.saved_usd, local.saved_source) == (0.0, pytest.approx(0.0125), "local")
@@ -57,4 +61,4 @@ def test_accountant_counterfactuals() -> None:
     assert (hit.cost_usd, hit.saved_usd, hit.saved_source) == (0.0, 0.00075, "cache")
     unpriced = acct.fresh(ModelRef("openai", "gpt-unknown"), usage)
     assert unpriced.estimated and unpriced.cost_usd == 0.0
-    assert Accountant(prices, None).fresh(ModelRef("ollama", "x"), usage).saved_usd == 0.0
+    assert Accountant(prices, None, LOCAL.__contains__).fresh(ModelRef("ollama", "x"), usage).saved_usd == 0.0

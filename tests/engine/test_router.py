@@ -6,12 +6,13 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from assistant.core.types import ModelRef
 from assistant.engine.router import Candidate, plan
-from assistant.engine.types import ModelRef
 
-OLLAMA = Candidate(ModelRef("ollama", "llama3.2:latest"), True, latency_ms=400.0)
-OLLAMA_DOWN = Candidate(ModelRef("ollama", "llama3.2"), False, "Ollama is not running at http://127.0.0.1:11434")
-EMBEDDED = Candidate(ModelRef("embedded", "smollm2"), True, latency_ms=90.0)
+OLLAMA = Candidate(ModelRef("ollama", "llama3.2:latest"), True, local=True, latency_ms=400.0)
+OLLAMA_DOWN = Candidate(ModelRef("ollama", "llama3.2"), False, "Ollama is not running at http://127.0.0.1:11434",
+                        local=True)
+EMBEDDED = Candidate(ModelRef("embedded", "smollm2"), True, local=True, latency_ms=90.0)
 MINI = Candidate(ModelRef("openai", "gpt-4o-mini"), True, input_price=0.15e-6, output_price=0.6e-6, quality=2, latency_ms=300.0)
 HAIKU = Candidate(ModelRef("anthropic", "claude-haiku-4-5"), True, input_price=1e-6, output_price=5e-6, quality=2, latency_ms=250.0)
 GPT4O = Candidate(ModelRef("openai", "gpt-4o"), True, input_price=2.5e-6, output_price=10e-6, quality=3)

@@ -6,8 +6,8 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from assistant.config import CloudSettings, NetworkSettings, Settings
-from assistant.engine.types import ChatMessage, GenerationSettings, ModelRef, ProviderRequest, Usage
+from assistant.core.config import NetworkSettings
+from assistant.core.types import ChatMessage, GenerationSettings, ModelRef, ProviderRequest, Usage
 from assistant.providers.base import ProviderContext
 from assistant.providers.http import SharedClient
 from assistant.providers.registry import Registry
@@ -27,25 +27,30 @@ class Outcome:
         return "".join(self.texts)
 
 
-def provider_settings(name: str, base_url: str, read_timeout: float = 5.0, **network: Any) -> Settings:
-    base = Settings()
-    cloud: CloudSettings = dataclasses.replace(getattr(base, name), base_url=base_url)
+def context(name: str, base_url: str, client: SharedClient, key: str | None, read_timeout: float = 5.0,
+            **network: Any) -> ProviderContext:
+    """The context the engine would give the real provider, with its base URL pointed at a fake."""
+    spec = Registry().spec(name)
+    section = dataclasses.replace(spec.default_section(), base_url=base_url)
     net = NetworkSettings(**{"connect_timeout": 2.0, "read_timeout": read_timeout, **network})
-    return dataclasses.replace(base, **{name: cloud, "network": net})
+    return ProviderContext(spec, section, net, client, lambda: key)
 
 
 def request(name: str, model: str = "", prompt: str = "What is the capital of France?", system: str | None = None,
             temperature: float | None = None, max_tokens: int = 200) -> ProviderRequest:
     messages = ((ChatMessage("system", system),) if system else ()) + (ChatMessage("user", prompt),)
-    return ProviderRequest(ModelRef(name, model or getattr(Settings(), name).model), messages,
+    default = Registry().spec(name).default_section().model
+    return ProviderRequest(ModelRef(name, model or default), messages,
                            GenerationSettings(temperature=temperature, max_tokens=max_tokens))
 
 
 async def run(name: str, base_url: str, req: ProviderRequest | None = None, key: str | None = KEY, **net: Any) -> Outcome:
     """Stream one request through the registry's real provider class over a fresh shared client."""
-    settings = provider_settings(name, base_url, **net)
-    client = SharedClient(settings.network)
-    provider = Registry(ProviderContext(settings, client, lambda p: key)).get(name)
+    network = NetworkSettings(**{"connect_timeout": 2.0, "read_timeout": net.pop("read_timeout", 5.0), **net})
+    client = SharedClient(network)
+    registry = Registry()
+    registry.bind(lambda spec: dataclasses.replace(context(name, base_url, client, key), network=network))
+    provider = registry.get(name)
     texts: list[str] = []
     usage: Usage | None = None
     error: BaseException | None = None

@@ -8,13 +8,16 @@ scripts/with-keyring.sh) and skips with the reason otherwise.
 from __future__ import annotations
 
 import os
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 from keyring.backend import KeyringBackend
 from keyring.errors import PasswordDeleteError
 
-from assistant.secrets import ENV_VARS, SERVICE
+from assistant.providers.registry import Registry
+from assistant.secrets import SERVICE
+
+KEYED = tuple(Registry().key_env())  # providers whose keys the app keeps
 
 
 class MemoryKeyring(KeyringBackend):
@@ -74,14 +77,14 @@ def real_keyring(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
     if isinstance(backend, (fail.Keyring, MemoryKeyring)):
         _restore()
         pytest.skip(f"ASSISTANT_REAL_KEYRING=1 but keyring found no usable backend ({backend!r})")
-    existing = [p for p in ENV_VARS if keyring.get_password(SERVICE, p) is not None]
+    existing = [p for p in KEYED if keyring.get_password(SERVICE, p) is not None]
     if existing:
         _restore()
         pytest.skip(f"the keyring already holds assistant keys for {', '.join(existing)}; not touching them")
     try:
         yield backend
     finally:
-        for provider in ENV_VARS:
+        for provider in KEYED:
             try:
                 keyring.delete_password(SERVICE, provider)
             except keyring.errors.PasswordDeleteError:

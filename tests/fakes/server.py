@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable, Iterable
 
 
 @dataclass
@@ -25,7 +25,7 @@ class Reply:
     hang: float = 0.0
 
     @classmethod
-    def json(cls, data: object, status: int = 200, headers: dict[str, str] | None = None) -> "Reply":
+    def json(cls, data: object, status: int = 200, headers: dict[str, str] | None = None) -> Reply:
         return cls(status, [json.dumps(data).encode()], headers or {})
 
 
@@ -117,7 +117,7 @@ class FakeServer:
     def port(self) -> int:
         return int(self.httpd.server_address[1])
 
-    def __enter__(self) -> "FakeServer":
+    def __enter__(self) -> FakeServer:
         self.thread.start()
         return self
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from assistant import desktop
-from assistant.cli import main
-from assistant.resources import asset_path
+from assistant.core.resources import asset_path
+from assistant.main import main
 
 
 @pytest.fixture
@@ -82,7 +82,7 @@ def test_install_twice_updates_in_place_and_uninstall_removes_everything(xdg: Pa
 def test_exec_with_reserved_characters_is_quoted_per_the_spec(xdg: Path, tmp_path: Path) -> None:
     odd = tmp_path / "my apps" / "50%$x" / "assistant"
     launcher = desktop.install(command=odd)
-    line = next(l for l in launcher.desktop_file.read_text(encoding="utf-8").splitlines() if l.startswith("Exec="))
+    line = next(x for x in launcher.desktop_file.read_text(encoding="utf-8").splitlines() if x.startswith("Exec="))
     # In quotes: '%' doubled (field codes), '$' backslash-escaped, and that backslash doubled as a string value.
     assert line == 'Exec="' + str(odd.parent.parent.parent) + '/my apps/50%%\\\\$x/assistant"'
 

@@ -7,13 +7,13 @@ import os
 import subprocess
 import sys
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
 import assistant
-from assistant.resources import asset_path
+from assistant.core.resources import asset_path
 from tests.conftest import ROOT
 
 # Where each packaged asset lives in the checkout.
@@ -50,7 +50,7 @@ def test_wheel_contains_assets_styles_and_one_version(wheel: Path) -> None:
         metadata = email.parser.Parser().parsestr(zf.read(f"{dist_info}/METADATA").decode())
         entry_points = zf.read(f"{dist_info}/entry_points.txt").decode()
     assert metadata["Version"] == assistant.__version__  # hatch reads assistant/__init__.py: one source of truth
-    assert "assistant = assistant.cli:main" in entry_points
+    assert "assistant = assistant.main:main" in entry_points
     assert not any(n.startswith(("tests/", "packaging/")) for n in names)
 
 
@@ -61,7 +61,7 @@ def test_installed_wheel_finds_its_assets_and_prints_its_version(wheel: Path, tm
     elsewhere = tmp_path / "cwd"
     elsewhere.mkdir()
     env = {**os.environ, "PYTHONPATH": str(site)}
-    probe = "from assistant.resources import asset_path; print('\\n'.join(str(asset_path(n)) for n in %r))" % (ASSETS,)
+    probe = f"from assistant.core.resources import asset_path; print('\\n'.join(str(asset_path(n)) for n in {ASSETS!r}))"
     found = subprocess.run([sys.executable, "-c", probe], cwd=elsewhere, env=env, capture_output=True, text=True, timeout=60)
     assert found.returncode == 0, found.stderr
     paths = [Path(line) for line in found.stdout.splitlines()]

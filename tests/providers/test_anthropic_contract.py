@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.engine.types import Usage
-from assistant.errors import AuthError, BadRequest, ConnectionLost, ModelNotFound, Overloaded, RateLimited
+from assistant.core.errors import AuthError, BadRequest, ConnectionLost, ModelNotFound, Overloaded, RateLimited
+from assistant.core.types import Usage
 from tests.fakes.anthropic import PATH, FakeAnthropic, error_event, message_stream
 from tests.fakes.cassettes import Recorded, cassette, snapshot, sse_file
 from tests.fakes.cloud import KEY, request, run

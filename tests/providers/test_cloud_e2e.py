@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import subprocess
 from pathlib import Path
@@ -10,20 +9,19 @@ from typing import Any
 
 import pytest
 
-from assistant.config import NetworkSettings, Settings
+from assistant.core.errors import AssistantError, AuthError, Overloaded, RateLimited
+from assistant.core.events import Failed, Finished, Notice
+from assistant.core.types import ChatRequest, ModelRef
 from assistant.engine.engine import Engine
-from assistant.engine.events import Failed, Finished, Notice
 from assistant.engine.retry import RetryPolicy
-from assistant.engine.types import ChatRequest, ModelRef
-from assistant.errors import AssistantError, AuthError, Overloaded, RateLimited
-from assistant.secrets import KeyStore
-from assistant.storage.db import open_database
 from tests.conftest import PYTHON, ROOT, cli_env
-from tests.fakes import anthropic as fa, gemini as fg, openai as fo
+from tests.fakes import anthropic as fa
+from tests.fakes import gemini as fg
+from tests.fakes import openai as fo
 from tests.fakes.cassettes import snapshot
 from tests.fakes.cloud import KEY
 from tests.fakes.server import FakeServer, Reply
-from tests.helpers import collect, text_of
+from tests.helpers import collect, real_engine, settings, text_of
 
 ENV = {"openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY", "gemini": "GEMINI_API_KEY"}
 FAKES = {"openai": fo.FakeOpenAI, "anthropic": fa.FakeAnthropic, "gemini": fg.FakeGemini}
@@ -48,18 +46,15 @@ class RecordingPolicy:
 
 
 def make(home: Path, provider: str, base_url: str, max_wait: float = 0.05, retries: int = 3) -> tuple[Engine, RecordingPolicy]:
-    base = Settings()
-    settings = dataclasses.replace(base, **{
-        provider: dataclasses.replace(getattr(base, provider), base_url=base_url),
-        "network": NetworkSettings(connect_timeout=2.0, read_timeout=5.0, max_retries=retries, retry_max_wait=max_wait),
-    })
-    engine = Engine(settings, open_database(home / "e2e.db").conn, keys=KeyStore({ENV[provider]: KEY}))
+    cfg = settings(**{provider: {"base_url": base_url}, "network": {
+        "connect_timeout": 2.0, "read_timeout": 5.0, "max_retries": retries, "retry_max_wait": max_wait}})
+    engine = real_engine(home, cfg, {ENV[provider]: KEY})
     engine.retry = RecordingPolicy(engine.retry)  # type: ignore[assignment]
     return engine, engine.retry  # type: ignore[return-value]
 
 
 async def ask(engine: Engine, provider: str) -> list[Any]:
-    model = getattr(engine.settings, provider).model
+    model = engine.settings.providers[provider].model
     try:
         return await collect(engine, ChatRequest("Capital of France?", ModelRef(provider, model)))
     finally:

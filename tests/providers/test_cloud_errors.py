@@ -8,10 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from assistant.engine.retry import RetryPolicy
-from assistant.errors import (
-    AuthError, BadRequest, ConnectionLost, Overloaded, ProviderTimeout, ProviderUnavailable, RateLimited,
+from assistant.core.errors import (
+    AuthError,
+    BadRequest,
+    ConnectionLost,
+    Overloaded,
+    ProviderTimeout,
+    ProviderUnavailable,
+    RateLimited,
 )
+from assistant.engine.retry import RetryPolicy
 from assistant.providers.cloud import parse_retry_after, retry_hint
 from tests.conftest import CLOSED_PORT_URL
 from tests.fakes.cloud import KEY, run

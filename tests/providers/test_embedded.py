@@ -7,15 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from assistant.engine.types import ChatMessage, GenerationSettings, ModelRef, ProviderRequest, Usage
-from assistant.errors import ProviderUnavailable
-from assistant.providers.base import ProviderContext
+from assistant.core.errors import ProviderUnavailable
+from assistant.core.types import ChatMessage, GenerationSettings, ModelRef, ProviderRequest, Usage
 from assistant.providers.embedded import EmbeddedProvider, bundled_model_path
-from tests.helpers import settings
+from tests.helpers import real_provider
 
 
 def provider(**embedded: object) -> EmbeddedProvider:
-    return EmbeddedProvider(ProviderContext(settings(embedded=embedded), lambda: None, lambda p: None))  # type: ignore[arg-type]
+    found: EmbeddedProvider = real_provider("embedded", **embedded)
+    return found
 
 
 REQ = ProviderRequest(ModelRef("embedded", "smollm2"), (ChatMessage("user", "What is the capital of France?"),),
@@ -71,7 +71,7 @@ async def test_missing_custom_file_says_how_to_fix(tmp_path: Path) -> None:
     p = provider(model_path=str(tmp_path / "nope.gguf"))
     status = await p.availability()
     assert not status.available and "embedded.model_path" in status.detail
-    with pytest.raises(ProviderUnavailable, match="embedded.model_path"):
+    with pytest.raises(ProviderUnavailable, match=r"embedded\.model_path"):
         [c async for c in p.stream(REQ)]
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.engine.types import Usage
-from assistant.errors import AuthError, BadRequest, ConnectionLost, ModelNotFound, Overloaded, RateLimited
+from assistant.core.errors import AuthError, BadRequest, ConnectionLost, ModelNotFound, Overloaded, RateLimited
+from assistant.core.types import Usage
 from tests.fakes.cassettes import Recorded, cassette, json_array_as_sse
 from tests.fakes.cloud import KEY, request, run
 from tests.fakes.gemini import PATH, FakeGemini, content_stream

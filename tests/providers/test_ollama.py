@@ -3,25 +3,24 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pytest
 import yaml
 
-from assistant.engine.types import ChatMessage, GenerationSettings, ModelRef, ProviderRequest, Usage
-from assistant.errors import ConnectionLost, ModelNotFound, ProviderUnavailable
-from assistant.providers.base import ProviderContext
+from assistant.core.errors import ConnectionLost, ModelNotFound, ProviderUnavailable
+from assistant.core.types import ChatMessage, GenerationSettings, ModelRef, ProviderRequest, Usage
 from assistant.providers.ollama import OllamaProvider
 from tests.fakes.ollama import FakeOllama, chat_stream
 from tests.fakes.server import FakeServer, Reply
-from tests.helpers import settings
+from tests.helpers import real_provider
 
 STREAMING = ["test_ollama_streaming_chat_legacy.yaml", "test_ollama_async_streaming_chat_legacy.yaml"]
 
 
 def provider(url: str) -> OllamaProvider:
-    return OllamaProvider(ProviderContext(settings(ollama={"host": url}), lambda: None, lambda p: None))  # type: ignore[arg-type]
+    found: OllamaProvider = real_provider("ollama", host=url)
+    return found
 
 
 def request(model: str = "llama3", **gen: object) -> ProviderRequest:
@@ -84,14 +83,13 @@ async def test_options_mapped() -> None:
     assert isinstance(body, dict) and body["options"] == {"temperature": 0.2, "num_predict": 7, "seed": 3}
 
 
-async def test_down_is_detected_fast() -> None:
+@pytest.mark.timeout(20)  # a hang fails the test; how fast it is belongs to `assistant bench`
+async def test_down_is_detected_without_hanging() -> None:
     p = provider("http://127.0.0.1:9")
-    started = time.perf_counter()
     status = await p.availability()
     assert not status.available and "ollama serve" in status.detail
     with pytest.raises(ProviderUnavailable, match="not running"):
         await collect(p, request())
-    assert time.perf_counter() - started < 5  # a bound against hanging, not a speed claim
 
 
 async def test_model_not_pulled_names_the_pull_command() -> None:

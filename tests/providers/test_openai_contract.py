@@ -7,10 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from assistant.engine.types import Usage
-from assistant.errors import (
-    AuthError, BadRequest, ConnectionLost, MalformedResponse, ModelNotFound, Overloaded, RateLimited,
+from assistant.core.errors import (
+    AuthError,
+    BadRequest,
+    ConnectionLost,
+    MalformedResponse,
+    ModelNotFound,
+    Overloaded,
+    RateLimited,
 )
+from assistant.core.types import Usage
 from tests.fakes.cassettes import Recorded, cassette, sse_file
 from tests.fakes.cloud import KEY, request, run
 from tests.fakes.openai import PATH, FakeOpenAI, chat_stream, sse

@@ -13,16 +13,16 @@ from tests.reliability.support import MODEL, database, ollama, ollama_answer, ro
 
 REQUESTS = 50
 # Each process runs the real CLI entry point 50 times: every request opens the database, asks, records, closes.
-_WORKER = """
+_WORKER = f"""
 import contextlib, io, sys
-from assistant.cli import main
+from assistant.main import main
 tag = sys.argv[1]
 for i in range(int(sys.argv[2])):
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        code = main(["ask", "-m", "ollama:%s", f"{tag} question {i}"])
+        code = main(["ask", "-m", "ollama:{MODEL}", f"{{tag}} question {{i}}"])
     print(code, repr(out.getvalue()), flush=True)
-""" % MODEL
+"""
 
 
 @pytest.mark.timeout(120)
@@ -33,7 +33,7 @@ def test_two_processes_fifty_requests_each(isolated_env: Path) -> None:
         procs = [subprocess.Popen([PYTHON, "-c", _WORKER, tag, str(REQUESTS)], stdout=subprocess.PIPE,
                                   stderr=subprocess.PIPE, text=True, env=env) for tag in ("alpha", "beta")]
         results = [p.communicate(timeout=100) for p in procs]
-    for proc, (out, err) in zip(procs, results):
+    for proc, (out, err) in zip(procs, results, strict=False):
         assert proc.returncode == 0, err
         assert "locked" not in err.lower() and "Traceback" not in err and "unexpected" not in err, err
         lines = out.splitlines()

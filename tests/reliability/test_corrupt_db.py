@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pytest
 
@@ -69,14 +69,14 @@ def test_damaged_database_is_kept_aside_and_user_told(isolated_env: Path, damage
 @pytest.mark.timeout(60)
 async def test_tui_start_up_tells_where_the_damaged_database_went(isolated_env: Path) -> None:
     """The TUI opens the database through the same path as the CLI and shows the same notice in the chat."""
-    from assistant.config import Settings
-    from assistant.paths import resolve_paths
+    from assistant.compose import load
     from assistant.ui.app import make_app
 
-    paths = resolve_paths({"ASSISTANT_HOME": str(isolated_env)})
+    setup = load()
+    paths = setup.paths
     paths.database.parent.mkdir(parents=True)
     overwrite_garbage(paths.database)
-    app = make_app(paths, Settings())  # no engine factory: the real start-up path
+    app = make_app(setup)  # no engine factory: the real start-up path
     async with app.run_test(size=(120, 40)) as pilot:
         for _ in range(300):
             await pilot.pause(0.02)

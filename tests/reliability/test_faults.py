@@ -15,7 +15,13 @@ from tests.fakes.cloud import KEY
 from tests.fakes.ollama import chat_stream
 from tests.fakes.server import FakeServer, Reply
 from tests.reliability.support import (
-    MODEL, NDJSON, assert_one_line_error, database, ollama, ollama_answer, rows, run_cli,
+    MODEL,
+    NDJSON,
+    assert_one_line_error,
+    database,
+    ollama,
+    rows,
+    run_cli,
 )
 
 Run = subprocess.CompletedProcess[str]

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from assistant.core.records import CachedAnswer
 from assistant.storage import cache as cache_mod
-from assistant.storage.cache import CacheLimits, CachedAnswer, ResponseCache, entry_size
+from assistant.storage.cache import CacheLimits, ResponseCache, entry_size
 from assistant.storage.db import open_database
 from assistant.storage.migrations import migrate
 
@@ -141,7 +142,7 @@ def test_threads_share_one_cache(tmp_path: Path) -> None:
                 cache.put(answer(key, f"{n}-{i % 30}"))
                 got = cache.get(key)
                 assert got is not None and got.text == f"{n}-{i % 30}"
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]

@@ -14,7 +14,8 @@ from tests.conftest import ROOT
 WORKER = """
 import sys, time
 from pathlib import Path
-from assistant.storage.cache import CachedAnswer, ResponseCache
+from assistant.core.records import CachedAnswer
+from assistant.storage.cache import ResponseCache
 from assistant.storage.db import open_database
 
 path, me, other, n = Path(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4])
@@ -46,7 +47,7 @@ def test_two_processes_share_the_cache_file(tmp_path: Path) -> None:
                               stderr=subprocess.PIPE, text=True, env={**os.environ, **env_path})
              for me, other in (("a", "b"), ("b", "a"))]
     outs = [p.communicate(timeout=90) for p in procs]
-    for proc, (out, err) in zip(procs, outs):
+    for proc, (out, err) in zip(procs, outs, strict=False):
         assert proc.returncode == 0, err
         assert out.strip() == "missing 0"
     cache = ResponseCache(open_database(path).conn)

@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from assistant.core.records import CallRecord
+from assistant.storage.calls import CallLog
 from assistant.storage.db import open_database
-from assistant.storage.history import CallRecord, History
+from assistant.storage.history import History
 from assistant.storage.migrations import MIGRATIONS, migrate
 
 
@@ -92,6 +94,6 @@ def test_damaged_file_is_kept_aside(tmp_path: Path, damage: str) -> None:
 
 
 def test_calls_record_round_trip(tmp_path: Path) -> None:
-    history = History(open_database(tmp_path / "a.db").conn)
-    history.record_call(CallRecord("r1", None, None, "openai", "gpt-4o-mini", "ok", 10, 5, 0.001, cached=False, total_ms=3.0))
-    assert history.month_spend() == pytest.approx(0.001)
+    calls = CallLog(open_database(tmp_path / "a.db").conn)
+    calls.record(CallRecord("r1", None, None, "openai", "gpt-4o-mini", "ok", 10, 5, 0.001, cached=False, total_ms=3.0))
+    assert calls.month_spend() == pytest.approx(0.001)

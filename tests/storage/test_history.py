@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.errors import UsageError
+from assistant.core.errors import UsageError
 from assistant.storage.db import open_database
 from assistant.storage.history import History
 

@@ -5,34 +5,34 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from assistant.cli import main
 from assistant.cli.stats import parse_since
+from assistant.core.errors import Overloaded, ProviderUnavailable, UsageError
+from assistant.core.records import CallRecord
+from assistant.core.types import ChatRequest, ModelRef, Usage
 from assistant.engine.engine import Engine
-from assistant.engine.types import ChatRequest, ModelRef, Usage
-from assistant.errors import Overloaded, ProviderUnavailable, UsageError
-from assistant.paths import resolve_paths
-from assistant.providers.base import ProviderContext
-from assistant.providers.registry import Registry
-from assistant.secrets import KeyStore
+from assistant.main import main
+from assistant.storage.calls import CallLog
 from assistant.storage.db import open_database
-from assistant.storage.history import CallRecord, History
-from assistant.storage.stats import latency_report, percentile, recent_requests, savings_by_day, savings_report
-from tests.helpers import ScriptedProvider, collect, finished, settings
+from assistant.storage.history import History
+from assistant.storage.stats import Stats, percentile
+from tests.helpers import ScriptedProvider, collect, finished, make_engine, settings
 
 MINI = 0.15e-6, 0.6e-6  # openai:gpt-4o-mini, the default baseline
 GPT4O = 2.5e-6, 10e-6
 
 
-def engine_at(db: Path, providers: list[ScriptedProvider], **general: object) -> Engine:
+def engine_at(home: Path, providers: list[ScriptedProvider], **general: object) -> Engine:
+    """An engine whose database is the one `assistant savings` reads under `home`."""
     cfg = settings(general=general, anthropic={"model": ""}, gemini={"model": ""}, network={"retry_max_wait": 0.0})
-    keys = KeyStore({"OPENAI_API_KEY": "sk-test-0000"})
-    registry = Registry(ProviderContext(cfg, lambda: None, keys.get), providers={})  # type: ignore[arg-type]
-    for p in providers:
-        registry.register(p.name, p)
-    return Engine(cfg, open_database(db).conn, registry=registry, keys=keys)
+    return make_engine(home, providers, cfg, {"OPENAI_API_KEY": "sk-test-0000"})
+
+
+def stats(conn: Any) -> Stats:
+    return Stats(conn, ("ollama", "embedded"))
 
 
 async def run_mix(engine: Engine, ollama: ScriptedProvider) -> list:
@@ -62,8 +62,7 @@ def providers() -> list[ScriptedProvider]:
 
 async def test_savings_reconcile_with_rows_and_answers(isolated_env: Path, providers: list[ScriptedProvider],
                                                        capsys: pytest.CaptureFixture[str]) -> None:
-    db = resolve_paths().database
-    engine = engine_at(db, providers, baseline_model="openai:gpt-4o")
+    engine = engine_at(isolated_env, providers, baseline_model="openai:gpt-4o")
     answers = await run_mix(engine, providers[0])
     await engine.aclose()
 
@@ -98,20 +97,20 @@ async def test_savings_reconcile_with_rows_and_answers(isolated_env: Path, provi
 
 
 async def test_since_filters_by_time(isolated_env: Path, providers: list[ScriptedProvider]) -> None:
-    engine = engine_at(resolve_paths().database, providers)
+    engine = engine_at(isolated_env, providers)
     await collect(engine, ChatRequest("old"))
     engine.conn.execute("UPDATE calls SET created_at = created_at - 10 * 86400")
     await collect(engine, ChatRequest("new"))
-    assert savings_report(engine.conn, parse_since("7d")).requests == 1
-    assert savings_report(engine.conn, None).requests == 2
+    assert stats(engine.conn).savings(parse_since("7d")).requests == 1
+    assert stats(engine.conn).savings(None).requests == 2
     # the default baseline is the cheapest cloud model in the fallback chain, and it is named
-    assert savings_report(engine.conn, None).baseline == "openai:gpt-4o-mini"
+    assert stats(engine.conn).savings(None).baseline == "openai:gpt-4o-mini"
     await engine.aclose()
 
 
 def record(history: History, provider: str, ttft: float, total: float, out: int = 11, cached: bool = False,
            outcome: str = "ok") -> None:
-    history.record_call(CallRecord("r", None, None, provider, "m", outcome, 5, out, cached=cached, ttft_ms=ttft,
+    CallLog(history.conn).record(CallRecord("r", None, None, provider, "m", outcome, 5, out, cached=cached, ttft_ms=ttft,
                                    total_ms=total, saved_usd=0.5))
 
 
@@ -121,7 +120,7 @@ def test_latency_percentiles_and_cache_apart(tmp_path: Path) -> None:
         record(history, "ollama", i * 10.0, i * 10.0 + 1000)
     record(history, "ollama", 1.0, 2.0, cached=True)
     record(history, "ollama", 5000.0, 9000.0, outcome="error")  # failed attempts are not latency samples
-    fresh, hit = latency_report(history.conn, None)
+    fresh, hit = stats(history.conn).latency(None)
     assert (fresh.name, fresh.cached, fresh.count, hit.cached, hit.count) == ("ollama:m", False, 20, True, 1)
     assert (fresh.ttft_p50_ms, fresh.ttft_p95_ms, fresh.total_p50_ms) == (100.0, 190.0, 1100.0)
     assert fresh.tokens_per_s == pytest.approx(10.0)
@@ -134,10 +133,10 @@ def test_day_series_and_recent_points(tmp_path: Path) -> None:
     record(history, "ollama", 1, 2)
     record(history, "openai", 3, 4)
     history.conn.execute("UPDATE calls SET created_at = created_at - 86400 WHERE id = 1")
-    days = savings_by_day(history.conn, 3)
+    days = stats(history.conn).savings_by_day(3)
     assert [d for d, _ in days] == [time.strftime("%Y-%m-%d", time.localtime(time.time() - 86400 * i)) for i in (2, 1, 0)]
     assert [v for _, v in days] == [0.0, 0.5, 1.0]
-    points = recent_requests(history.conn, limit=2)
+    points = stats(history.conn).recent_requests(limit=2)
     assert [p.provider for p in points] == ["ollama", "openai"]
 
 
@@ -153,11 +152,11 @@ def test_parse_since() -> None:
 def test_failed_retry_rows_add_no_money(tmp_path: Path) -> None:
     cloud = ScriptedProvider("openai", [Overloaded("busy", provider="openai"), ["ok", Usage(1000, 1000)]], local=False,
                              model="gpt-4o-mini")
-    engine = engine_at(tmp_path / "f.db", [ScriptedProvider("ollama", [[]], available=False),
+    engine = engine_at(tmp_path / "f", [ScriptedProvider("ollama", [[]], available=False),
                                            ScriptedProvider("embedded", [[]], available=False), cloud])
     import asyncio
 
     answer = finished(asyncio.run(collect(engine, ChatRequest("hi")))).answer
-    report = savings_report(engine.conn, None, with_rows=True)
+    report = stats(engine.conn).savings(None, with_rows=True)
     assert report.spent_usd == pytest.approx(answer.cost_usd) and report.rows[0].attempts == 2
     assert report.cloud_answers == 1 and report.failed == 0

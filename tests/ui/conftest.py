@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import keyring
 import pytest
 from keyring.backends import fail
 
-from assistant.config import Settings
-from assistant.paths import resolve_paths
 from assistant.ui.app import AssistantApp, make_app
-from tests.helpers import ScriptedProvider, Usage, make_engine
 from tests.fakes.memory_keyring import MemoryKeyring
+from tests.helpers import ScriptedProvider, Usage, engine_setup, make_engine
 
 SIZE = (120, 40)
 
@@ -39,9 +38,9 @@ def memory_backend() -> Iterator[None]:
 def build_app(isolated_env: Path) -> Callable[..., tuple[AssistantApp, Any]]:
     def build(providers: list[ScriptedProvider] | None = None, environ: dict[str, str] | None = None,
               ) -> tuple[AssistantApp, Any]:
-        engine = make_engine(isolated_env, providers or offline_providers(), environ=environ)
-        paths = resolve_paths({"ASSISTANT_HOME": str(isolated_env)})
-        return make_app(paths, Settings(), engine_factory=lambda p, s: engine), engine
+        providers = providers or offline_providers()
+        engine = make_engine(isolated_env, providers, environ=environ)
+        return make_app(engine_setup(isolated_env, providers), engine_factory=lambda setup: engine), engine
     return build
 
 

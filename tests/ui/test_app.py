@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.widgets import Input, OptionList, TextArea
 
-from assistant.engine.types import ModelRef
+from assistant.core.types import ModelRef
 from assistant.ui.screens.chat import ChatScreen
 from assistant.ui.state import load_state
 from tests.helpers import ScriptedProvider, Usage

@@ -6,7 +6,7 @@ import asyncio
 
 from textual import events
 
-from assistant.errors import ConnectionLost
+from assistant.core.errors import ConnectionLost
 from tests.helpers import ScriptedProvider, Usage
 from tests.ui.conftest import SIZE, ask, offline_providers, ready, settle
 
@@ -33,7 +33,7 @@ async def test_ollama_down_gives_one_calm_notice(build_app):
         await ask(pilot, "hello")
         notices = [str(n.render()) for n in app.chat.log_view.query(".notice")]
         assert len(notices) == 1 and "answering with embedded:smollm2" in notices[0]
-        assert app.chat.status.ollama == "down"
+        assert app.chat.status.local == "ollama down · embedded up"
         assert "error" not in app.chat.log_view.answers()[0].query_one(".answer-figures").classes
 
 
@@ -126,15 +126,14 @@ async def test_tiny_terminal_and_prompt_before_engine(build_app):
 
 
 async def test_engine_that_cannot_open_is_reported(build_app, isolated_env):
-    from assistant.errors import DatabaseLocked
-    from assistant.paths import resolve_paths
-    from assistant.config import Settings
+    from assistant.compose import load
+    from assistant.core.errors import DatabaseLocked
     from assistant.ui.app import make_app
 
-    def broken(paths, settings):
+    def broken(setup):
         raise DatabaseLocked("The database is locked by another program; close it and try again.")
 
-    app = make_app(resolve_paths({"ASSISTANT_HOME": str(isolated_env)}), Settings(), engine_factory=broken)
+    app = make_app(load(), engine_factory=broken)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await asyncio.sleep(0)
@@ -156,14 +155,14 @@ async def test_typing_stays_possible_while_an_answer_streams(build_app):
 
 
 async def test_damaged_database_is_kept_aside_and_said(isolated_env):
-    from assistant.config import Settings
-    from assistant.paths import resolve_paths
+    from assistant.compose import load
     from assistant.ui.app import make_app
 
-    paths = resolve_paths({"ASSISTANT_HOME": str(isolated_env)})
+    setup = load()
+    paths = setup.paths
     paths.data_dir.mkdir(parents=True)
     paths.database.write_bytes(b"this is not a database" * 100)
-    app = make_app(paths, Settings())
+    app = make_app(setup)
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
         notices = [str(n.render()) for n in app.chat.log_view.query(".notice")]

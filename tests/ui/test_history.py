@@ -65,7 +65,7 @@ async def test_rename_and_delete(build_app):
 
 async def test_export_markdown_and_json_to_chosen_path(build_app, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    app, engine = build_app()
+    app, _engine = build_app()
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await ready(pilot)
         await ask(pilot, "export me")

@@ -13,7 +13,7 @@ def status_text(app, provider: str) -> str:
 
 
 async def test_set_and_delete_a_key(build_app, memory_backend):
-    app, engine = build_app()
+    app, _engine = build_app()
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
         await pilot.press("f4")

@@ -6,9 +6,8 @@ import time
 
 from textual.widgets import DataTable
 
-from assistant.engine.types import ModelRef
-from assistant.storage import stats
-from assistant.ui.widgets.answer_view import money
+from assistant.core.money import usd as money
+from assistant.core.types import ModelRef
 from tests.helpers import ScriptedProvider, Usage
 from tests.ui.conftest import SIZE, ask, offline_providers, ready, settle
 
@@ -41,7 +40,7 @@ async def test_savings_panel_matches_database(build_app):
         assert app.chat.log_view.answers()[-1].text == "Cloud answer."
         await pilot.press("f5")
         await settle(pilot)
-        report = stats.savings_report(engine.conn, None)
+        report = engine.queries.savings(None)
         assert (report.requests, report.cache_hits, report.local_answers, report.cloud_answers) == (3, 1, 1, 1)
         assert report.spent_usd > 0 and report.saved_usd > 0
         rows = {r[0]: r for r in table_rows(app, "#savings-table")}
@@ -53,7 +52,7 @@ async def test_savings_panel_matches_database(build_app):
         notes = str(app.screen.query_one("#savings-notes").render())
         assert report.baseline and report.baseline in notes
         chart = str(app.screen.query_one("#savings-chart").render())
-        today_saved = dict(stats.savings_by_day(engine.conn, 1))[time.strftime("%Y-%m-%d")]
+        today_saved = dict(engine.queries.savings_by_day(1))[time.strftime("%Y-%m-%d")]
         assert money(today_saved) in chart
 
 
@@ -64,15 +63,15 @@ async def test_latency_panel_matches_database(build_app):
         await seeded(pilot)
         await pilot.press("f6")
         await settle(pilot)
-        expected = stats.latency_report(engine.conn, None)
+        expected = engine.queries.latency(None)
         rows = table_rows(app, "#latency-table")
         assert [r[:3] for r in rows] == [[e.name, "cache hit" if e.cached else "local" if e.provider == "embedded"
                                           else "cloud", str(e.count)] for e in expected]
-        for row, e in zip(rows, expected):
+        for row, e in zip(rows, expected, strict=False):
             assert row[3] == ("-" if e.ttft_p50_ms is None else f"{e.ttft_p50_ms:,.0f} ms")
             assert row[6] == ("-" if e.total_p95_ms is None else f"{e.total_p95_ms:,.0f} ms")
         chart = str(app.screen.query_one("#latency-chart").render())
-        assert len(chart.splitlines()) == len(stats.recent_requests(engine.conn, 20)) == 3
+        assert len(chart.splitlines()) == len(engine.queries.recent_requests(20)) == 3
         await pilot.press("escape")
         assert app.screen is app.chat
 

@@ -6,12 +6,10 @@ import gc
 import threading
 from typing import Any
 
-import pytest
 from textual.widgets import Input, OptionList
 from textual.widgets._footer import FooterKey
 
-from assistant.ui import app as app_module
-from assistant.ui.snapshot import recent_conversations
+from assistant.storage.history import peek_recent_conversations as recent_conversations
 from assistant.ui.state import load_state, save_state
 from assistant.ui.widgets.footer import QuietFooter
 from tests.helpers import ScriptedProvider, Usage
@@ -27,9 +25,9 @@ def gate_engine(app: Any) -> threading.Event:
     """Hold the engine worker until released, so the test sees the frame painted before the engine is open."""
     gate, build = threading.Event(), app.engine_factory
 
-    def gated(paths: Any, settings: Any) -> Any:
+    def gated(setup: Any) -> Any:
         gate.wait(10)
-        return build(paths, settings)
+        return build(setup)
 
     app.engine_factory = gated
     return gate
@@ -42,15 +40,9 @@ def count_key_lookups(engine: Any) -> list[str]:
     return asked
 
 
-@pytest.fixture
-def read_engine_db(monkeypatch: pytest.MonkeyPatch, isolated_env: Any) -> None:
-    """The test engine keeps its database in test.db; the first frame must read that same file."""
-    monkeypatch.setattr(app_module, "recent_conversations", lambda _db: recent_conversations(isolated_env / "test.db"))
-
-
-async def test_first_frame_shows_history_and_last_known_status_before_the_engine_opens(build_app, read_engine_db,
+async def test_first_frame_shows_history_and_last_known_status_before_the_engine_opens(build_app,
                                                                                        isolated_env):
-    save_state(isolated_env / "data" / "state.json", ollama="down", keyring_keys="")
+    save_state(isolated_env / "data" / "state.json", local="ollama down · embedded up", keyring_keys="")
     app, engine = build_app()
     engine.history.create_conversation("Capitals of Europe")
     gate = gate_engine(app)
@@ -60,7 +52,7 @@ async def test_first_frame_shows_history_and_last_known_status_before_the_engine
         assert app.engine is None
         assert any(line.startswith("Capitals of Europe") for line in sidebar_lines(app))
         status = app.chat.status
-        assert (status.ollama, status.providers) == ("down", "no keys")
+        assert (status.local, status.providers) == ("ollama down · embedded up", "no keys")
         assert "engine" not in status.line()  # only a failed start is worth a word in the status bar
         gate.set()
         await ready(pilot)
@@ -71,8 +63,8 @@ async def test_first_frame_shows_history_and_last_known_status_before_the_engine
         assert set(asked) == {"openai", "anthropic", "gemini"}  # typing a question warms what routing will need
 
 
-async def test_engine_confirming_the_first_frame_rebuilds_nothing(build_app, read_engine_db, monkeypatch, isolated_env):
-    save_state(isolated_env / "data" / "state.json", ollama="down", keyring_keys="")
+async def test_engine_confirming_the_first_frame_rebuilds_nothing(build_app, monkeypatch, isolated_env):
+    save_state(isolated_env / "data" / "state.json", local="ollama down · embedded up", keyring_keys="")
     app, engine = build_app()
     engine.history.create_conversation("Rust lifetimes")
     rebuilt: list[int] = []
@@ -104,7 +96,7 @@ async def test_engine_confirming_the_first_frame_rebuilds_nothing(build_app, rea
 
 
 async def test_first_run_looks_keys_up_and_the_keys_screen_keeps_them_current(build_app, memory_backend):
-    app, engine = build_app()
+    app, _engine = build_app()
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
         assert app.chat.status.providers == "no keys"  # nothing was known: looked up once the engine opened

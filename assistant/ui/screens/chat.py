@@ -4,23 +4,32 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
+from typing import TYPE_CHECKING, cast
 
 from textual import on, work
+from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
 from textual.widgets import Header, Input, TextArea
+from textual.worker import get_current_worker
 
-from assistant.ui.worker_errors import ForwardWorkerFailures
-from assistant.textsafe import for_terminal
+from assistant.core.events import Failed, Finished, Notice, Started, TextDelta, Waiting
+from assistant.core.records import Conversation
+from assistant.core.textsafe import for_terminal
+from assistant.core.types import ChatRequest, ModelRef
 from assistant.ui import messages as msg
 from assistant.ui.screens.chat_actions import ConversationActions
+from assistant.ui.widgets.answer_view import AnswerView
 from assistant.ui.widgets.chat_log import ChatLog
 from assistant.ui.widgets.footer import QuietFooter
 from assistant.ui.widgets.history_sidebar import HistorySidebar
 from assistant.ui.widgets.prompt_input import PromptInput
 from assistant.ui.widgets.status_bar import StatusBar
+from assistant.ui.worker_errors import ForwardWorkerFailures
+
+if TYPE_CHECKING:
+    from assistant.engine.engine import Engine
+    from assistant.ui.app import AssistantApp
 
 # Streamed text is handed to the renderer at most this often; the Markdown stream batches further.
 FLUSH_SECONDS = 1 / 30
@@ -29,7 +38,7 @@ SLOWEST_FLUSH_SECONDS = 0.25
 CHARS_PER_FLUSH_SECOND = 40_000
 
 
-class ChatScreen(ForwardWorkerFailures, ConversationActions, Screen):
+class ChatScreen(ForwardWorkerFailures, ConversationActions):
     """Owns the conversation state; the engine is set by the app once it is open ("attributes down")."""
 
     # Straight to the prompt: focusing the search box first, then the prompt, would rebuild the footer twice.
@@ -50,17 +59,17 @@ class ChatScreen(ForwardWorkerFailures, ConversationActions, Screen):
 
     def __init__(self) -> None:
         super().__init__(id="chat")
-        self.engine: Any = None
+        self.engine: Engine | None = None
         self.conversation_id: str | None = None
-        self.model: Any = None  # ModelRef, or None to let the router choose
+        self.model: ModelRef | None = None  # None lets the router choose
         self.system: str | None = None
         self.temperature: float | None = None
-        self.current: Any = None  # the AnswerView being streamed into
-        self.pending: Any = None  # a request typed before the engine was open
+        self.current: AnswerView | None = None  # the answer being streamed into
+        self.pending: str | None = None  # a prompt typed before the engine was open
         self.session_spend = 0.0
         self.session_saved = 0.0
 
-    def compose(self):  # type: ignore[no-untyped-def]
+    def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal(id="main"):
             yield HistorySidebar(id="sidebar")
@@ -71,7 +80,11 @@ class ChatScreen(ForwardWorkerFailures, ConversationActions, Screen):
         yield QuietFooter(compact=True)
 
     def on_mount(self) -> None:
-        self.app.first_frame(self)  # type: ignore[attr-defined]
+        self.host.first_frame(self)
+
+    @property
+    def host(self) -> AssistantApp:
+        return cast("AssistantApp", self.app)
 
     @property
     def log_view(self) -> ChatLog:
@@ -81,21 +94,25 @@ class ChatScreen(ForwardWorkerFailures, ConversationActions, Screen):
     def status(self) -> StatusBar:
         return self.query_one(StatusBar)
 
-    def engine_ready(self, engine: Any, conversations: list[Any]) -> None:
+    @property
+    def sidebar(self) -> HistorySidebar:
+        return self.query_one(HistorySidebar)
+
+    def engine_ready(self, engine: Engine, conversations: list[Conversation]) -> None:
         self.engine = engine
         self.status.engine = "ready"
-        self.query_one(HistorySidebar).show(conversations, [], "")
+        self.sidebar.show(conversations, [], "")
         if self.pending is not None:
-            request, self.pending = self.pending, None
-            self._ask(request)
+            prompt, self.pending = self.pending, None
+            self._ask(self._request(prompt))
 
     # sending ---------------------------------------------------------------------------------
-    def _request(self, prompt: str, **extra: Any) -> Any:
-        from assistant.engine.types import ChatRequest, GenerationSettings
-
-        settings = GenerationSettings(temperature=self.temperature, max_tokens=self.app.settings.generation.max_tokens)
-        return ChatRequest(prompt, model=self.model, system=self.system, settings=settings,
-                           conversation_id=self.conversation_id, **extra)
+    def _request(self, prompt: str, *, regenerate: bool = False) -> ChatRequest:
+        """The same request `assistant ask` would build: the engine applies the configured defaults."""
+        assert self.engine is not None
+        return self.engine.new_request(prompt, model=self.model, system=self.system, temperature=self.temperature,
+                                       conversation_id=self.conversation_id, regenerate=regenerate,
+                                       use_cache=not regenerate)
 
     @property
     def busy(self) -> bool:
@@ -107,22 +124,21 @@ class ChatScreen(ForwardWorkerFailures, ConversationActions, Screen):
             self.notify("An answer is still arriving; press Esc to stop it, then send again.", severity="warning")
             return
         self.log_view.add_user(message.text)
-        request = self._request(message.text)
         if self.engine is None:
-            self.pending = request
+            self.pending = message.text
             self.log_view.add_notice("Starting up; your question goes out as soon as the engine is open.")
             return
-        self._ask(request)
+        self._ask(self._request(message.text))
 
-    def _ask(self, request: Any) -> None:
+    def _ask(self, request: ChatRequest) -> None:
         self.current = self.log_view.start_answer()
         self.log_view.scroll_end(animate=False)
         self.run_chat(request)
 
     @work(exclusive=True, exit_on_error=False, group="chat")
-    async def run_chat(self, request: Any) -> None:
-        from assistant.engine.events import Failed, Finished, Notice, Started, TextDelta
-
+    async def run_chat(self, request: ChatRequest) -> None:
+        assert self.engine is not None
+        is_local = self.engine.is_local
         buffer: list[str] = []
         last = time.monotonic()
         shown = 0
@@ -144,10 +160,12 @@ class ChatScreen(ForwardWorkerFailures, ConversationActions, Screen):
                     continue
                 flush()
                 if isinstance(event, Started):
-                    self.post_message(msg.AnswerStarted(event.conversation_id, str(event.ref), event.ref.local,
-                                                        event.cached, event.reason))
+                    self.post_message(msg.AnswerStarted(event.conversation_id, str(event.ref),
+                                                        is_local(event.ref.provider), event.cached, event.reason))
                 elif isinstance(event, Notice):
                     self.post_message(msg.AnswerNotice(event.text, event.level))
+                elif isinstance(event, Waiting):
+                    self.post_message(msg.AnswerWaiting(event.what))
                 elif isinstance(event, Finished):
                     self.post_message(msg.AnswerFinished(event.answer))
                 elif isinstance(event, Failed):
@@ -172,10 +190,14 @@ class ChatScreen(ForwardWorkerFailures, ConversationActions, Screen):
     def on_answer_notice(self, message: msg.AnswerNotice) -> None:
         self.log_view.add_notice(message.text, message.level, before=self.current)
 
+    def on_answer_waiting(self, message: msg.AnswerWaiting) -> None:
+        if self.current is not None:
+            self.current.waiting(message.what)
+
     async def on_answer_finished(self, message: msg.AnswerFinished) -> None:
         answer = message.answer
         if self.current is not None:
-            await self.current.finish(answer)
+            await self.current.finish(answer, self.engine is not None and self.engine.is_local(answer.provider))
         self.session_spend += answer.cost_usd
         self.session_saved += answer.saved_usd
         self.status.spend, self.status.saved = self.session_spend, self.session_saved
@@ -222,12 +244,12 @@ class ChatScreen(ForwardWorkerFailures, ConversationActions, Screen):
         answers = self.log_view.answers()
         if answers:
             answers[-1].remove()
-        self._ask(self._request("", regenerate=True, use_cache=False))
+        self._ask(self._request("", regenerate=True))
 
     # clipboard --------------------------------------------------------------------------------
-    def _target_answer(self) -> Any:
+    def _target_answer(self) -> AnswerView | None:
         focused = self.focused
-        if focused is not None and "answer" in focused.classes:
+        if isinstance(focused, AnswerView):
             return focused
         answers = self.log_view.answers()
         return answers[-1] if answers else None
@@ -257,23 +279,24 @@ class ChatScreen(ForwardWorkerFailures, ConversationActions, Screen):
 
     @on(TextArea.Changed, "#prompt")
     def _typing(self) -> None:
-        self.app.warm_local()  # type: ignore[attr-defined]
-        self.app.warm_keys()  # type: ignore[attr-defined]
+        self.host.warm_local()
+        self.host.warm_keys()
 
     # history ------------------------------------------------------------------------------------
     def on_search_requested(self, message: msg.SearchRequested) -> None:
         self.load_history(message.query)
 
-    @work(exclusive=True, exit_on_error=False, group="history")
-    async def load_history(self, query: str) -> None:
+    @work(thread=True, exclusive=True, exit_on_error=False, group="history")
+    def load_history(self, query: str) -> None:
         if self.engine is None:
             return
-        await asyncio.sleep(0.15 if query else 0)  # typing replaces this worker, so search waits for a pause
-        history = self.engine.history
         if query:
-            self.post_message(msg.ConversationsLoaded([], query, history.search(query, limit=100)))
+            time.sleep(0.15)  # typing replaces this worker, so search waits for a pause
+            if get_current_worker().is_cancelled:
+                return
+            self.post_message(msg.ConversationsLoaded([], query, self.engine.queries.search(query, limit=100)))
         else:
-            self.post_message(msg.ConversationsLoaded(history.list_conversations(limit=200)))
+            self.post_message(msg.ConversationsLoaded(self.engine.queries.conversations(limit=200)))
 
     def on_conversations_loaded(self, message: msg.ConversationsLoaded) -> None:
         self.query_one(HistorySidebar).show(message.conversations, message.hits, message.query)
@@ -281,11 +304,11 @@ class ChatScreen(ForwardWorkerFailures, ConversationActions, Screen):
     def on_conversation_selected(self, message: msg.ConversationSelected) -> None:
         self.open_conversation(message.conversation_id)
 
-    @work(exclusive=True, exit_on_error=False, group="conversation")
-    async def open_conversation(self, conversation_id: str) -> None:
-        history = self.engine.history
-        conv = history.get_conversation(conversation_id)
-        self.post_message(msg.ConversationOpened(conv, history.messages(conv.id)))
+    @work(thread=True, exclusive=True, exit_on_error=False, group="conversation")
+    def open_conversation(self, conversation_id: str) -> None:
+        assert self.engine is not None
+        conv = self.engine.queries.conversation(conversation_id)
+        self.post_message(msg.ConversationOpened(conv, self.engine.queries.messages(conv.id)))
 
     def on_conversation_opened(self, message: msg.ConversationOpened) -> None:
         if self.busy:
@@ -297,4 +320,4 @@ class ChatScreen(ForwardWorkerFailures, ConversationActions, Screen):
         self.query_one(PromptInput).focus()
 
     def selected_conversation(self) -> str | None:
-        return self.query_one(HistorySidebar).highlighted_id or self.conversation_id
+        return self.sidebar.highlighted_id or self.conversation_id

@@ -3,39 +3,66 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from textual import work
+from textual.screen import Screen
 
+from assistant.core.errors import StorageError
 from assistant.ui.messages import Done
 
+if TYPE_CHECKING:
+    from assistant.core.types import ModelRef
+    from assistant.engine.engine import Engine
+    from assistant.ui.app import AssistantApp
+    from assistant.ui.screens.conversation_settings import ConversationSettings
+    from assistant.ui.screens.export import ExportChoice
+    from assistant.ui.widgets.status_bar import StatusBar
 
-class ConversationActions:
-    """Mixed into ChatScreen; each action opens a dialog, then a worker does the work and posts Done."""
 
-    engine: Any
+class ConversationActions(Screen[None]):
+    """The chat screen's dialogs; each opens a dialog, then a thread worker does the work and posts Done."""
+
+    engine: Engine | None
     conversation_id: str | None
+    model: ModelRef | None
+    system: str | None
+    temperature: float | None
+
+    if TYPE_CHECKING:  # provided by ChatScreen
+        @property
+        def status(self) -> StatusBar: ...
+
+        @property
+        def host(self) -> AssistantApp: ...
+
+        def selected_conversation(self) -> str | None: ...
+
+        def load_history(self, query: str) -> object: ...
+
+        def action_new_conversation(self) -> None: ...
 
     def action_pick_model(self) -> None:
         from assistant.ui.screens.model_picker import AUTO, ModelPickerScreen
 
-        if self._need_engine():
+        engine = self._engine()
+        if engine is None:
             return
 
         def chosen(result: str | None) -> None:
             if result is None:
                 return
-            self.model = None if result == AUTO else self.engine.parse_model(result)
+            self.model = None if result == AUTO else engine.parse_model(result)
             self.status.model = "auto (router)" if self.model is None else str(self.model)
-            self.app.remember(model=result)  # type: ignore[attr-defined]
+            self.host.remember(model=result)
             self.notify(f"Model: {self.status.model}")
 
-        self.app.push_screen(ModelPickerScreen(self.engine, None if self.model is None else str(self.model)), chosen)
+        self.app.push_screen(ModelPickerScreen(engine, None if self.model is None else str(self.model)), chosen)
 
     def action_conversation_settings(self) -> None:
         from assistant.ui.screens.conversation_settings import ConversationSettingsScreen
 
-        def chosen(result: Any) -> None:
+        def chosen(result: ConversationSettings | None) -> None:
             if result is None:
                 return
             self.system, self.temperature = result.system, result.temperature
@@ -46,85 +73,84 @@ class ConversationActions:
 
         self.app.push_screen(ConversationSettingsScreen(self.system, self.temperature), chosen)
 
-    @work(exclusive=True, exit_on_error=False, group="history-edit")
-    async def save_settings(self, conversation_id: str, system: str | None, temperature: float | None) -> None:
-        self.engine.history.update_conversation(conversation_id, system=system, temperature=temperature)
+    @work(thread=True, exclusive=True, exit_on_error=False, group="history-edit")
+    def save_settings(self, conversation_id: str, system: str | None, temperature: float | None) -> None:
+        assert self.engine is not None
+        self.engine.queries.save_settings(conversation_id, system, temperature)
 
-    def _need_engine(self) -> bool:
+    def _engine(self) -> Engine | None:
         if self.engine is None:
             self.notify("Still starting up; try again in a moment.", severity="warning")
-            return True
-        return False
+        return self.engine
 
-    def _need_conversation(self) -> tuple[str, str] | None:
-        """The conversation an action applies to (highlighted in the sidebar, else the open one) and its title."""
-        if self._need_engine():
+    def _target(self) -> str | None:
+        """The conversation an action applies to: highlighted in the sidebar, else the open one."""
+        if self._engine() is None:
             return None
         cid = self.selected_conversation()
         if cid is None:
             self.notify("Pick a conversation in the history sidebar (ctrl+b) first.", severity="warning")
-            return None
-        return cid, self.engine.history.get_conversation(cid).title
+        return cid
 
     def action_rename(self) -> None:
-        from assistant.ui.screens.text_prompt import TextPromptScreen
-
-        target = self._need_conversation()
-        if target is None:
-            return
-        cid, title = target
-
-        def chosen(result: str | None) -> None:
-            if result is not None:
-                self.history_edit("rename", cid, result)
-
-        self.app.push_screen(TextPromptScreen("New title:", title), chosen)
+        cid = self._target()
+        if cid is not None:
+            self.with_title(cid, "rename")
 
     def action_delete(self) -> None:
-        from assistant.ui.screens.confirm import ConfirmScreen
-
-        target = self._need_conversation()
-        if target is None:
-            return
-        cid, title = target
-
-        def chosen(yes: bool | None) -> None:
-            if yes:
-                self.history_edit("delete", cid, "")
-                if cid == self.conversation_id:
-                    self.action_new_conversation()
-
-        self.app.push_screen(ConfirmScreen(f"Delete '{title}' and all its messages?"), chosen)
+        cid = self._target()
+        if cid is not None:
+            self.with_title(cid, "delete")
 
     def action_export(self) -> None:
+        cid = self._target()
+        if cid is not None:
+            self.with_title(cid, "export")
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="history-title")
+    def with_title(self, cid: str, action: str) -> None:
+        """Look the title up off the event loop, then open the action's dialog."""
+        assert self.engine is not None
+        title = self.engine.queries.conversation(cid).title
+        self.app.call_from_thread(self._dialog, cid, title, action)
+
+    def _dialog(self, cid: str, title: str, action: str) -> None:
+        from assistant.ui.screens.confirm import ConfirmScreen
         from assistant.ui.screens.export import ExportScreen
+        from assistant.ui.screens.text_prompt import TextPromptScreen
 
-        target = self._need_conversation()
-        if target is None:
-            return
-        cid, title = target
-
-        def chosen(result: Any) -> None:
-            if result is not None:
-                self.export_conversation(cid, result.fmt, result.path)
-
-        self.app.push_screen(ExportScreen(title, Path.cwd()), chosen)
-
-    @work(exclusive=True, exit_on_error=False, group="history-edit")
-    async def history_edit(self, action: str, cid: str, value: str) -> None:
-        history = self.engine.history
         if action == "rename":
-            history.rename(cid, value)
+            def renamed(result: str | None) -> None:
+                if result is not None:
+                    self.history_edit("rename", cid, result)
+            self.app.push_screen(TextPromptScreen("New title:", title), renamed)
+        elif action == "delete":
+            def deleted(yes: bool | None) -> None:
+                if yes:
+                    self.history_edit("delete", cid, "")
+                    if cid == self.conversation_id:
+                        self.action_new_conversation()
+            self.app.push_screen(ConfirmScreen(f"Delete '{title}' and all its messages?"), deleted)
+        else:
+            def exported(result: ExportChoice | None) -> None:
+                if result is not None:
+                    self.export_conversation(cid, result.fmt, result.path)
+            self.app.push_screen(ExportScreen(title, Path.cwd()), exported)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="history-edit")
+    def history_edit(self, action: str, cid: str, value: str) -> None:
+        assert self.engine is not None
+        if action == "rename":
+            self.engine.queries.rename(cid, value)
             self.post_message(Done(f"Renamed to '{' '.join(value.split())}'.", refresh_history=True))
         else:
-            history.delete_conversation(cid)
+            self.engine.queries.delete(cid)
             self.post_message(Done("Conversation deleted.", refresh_history=True))
 
-    @work(exclusive=True, exit_on_error=False, group="export")
-    async def export_conversation(self, cid: str, fmt: str, path: Path) -> None:
-        from assistant.errors import StorageError
-
-        text = self.engine.history.export(cid, fmt)
+    @work(thread=True, exclusive=True, exit_on_error=False, group="export")
+    def export_conversation(self, cid: str, fmt: str, path: Path) -> None:
+        assert self.engine is not None
+        text = self.engine.queries.export(cid, fmt)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text + "\n", encoding="utf-8")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
@@ -15,7 +16,7 @@ class ConfirmScreen(ModalScreen[bool]):
         super().__init__(classes="dialog")
         self.question = question
 
-    def compose(self):  # type: ignore[no-untyped-def]
+    def compose(self) -> ComposeResult:
         with Vertical(classes="dialog-box"):
             yield Label(self.question, markup=False)
             with Horizontal(classes="buttons"):

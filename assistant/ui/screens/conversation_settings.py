@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
@@ -35,7 +36,7 @@ class ConversationSettingsScreen(ModalScreen[ConversationSettings | None]):
         self.system = system or ""
         self.temperature = "" if temperature is None else f"{temperature:g}"
 
-    def compose(self):  # type: ignore[no-untyped-def]
+    def compose(self) -> ComposeResult:
         with Vertical(classes="dialog-box wide"):
             yield Label("System prompt for this conversation (empty: none):")
             yield TextArea(self.system, id="system", soft_wrap=True)

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
@@ -40,7 +41,7 @@ class ExportScreen(ModalScreen[ExportChoice | None]):
         self.conv_title = title
         self.cwd = cwd
 
-    def compose(self):  # type: ignore[no-untyped-def]
+    def compose(self) -> ComposeResult:
         with Vertical(classes="dialog-box"):
             title = self.conv_title if len(self.conv_title) <= 50 else self.conv_title[:49] + "…"
             yield Label(f"Export '{title}'", markup=False)

@@ -2,42 +2,50 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from textual import work
+from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Label, Static
 
-from assistant.ui.worker_errors import ForwardWorkerFailures
+from assistant.core.records import KeyStatus
 from assistant.ui.messages import Done, KeysLoaded
+from assistant.ui.worker_errors import ForwardWorkerFailures
 
-PROVIDERS = ("openai", "anthropic", "gemini")
+if TYPE_CHECKING:
+    from assistant.engine.engine import Engine
 
 
-def describe(status: Any) -> str:
+def describe(status: KeyStatus) -> str:
     if not status.present:
         return "no key set"
     return f"set · from {status.source} · ends in …{status.last4}"
 
 
-class KeysScreen(ForwardWorkerFailures, Screen):
+class KeysScreen(ForwardWorkerFailures, Screen[None]):
     """The KeyStore is passed down; keyring calls (which may block on D-Bus) run in thread workers."""
 
     BINDINGS = [Binding("escape", "app.pop_screen", "Back")]
 
-    def __init__(self, keys: Any) -> None:
+    def __init__(self, engine: Engine) -> None:
         super().__init__(id="keys")
-        self.keys = keys
+        self.engine = engine
+        self.keys = engine.keys
+        self.specs = engine.key_specs()
+        self.names = tuple(s.name for s in self.specs)
 
-    def compose(self):  # type: ignore[no-untyped-def]
+    def compose(self) -> ComposeResult:
         yield Header()
         with VerticalScroll(id="keys-body"):
             yield Static("", id="keyring-guidance", markup=False)
-            for name in PROVIDERS:
+            for spec in self.specs:
+                name = spec.name
                 with Vertical(classes="key-row", id=f"row-{name}"):
-                    yield Label(name, classes="key-name")
+                    yield Label(f"{spec.label} ({name}) · or set {' / '.join(spec.key_env)}", classes="key-name",
+                                markup=False)
                     yield Static("checking…", id=f"status-{name}", markup=False)
                     with Horizontal(classes="key-edit"):
                         yield Input(placeholder=f"paste a new {name} key, Enter saves", password=True, id=f"key-{name}")
@@ -52,10 +60,8 @@ class KeysScreen(ForwardWorkerFailures, Screen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="keys")
     def load_keys(self) -> None:
-        from assistant.secrets import keyring_problem
-
-        problem = keyring_problem() or ""
-        self.post_message(KeysLoaded([self.keys.status(p) for p in PROVIDERS], problem))
+        problem = self.engine.keyring_problem() or ""
+        self.post_message(KeysLoaded([self.keys.status(p) for p in self.names], problem))
 
     def on_keys_loaded(self, message: KeysLoaded) -> None:
         for status in message.statuses:
@@ -66,13 +72,13 @@ class KeysScreen(ForwardWorkerFailures, Screen):
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         provider = (event.input.id or "").removeprefix("key-")
-        if provider in PROVIDERS and event.value.strip():
+        if provider in self.names and event.value.strip():
             event.input.value = ""
             self.change_key(provider, event.value)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         provider = (event.button.id or "").removeprefix("delete-")
-        if provider in PROVIDERS:
+        if provider in self.names:
             self.change_key(provider, None)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="keys-edit")

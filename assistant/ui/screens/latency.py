@@ -3,46 +3,38 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from textual import work
+from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header
 
-from assistant.ui.worker_errors import ForwardWorkerFailures
-from assistant.ui.messages import StatsLoaded
+from assistant.core.textsafe import for_terminal
+from assistant.ui.messages import LatencyLoaded
 from assistant.ui.widgets.bar_chart import BarChart
+from assistant.ui.worker_errors import ForwardWorkerFailures
+
+if TYPE_CHECKING:
+    from assistant.engine.queries import Queries
 
 RECENT = 20
-
-
-@dataclass(frozen=True)
-class LatencyFigures:
-    rows: list[Any]
-    recent: list[Any]
 
 
 def ms(value: float | None) -> str:
     return "-" if value is None else f"{value:,.0f} ms"
 
 
-def load_latency(conn: Any) -> LatencyFigures:
-    from assistant.storage.stats import latency_report, recent_requests
-
-    return LatencyFigures(latency_report(conn, None), recent_requests(conn, RECENT))
-
-
-class LatencyScreen(ForwardWorkerFailures, Screen):
+class LatencyScreen(ForwardWorkerFailures, Screen[None]):
     BINDINGS = [Binding("escape", "app.pop_screen", "Back"), Binding("r", "reload", "Reload")]
 
-    def __init__(self, conn: Any) -> None:
+    def __init__(self, queries: Queries) -> None:
         super().__init__(id="latency")
-        self.conn = conn
+        self.queries = queries
 
-    def compose(self):  # type: ignore[no-untyped-def]
+    def compose(self) -> ComposeResult:
         yield Header()
         with VerticalScroll():
             yield DataTable(id="latency-table", cursor_type="row", zebra_stripes=True)
@@ -58,21 +50,21 @@ class LatencyScreen(ForwardWorkerFailures, Screen):
     def action_reload(self) -> None:
         self.load()
 
-    @work(exclusive=True, exit_on_error=False, group="stats")
-    async def load(self) -> None:
-        self.post_message(StatsLoaded("latency", load_latency(self.conn)))
+    @work(thread=True, exclusive=True, exit_on_error=False, group="stats")
+    def load(self) -> None:
+        self.post_message(LatencyLoaded(self.queries.latency(None), self.queries.recent_requests(RECENT)))
 
-    def on_stats_loaded(self, message: StatsLoaded) -> None:
-        figures: LatencyFigures = message.data
+    def on_latency_loaded(self, message: LatencyLoaded) -> None:
         table = self.query_one(DataTable)
         table.clear()
-        for row in figures.rows:
-            source = "cache hit" if row.cached else "local" if row.provider in ("ollama", "embedded") else "cloud"
+        local = set(self.queries.local_providers)
+        for row in message.rows:
+            source = "cache hit" if row.cached else "local" if row.provider in local else "cloud"
             rate = "-" if row.tokens_per_s is None else f"{row.tokens_per_s:,.1f}"
-            table.add_row(row.name, source, f"{row.count:,}", ms(row.ttft_p50_ms), ms(row.ttft_p95_ms),
+            table.add_row(for_terminal(row.name), source, f"{row.count:,}", ms(row.ttft_p50_ms), ms(row.ttft_p95_ms),
                           ms(row.total_p50_ms), ms(row.total_p95_ms), rate)
-        if not figures.rows:
+        if not message.rows:
             table.add_row("no answered requests yet", "", "", "", "", "", "", "")
-        points = [(f"{time.strftime('%H:%M', time.localtime(p.created_at))} {p.model[:16]}{' (cache)' if p.cached else ''}",
-                   p.total_ms) for p in figures.recent]
+        points = [(f"{time.strftime('%H:%M', time.localtime(p.created_at))} {for_terminal(p.model[:16])}"
+                   f"{' (cache)' if p.cached else ''}", p.total_ms) for p in message.recent]
         self.query_one(BarChart).plot(points, "ms", "No requests yet.")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from textual import work
+from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
@@ -12,14 +14,19 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
-from assistant.ui.worker_errors import ForwardWorkerFailures
-from assistant.textsafe import for_terminal
+from assistant.core.pricing import Price
+from assistant.core.textsafe import for_terminal
+from assistant.core.types import ModelInfo, ModelRef
 from assistant.ui.messages import ModelsLoaded
+from assistant.ui.worker_errors import ForwardWorkerFailures
+
+if TYPE_CHECKING:
+    from assistant.engine.engine import Engine
 
 AUTO = "auto"
 
 
-def price_text(price: Any) -> str:
+def price_text(price: Price | None) -> str:
     if price is None:
         return "price unknown"
     if not price.input_per_token and not price.output_per_token:
@@ -27,7 +34,7 @@ def price_text(price: Any) -> str:
     return f"${price.input_per_token * 1e6:.2f} in / ${price.output_per_token * 1e6:.2f} out per Mtok"
 
 
-def model_options(models: dict[str, list[Any]], prices: Any) -> list[Option | None]:
+def model_options(models: dict[str, list[ModelInfo]], price: Callable[[ModelRef], Price | None]) -> list[Option | None]:
     """A header per provider; a reason shared by all its models (no key, not running) is said once there."""
     items: list[Option | None] = [Option(Content("Automatic: the router chooses (local first)"), id=AUTO)]
     for provider, infos in models.items():
@@ -39,7 +46,7 @@ def model_options(models: dict[str, list[Any]], prices: Any) -> list[Option | No
             state = "ready" if info.available else "unavailable"
             detail = f" · {for_terminal(info.detail)}" if info.detail and not shared else ""
             size = f" · {info.size}" if getattr(info, "size", "") else ""
-            line = f"  {info.ref.model}  [{state}] · {price_text(prices.price(info.ref))}{size}{detail}"
+            line = f"  {for_terminal(info.ref.model)}  [{state}] · {price_text(price(info.ref))}{size}{detail}"
             items.append(Option(Content(line), id=str(info.ref), disabled=info.ref.model == "?"))
     return items
 
@@ -49,12 +56,12 @@ class ModelPickerScreen(ForwardWorkerFailures, ModalScreen[str | None]):
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, engine: Any, current: str | None) -> None:
+    def __init__(self, engine: Engine, current: str | None) -> None:
         super().__init__(classes="dialog")
         self.engine = engine
         self.current = current
 
-    def compose(self):  # type: ignore[no-untyped-def]
+    def compose(self) -> ComposeResult:
         with Vertical(classes="dialog-box wide"):
             yield Label(f"Model (now: {self.current or 'automatic'}) — Enter picks, Esc cancels", markup=False)
             yield OptionList(Option(Content("Looking for models…"), disabled=True), id="models")
@@ -69,7 +76,7 @@ class ModelPickerScreen(ForwardWorkerFailures, ModalScreen[str | None]):
 
     def on_models_loaded(self, message: ModelsLoaded) -> None:
         options = self.query_one(OptionList)
-        options.set_options(model_options(message.models, self.engine.prices))
+        options.set_options(model_options(message.models, self.engine.price))
         target = self.current or AUTO
         for index in range(options.option_count):
             if options.get_option_at_index(index).id == target:

@@ -3,27 +3,24 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from textual import work
+from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
-from assistant.ui.worker_errors import ForwardWorkerFailures
-from assistant.ui.messages import StatsLoaded
-from assistant.ui.widgets.answer_view import money
+from assistant.core.money import usd
+from assistant.ui.messages import SavingsLoaded
 from assistant.ui.widgets.bar_chart import BarChart
+from assistant.ui.worker_errors import ForwardWorkerFailures
+
+if TYPE_CHECKING:
+    from assistant.engine.queries import Queries
 
 CHART_DAYS = 14
-
-
-@dataclass(frozen=True)
-class SavingsFigures:
-    periods: list[tuple[str, Any]]
-    by_day: list[tuple[str, float]]
 
 
 def periods(now: float) -> list[tuple[str, float | None]]:
@@ -32,21 +29,14 @@ def periods(now: float) -> list[tuple[str, float | None]]:
     return [("today", midnight), ("7 days", now - 7 * 86400), ("30 days", now - 30 * 86400), ("all time", None)]
 
 
-def load_savings(conn: Any, now: float) -> SavingsFigures:
-    from assistant.storage.stats import savings_by_day, savings_report
-
-    return SavingsFigures([(label, savings_report(conn, since)) for label, since in periods(now)],
-                          savings_by_day(conn, CHART_DAYS))
-
-
-class SavingsScreen(ForwardWorkerFailures, Screen):
+class SavingsScreen(ForwardWorkerFailures, Screen[None]):
     BINDINGS = [Binding("escape", "app.pop_screen", "Back"), Binding("r", "reload", "Reload")]
 
-    def __init__(self, conn: Any) -> None:
+    def __init__(self, queries: Queries) -> None:
         super().__init__(id="savings")
-        self.conn = conn
+        self.queries = queries
 
-    def compose(self):  # type: ignore[no-untyped-def]
+    def compose(self) -> ComposeResult:
         yield Header()
         with VerticalScroll():
             yield DataTable(id="savings-table", cursor_type="row", zebra_stripes=True)
@@ -64,25 +54,27 @@ class SavingsScreen(ForwardWorkerFailures, Screen):
     def action_reload(self) -> None:
         self.load(time.time())
 
-    @work(exclusive=True, exit_on_error=False, group="stats")
-    async def load(self, now: float) -> None:
-        self.post_message(StatsLoaded("savings", load_savings(self.conn, now)))
+    @work(thread=True, exclusive=True, exit_on_error=False, group="stats")
+    def load(self, now: float) -> None:
+        q = self.queries
+        self.post_message(SavingsLoaded([(label, q.savings(since)) for label, since in periods(now)],
+                                        q.savings_by_day(CHART_DAYS), q.baseline()))
 
-    def on_stats_loaded(self, message: StatsLoaded) -> None:
-        figures: SavingsFigures = message.data
+    def on_savings_loaded(self, message: SavingsLoaded) -> None:
         table = self.query_one(DataTable)
         table.clear()
-        for label, r in figures.periods:
+        for label, r in message.periods:
             rate = f"{r.cache_hits / r.requests:.0%}" if r.requests else "-"
             est = "~" if r.estimated else ""
-            table.add_row(label, f"{r.requests:,}", f"{money(r.spent_usd)}{est}", f"{money(r.saved_usd)}{est}",
-                          money(r.saved_cache_usd), money(r.saved_local_usd), money(r.saved_routing_usd),
+            table.add_row(label, f"{r.requests:,}", f"{usd(r.spent_usd)}{est}", f"{usd(r.saved_usd)}{est}",
+                          usd(r.saved_cache_usd), usd(r.saved_local_usd), usd(r.saved_routing_usd),
                           f"{r.tokens_saved:,}", rate, key=label)
-        overall = figures.periods[-1][1]
-        notes = [f"Savings are measured against {overall.baseline}: what the same tokens would have cost there."
-                 if overall.baseline else "No cloud baseline yet: savings appear once a cloud model has a price."]
+        overall = message.periods[-1][1]
+        baseline = overall.baseline or message.baseline
+        notes = [f"Savings are measured against {baseline}: what the same tokens would have cost there."
+                 if baseline else "No cloud baseline yet: savings appear once a cloud model has a price."]
         if overall.estimated:
             notes.append("~ some token counts were estimated (the provider did not report usage).")
         self.query_one("#savings-notes", Static).update("\n".join(notes))
-        rows = [(day[5:], saved) for day, saved in figures.by_day]
+        rows = [(day[5:], saved) for day, saved in message.by_day]
         self.query_one(BarChart).plot(rows if any(v for _, v in rows) else [], "$", "Nothing saved in this period yet.")

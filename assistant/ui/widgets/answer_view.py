@@ -5,20 +5,19 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
+
+from assistant.core.money import usd
+from assistant.core.types import Answer
 
 _FENCE = re.compile(r"```[^\n]*\n(.*?)(?:```|\Z)", re.S)
 
 
-def money(value: float) -> str:
-    """Fractions of a cent matter when every local answer saves a little."""
-    return f"${value:.6f}" if 0 < abs(value) < 0.01 else f"${value:.4f}"
-
-
-def answer_figures(answer: Any) -> str:
+def answer_figures(answer: Answer, local: bool) -> str:
     """model · local/cloud/cached · time to first token · tokens/s · cost or saving."""
-    where = "cached" if answer.cached else "local" if answer.provider in ("ollama", "embedded") else "cloud"
+    where = "cached" if answer.cached else "local" if local else "cloud"
     parts = [f"{answer.provider}:{answer.model}", where]
     if answer.ttft_ms is not None:
         parts.append(f"first token {answer.ttft_ms:,.0f} ms")
@@ -27,9 +26,9 @@ def answer_figures(answer: Any) -> str:
         parts.append(f"{rate:,.0f} tok/s")
     parts.append(f"{answer.usage.output_tokens:,} tokens{'~' if answer.usage.estimated else ''}")
     if answer.cost_usd:
-        parts.append(f"cost {money(answer.cost_usd)}{' est.' if answer.cost_estimated else ''}")
+        parts.append(f"cost {usd(answer.cost_usd)}{' est.' if answer.cost_estimated else ''}")
     if answer.saved_usd:
-        parts.append(f"saved {money(answer.saved_usd)}")
+        parts.append(f"saved {usd(answer.saved_usd)}")
     elif not answer.cost_usd:
         parts.append("$0")
     return " · ".join(parts)
@@ -45,7 +44,7 @@ class AnswerView(Vertical, can_focus=True):
         self._figures = figures or status
         self._stream: Any = None
 
-    def compose(self):  # type: ignore[no-untyped-def]
+    def compose(self) -> ComposeResult:
         # Imported here: the Markdown parser is not needed for the first paint of an empty chat.
         from textual.widgets import Markdown
 
@@ -70,9 +69,12 @@ class AnswerView(Vertical, can_focus=True):
             stream, self._stream = self._stream, None
             await stream.stop()
 
-    async def finish(self, answer: Any) -> None:
+    async def finish(self, answer: Answer, local: bool) -> None:
         await self._close()
-        self.query_one(".answer-figures", Static).update(answer_figures(answer))
+        self.query_one(".answer-figures", Static).update(answer_figures(answer, local))
+
+    def waiting(self, what: str) -> None:
+        self.query_one(".answer-figures", Static).update(f"… {what}")
 
     def stopping(self) -> None:
         self.query_one(".answer-figures", Static).update("stopping…")

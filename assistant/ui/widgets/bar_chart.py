@@ -34,9 +34,9 @@ class BarChart(Static):
 
 def fmt(value: float, unit: str) -> str:
     if unit == "$":
-        from assistant.ui.widgets.answer_view import money
+        from assistant.core.money import usd
 
-        return money(value)
+        return usd(value)
     if unit == "ms":
         return f"{value:,.0f} ms"
     return f"{value:,.2f}{unit}"

@@ -7,7 +7,7 @@ from typing import Any
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from assistant.textsafe import for_terminal
+from assistant.core.textsafe import for_terminal
 from assistant.ui.widgets.answer_view import AnswerView, answer_figures
 
 # Very long prompts (a pasted file) are shown shortened; the full text is still sent and stored.
@@ -38,7 +38,7 @@ class ChatLog(VerticalScroll):
 
     def show_conversation(self, messages: list[Any]) -> None:
         self.remove_children()
-        widgets = []
+        widgets: list[Static | AnswerView] = []
         for m in messages:
             if m.role == "user":
                 shown = m.content if len(m.content) <= SHOW_PROMPT_CHARS else m.content[:SHOW_PROMPT_CHARS] + "…"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import Footer
 
@@ -22,7 +23,7 @@ class QuietFooter(Footer):
         palette = active.get(self.app.COMMAND_PALETTE_BINDING)
         return keys, self.show_command_palette, self.app.ENABLE_COMMAND_PALETTE, palette and palette[2]
 
-    def bindings_changed(self, screen: Screen) -> None:
+    def bindings_changed(self, screen: Screen[object]) -> None:
         self._bindings_ready = True
         if not screen.app.app_focus or self._pending:
             return
@@ -35,7 +36,7 @@ class QuietFooter(Footer):
         if self.is_attached and self._bindings_shown() != self._shown:
             await self.recompose()
 
-    def compose(self):  # type: ignore[no-untyped-def]
+    def compose(self) -> ComposeResult:
         if self._bindings_ready:
             self._shown = self._bindings_shown()
         yield from super().compose()

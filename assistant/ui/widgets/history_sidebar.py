@@ -5,12 +5,13 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.content import Content
 from textual.widgets import Input, OptionList
 from textual.widgets.option_list import Option
 
-from assistant.textsafe import for_terminal
+from assistant.core.textsafe import for_terminal
 from assistant.ui.messages import ConversationSelected, SearchRequested
 
 
@@ -23,7 +24,7 @@ class HistorySidebar(Vertical):
 
     _shown: tuple[str, tuple[tuple[str | None, str], ...]] | None = None
 
-    def compose(self):  # type: ignore[no-untyped-def]
+    def compose(self) -> ComposeResult:
         yield Input(placeholder="Search history…", id="history-search")
         yield OptionList(id="history-list")
 

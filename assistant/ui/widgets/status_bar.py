@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual.reactive import reactive
 from textual.widgets import Static
 
-from assistant.ui.widgets.answer_view import money
+from assistant.core.money import usd
 
 
 class StatusBar(Static):
@@ -16,7 +16,7 @@ class StatusBar(Static):
 
     model: reactive[str] = reactive("auto (router)", repaint=False)
     engine: reactive[str] = reactive("starting…", repaint=False)  # shown only when it failed to start
-    ollama: reactive[str] = reactive("…", repaint=False)
+    local: reactive[str] = reactive("…", repaint=False)
     providers: reactive[str] = reactive("…", repaint=False)
     spend: reactive[float] = reactive(0.0, repaint=False)
     saved: reactive[float] = reactive(0.0, repaint=False)
@@ -25,8 +25,8 @@ class StatusBar(Static):
 
     def line(self) -> str:
         engine = f" engine {self.engine} │" if self.engine == "unavailable" else ""
-        return (f" model {self.model} │{engine} ollama {self.ollama} │ cloud {self.providers} "
-                f"│ session {money(self.spend)} spent, {money(self.saved)} saved")
+        return (f" model {self.model} │{engine} {self.local} │ cloud {self.providers} "
+                f"│ session {usd(self.spend)} spent, {usd(self.saved)} saved")
 
     def render(self) -> str:
         self._shown = self.line()
@@ -36,4 +36,4 @@ class StatusBar(Static):
         if self.line() != self._shown:
             self.refresh()
 
-    watch_model = watch_engine = watch_ollama = watch_providers = watch_spend = watch_saved = _changed
+    watch_model = watch_engine = watch_local = watch_providers = watch_spend = watch_saved = _changed

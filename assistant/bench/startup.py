@@ -13,8 +13,8 @@ import sys
 import tempfile
 import termios
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Sequence
 
 # The yardstick: one Header, one Input, one Footer.
 MINIMAL_APP = """

@@ -5,12 +5,12 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-_HERE = Path(__file__).resolve().parent
+_PACKAGE = Path(__file__).resolve().parent.parent  # assistant/
 
 
 def asset_path(name: str) -> Path:
     """Wheels carry assets inside the package; a checkout keeps them at the top level."""
-    candidates = [_HERE / "assets" / name, _HERE.parent / "assets" / name]
+    candidates = [_PACKAGE / "assets" / name, _PACKAGE.parent / "assets" / name]
     frozen = getattr(sys, "_MEIPASS", None)
     if frozen:
         candidates.insert(0, Path(frozen) / "assistant" / "assets" / name)

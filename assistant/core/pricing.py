@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
-from assistant.engine.types import ModelRef, Usage
-from assistant.resources import asset_path
+from assistant.core.resources import asset_path
+from assistant.core.types import ModelRef, Usage
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ class PriceTable:
         self.source = source
 
     @classmethod
-    def load(cls, overrides: Mapping[str, Mapping[str, float]] | None = None) -> "PriceTable":
+    def load(cls, overrides: Mapping[str, Mapping[str, float]] | None = None) -> PriceTable:
         data = json.loads(asset_path("prices.json").read_text(encoding="utf-8"))
         models = {
             name: Price(entry["input_per_token"], entry["output_per_token"], int(entry.get("quality", 2)))
@@ -46,8 +46,9 @@ class PriceTable:
             )
         return cls(models, f"{data.get('source', '')}, {data.get('date', '')}")
 
-    def price(self, ref: ModelRef) -> Price | None:
-        if ref.local:
+    def price(self, ref: ModelRef, *, local: bool = False) -> Price | None:
+        """What a model charges; models on this machine are free."""
+        if local:
             return FREE
         return self.models.get(str(ref)) or self._dated(ref)
 
@@ -58,10 +59,10 @@ class PriceTable:
                 return price
         return None
 
-    def cost(self, ref: ModelRef, usage: Usage) -> float | None:
-        price = self.price(ref)
+    def cost(self, ref: ModelRef, usage: Usage, *, local: bool = False) -> float | None:
+        price = self.price(ref, local=local)
         return None if price is None else price.cost(usage)
 
-    def cloud_models(self, provider: str | None = None) -> list[ModelRef]:
-        refs = [ModelRef.parse(name) for name in self.models]
-        return [r for r in refs if provider is None or r.provider == provider]
+    def models_of(self, provider: str) -> list[str]:
+        """Model names the table prices for one provider."""
+        return [name.partition(":")[2] for name in self.models if name.partition(":")[0] == provider]

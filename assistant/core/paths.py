@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,7 +37,7 @@ class Paths:
         return self.data_dir / "state.json"
 
 
-def resolve_paths(environ: dict[str, str] | None = None) -> Paths:
+def resolve_paths(environ: Mapping[str, str] | None = None) -> Paths:
     """ASSISTANT_HOME wins so tests and portable installs keep everything in one folder."""
     env = os.environ if environ is None else environ
     home = env.get("ASSISTANT_HOME")

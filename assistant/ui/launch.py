@@ -9,10 +9,9 @@ def run_tui() -> int:
     # Start-up creates ~10^5 long-lived objects that collections would only re-scan (~30 ms here); the app
     # freezes them and turns collection back on once its first frame is out (AssistantApp.on_mount).
     gc.disable()
-    from assistant.cli.context import load
+    from assistant.compose import load
     from assistant.ui.app import make_app
 
-    paths, settings = load()
-    app = make_app(paths, settings)
+    app = make_app(load())
     app.run()
     return int(app.return_code or 0)

@@ -40,7 +40,27 @@ class StorageError(AssistantError):
 
 
 class DatabaseLocked(StorageError):
+    title = "Database busy"
     kind = "locked"
+
+
+class DiskFull(StorageError):
+    """Nothing can be written; what is stored stays intact and readable."""
+
+    title = "Disk full"
+    kind = "disk_full"
+
+
+class DatabaseReadOnly(StorageError):
+    title = "Database read-only"
+    kind = "read_only"
+
+
+class DatabaseDamaged(StorageError):
+    """The file itself is damaged (not merely unwritable): it is kept aside, never written into."""
+
+    title = "Database damaged"
+    kind = "damaged"
 
 
 class KeyringUnavailable(AssistantError):

@@ -8,7 +8,7 @@ from json.encoder import encode_basestring  # C: what json.dumps(s, ensure_ascii
 
 from blake3 import blake3
 
-from assistant.engine.types import GenerationSettings, ProviderRequest
+from assistant.core.types import GenerationSettings, ProviderRequest
 
 # Bump when what goes into the key changes, so old entries stop matching instead of answering wrongly
 # (and `cache prune` removes entries stored under an older scheme).

@@ -1,13 +1,11 @@
-"""Frozen value types shared by the engine, providers, storage and UI."""
+"""Frozen value types shared by every layer: model names, requests, usage, answers."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
-from assistant.errors import UsageError
-
-LOCAL_PROVIDERS = frozenset({"ollama", "embedded"})
-CLOUD_PROVIDERS = ("openai", "anthropic", "gemini")
+from assistant.core.errors import UsageError
 
 
 @dataclass(frozen=True)
@@ -20,18 +18,8 @@ class ModelRef:
     def __str__(self) -> str:
         return f"{self.provider}:{self.model}"
 
-    @property
-    def local(self) -> bool:
-        return self.provider in LOCAL_PROVIDERS
-
-    def canonical(self) -> "ModelRef":
-        """Ollama treats `llama3.2` and `llama3.2:latest` as one model; so must the cache."""
-        if self.provider == "ollama" and ":" not in self.model:
-            return ModelRef(self.provider, self.model + ":latest")
-        return self
-
     @classmethod
-    def parse(cls, text: str, known_providers: tuple[str, ...] | frozenset[str] = ()) -> "ModelRef":
+    def parse(cls, text: str, known_providers: Collection[str] = ()) -> ModelRef:
         provider, sep, model = text.strip().partition(":")
         if not sep or not provider or not model:
             raise UsageError(f"'{text}' is not a model name; use provider:model, e.g. ollama:llama3.2 or embedded:smollm2.")
@@ -142,14 +130,16 @@ class Answer:
     route_reason: str = ""
     cost_estimated: bool = False
     attempts: tuple[Attempt, ...] = field(default=())
+    # From the answering model's first try to its last token (its retries included); ttft_ms counts from there too.
+    answer_ms: float | None = None
 
     @property
     def tokens_per_second(self) -> float | None:
         # A replayed answer was not generated now, so it has no generation speed.
-        if self.cached or self.ttft_ms is None or self.usage.output_tokens < 2:
+        if self.cached:
             return None
-        gen_ms = self.total_ms - self.ttft_ms
-        return (self.usage.output_tokens - 1) / (gen_ms / 1000) if gen_ms > 0 else None
+        return tokens_per_second(self.usage.output_tokens, self.ttft_ms,
+                                 self.answer_ms if self.answer_ms is not None else self.total_ms)
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -171,3 +161,10 @@ class Answer:
                 for a in self.attempts
             ],
         }
+
+
+def tokens_per_second(output_tokens: int, ttft_ms: float | None, total_ms: float | None) -> float | None:
+    """Generation speed after the first token: the one definition the chat, the panels and `latency` use."""
+    if ttft_ms is None or total_ms is None or output_tokens < 2 or total_ms <= ttft_ms:
+        return None
+    return (output_tokens - 1) / ((total_ms - ttft_ms) / 1000)

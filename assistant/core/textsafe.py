@@ -23,3 +23,16 @@ def for_terminal(text: str) -> str:
     """Escape sequences become visible text (^[ ...), other control characters too; newlines and tabs stay."""
     text = _ESCAPES.sub(lambda m: "^[" + _CONTROLS.sub(_visible, m.group(0)[1:]), text)
     return _CONTROLS.sub(_visible, text.replace("\r\n", "\n"))
+
+
+MESSAGE_LIMIT = 300
+
+
+def one_line(text: str, secret: str | None = None) -> str:
+    """A provider's message made safe to show: one line, bounded, never containing the key."""
+    words = for_terminal(text.replace(secret, "[redacted]") if secret else text).split()
+    if secret and len(secret) > 8:
+        # Providers echo a masked key ("sk-proj-ab*****wxyz"); even that much is not repeated.
+        words = ["[redacted]" if "*" in w and (secret[:6] in w or secret[-4:] in w) else w for w in words]
+    text = " ".join(words)
+    return text if len(text) <= MESSAGE_LIMIT else text[: MESSAGE_LIMIT - 1] + "…"

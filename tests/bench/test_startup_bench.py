@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.ui import startup_bench
+from assistant.bench import startup as startup_bench
 
 # Draws nothing, ignores ctrl+q and SIGTERM: only SIGKILL ends it.
 _STUBBORN = """

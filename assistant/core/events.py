@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from assistant.engine.types import Answer, ModelRef
-from assistant.errors import AssistantError
+from assistant.core.errors import AssistantError
+from assistant.core.types import Answer, ModelRef
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,16 @@ class Notice:
 
     text: str
     level: str = "info"  # info or warning
+    # True for news that is over once the answer arrives (a retry): the chat shows it while waiting, not as a line.
+    transient: bool = False
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """What the answer is waiting for now (loading a model, a retry back-off, the first token)."""
+
+    what: str
+    seconds: float | None = None  # how long the wait will last, when known
 
 
 @dataclass(frozen=True)
@@ -45,4 +55,4 @@ class Failed:
     partial_text: str = ""
 
 
-Event = Started | TextDelta | Notice | Finished | Failed
+Event = Started | TextDelta | Notice | Waiting | Finished | Failed

@@ -1,0 +1,267 @@
+"""Typed settings from config.toml plus environment overrides; every field documented and range-checked; no secrets."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from assistant.core.errors import ConfigError
+from assistant.core.spec import ProviderSpec
+
+POLICIES = ("local-first", "cheapest", "fastest", "best")
+
+
+def setting(default: Any, doc: str, env: str = "", *, lo: float | None = None, hi: float | None = None,
+            choices: tuple[str, ...] = ()) -> Any:
+    """A documented setting; `lo`/`hi` bound numbers (inclusive), `choices` bound strings."""
+    return field(default=default, metadata={"doc": doc, "env": env, "lo": lo, "hi": hi, "choices": choices})
+
+
+@dataclass(frozen=True)
+class GeneralSettings:
+    default_model: str = setting("", "provider:model used when none is named; empty lets the router choose.")
+    policy: str = setting("local-first", "Routing policy: local-first, cheapest, fastest or best.", choices=POLICIES)
+    local_only: bool = setting(False, "Never send anything to a cloud provider.", "ASSISTANT_LOCAL_ONLY")
+    monthly_budget_usd: float = setting(0.0, "Cloud spending cap per calendar month in USD; 0 means no cap.", lo=0)
+    baseline_model: str = setting("", "Cloud model savings are measured against; empty means the cheapest cloud model "
+                                      "in the fallback chain.")
+    fallback: bool = setting(True, "Try the next candidate when the chosen provider fails.")
+
+
+@dataclass(frozen=True)
+class GenerationSettingsConfig:
+    temperature: float = setting(-1.0, "Sampling temperature (0 to 2); -1 leaves it to the model's default.", lo=-1, hi=2)
+    max_tokens: int = setting(1024, "Most tokens an answer may have.", lo=1, hi=1_000_000)
+
+
+@dataclass(frozen=True)
+class CacheSettings:
+    enabled: bool = setting(True, "Answer repeated requests from the response cache and store new answers in it.")
+    ttl_days: float = setting(30.0, "Entries older than this many days are not used and are pruned; 0 keeps them "
+                                    "forever.", lo=0, hi=36500)
+    max_entries: int = setting(50_000, "Most entries kept on disk; least recently used go first; 0 means no limit.",
+                               lo=0, hi=100_000_000)
+    max_mb: float = setting(100.0, "Most megabytes of answers kept on disk (about 50,000 answers of 2 KB); 0 means no "
+                                   "limit.", lo=0, hi=1_000_000)
+    hot_entries: int = setting(1024, "Entries also kept in memory for instant hits (at most 32 MB); 0 turns that tier "
+                                     "off.", lo=0, hi=1_000_000)
+
+
+@dataclass(frozen=True)
+class NetworkSettings:
+    connect_timeout: float = setting(5.0, "Seconds to wait for a connection to a cloud provider.", lo=0.05, hi=300)
+    read_timeout: float = setting(60.0, "Seconds to wait between streamed chunks before giving up.", lo=0.1, hi=3600)
+    max_retries: int = setting(3, "Retries of a failed request before falling back (only before any text is shown).",
+                               lo=0, hi=10)
+    retry_max_wait: float = setting(20.0, "Longest single wait between retries, even when Retry-After asks for more.",
+                                    lo=0, hi=600)
+    first_token_timeout: float = setting(10.0, "Seconds a request waits for the first token from cloud models, retries "
+                                               "included; then a model on this machine answers. 0 turns it off.",
+                                         lo=0, hi=3600)
+
+
+@dataclass(frozen=True)
+class Settings:
+    general: GeneralSettings = GeneralSettings()
+    generation: GenerationSettingsConfig = GenerationSettingsConfig()
+    cache: CacheSettings = CacheSettings()
+    network: NetworkSettings = NetworkSettings()
+    # Per-model price overrides: {"openai:gpt-4o-mini": {"input_per_mtok": 0.15, "output_per_mtok": 0.6}}
+    prices: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    # One [name] table per provider, typed by the provider's own section class (see ProviderSpec.section).
+    providers: Mapping[str, Any] = field(default_factory=dict)
+
+    def provider(self, spec: ProviderSpec) -> Any:
+        """The provider's settings: its [name] table, or its defaults when the file has none."""
+        found = self.providers.get(spec.name)
+        return found if found is not None else spec.default_section()
+
+
+_APP_SECTIONS = tuple(f.name for f in dataclasses.fields(Settings) if f.name not in ("prices", "providers"))
+_SECRET_WORDS = ("api_key", "apikey", "secret", "token", "password")
+
+
+def _coerce(path: str, where: str, value: Any, kind: type) -> Any:
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+            return value.lower() in ("1", "true", "yes", "on")
+    elif kind is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, str):
+            try:
+                return float(value)
+            except ValueError:
+                pass
+    elif kind is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+            return int(value)
+    elif kind is str and isinstance(value, str):
+        return value
+    elif kind in (list, tuple) and isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    shown = kind.__name__ if kind not in (list, tuple) else "a list of strings"
+    raise ConfigError(f"{where}: '{path}' must be {shown}, not {value!r}.")
+
+
+def _in_range(path: str, where: str, value: Any, meta: Mapping[str, Any]) -> None:
+    lo, hi, choices = meta.get("lo"), meta.get("hi"), meta.get("choices") or ()
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"{where}: '{path}' must be a finite number, not {value!r}.")
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if number and ((lo is not None and value < lo) or (hi is not None and value > hi)):
+        if lo is not None and hi is not None:
+            span = f"from {lo:g} to {hi:g}"
+        else:
+            span = f"at least {lo:g}" if lo is not None else f"at most {hi:g}"
+        raise ConfigError(f"{where}: '{path}' is {value:g}; it must be {span}.")
+    if choices and value not in choices:
+        raise ConfigError(f"{where}: '{path}' must be one of {', '.join(choices)}, not {value!r}.")
+
+
+def _section(base: Any, data: Mapping[str, Any], name: str, where: str) -> Any:
+    known = {f.name: f for f in dataclasses.fields(base)}
+    values: dict[str, Any] = {}
+    for key, value in data.items():
+        lowered = key.lower()
+        if lowered in _SECRET_WORDS or ("key" in lowered and lowered != "keep_alive"):
+            raise ConfigError(f"{where}: '{name}.{key}' looks like a secret; store keys with `assistant keys set {name}` "
+                              "instead.")
+        if key not in known:
+            raise ConfigError(f"{where}: unknown setting '{name}.{key}'; known: {', '.join(known)}.")
+        coerced = _coerce(f"{name}.{key}", where, value, type(getattr(base, key)))
+        _in_range(f"{name}.{key}", where, coerced, known[key].metadata)
+        values[key] = coerced
+    return dataclasses.replace(base, **values)
+
+
+def _prices(data: Any, where: str) -> dict[str, dict[str, float]]:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: 'prices' must be a table of \"provider:model\" tables.")
+    out: dict[str, dict[str, float]] = {}
+    for model, entry in data.items():
+        if ":" not in model or not isinstance(entry, dict):
+            raise ConfigError(f"{where}: 'prices.{model}' must be a table named \"provider:model\".")
+        out[model] = {}
+        for k, v in entry.items():
+            if k not in ("input_per_mtok", "output_per_mtok"):
+                raise ConfigError(f"{where}: unknown setting 'prices.\"{model}\".{k}'; use input_per_mtok and "
+                                  "output_per_mtok.")
+            price = _coerce(f"prices.{model}.{k}", where, v, float)
+            _in_range(f"prices.{model}.{k}", where, price, {"lo": 0, "hi": 1_000_000})
+            out[model][k] = price
+    return out
+
+
+def settings_from_mapping(data: Mapping[str, Any], specs: Mapping[str, ProviderSpec] | None = None,
+                          where: str = "config.toml") -> Settings:
+    """Build settings from parsed TOML; unknown keys, wrong types and values out of range are errors naming the key."""
+    specs = specs or {}
+    sections: dict[str, Any] = {}
+    providers: dict[str, Any] = {name: spec.default_section() for name, spec in specs.items()}
+    for name, value in data.items():
+        if name == "prices":
+            sections["prices"] = _prices(value, where)
+            continue
+        if name not in _APP_SECTIONS and name not in specs:
+            raise ConfigError(f"{where}: unknown section '[{name}]'; see `assistant config defaults` for every setting.")
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: '{name}' must be a [{name}] table.")
+        if name in specs:
+            providers[name] = _section(providers[name], value, name, where)
+        else:
+            sections[name] = _section(getattr(Settings(), name), value, name, where)
+    return dataclasses.replace(Settings(), **sections, providers=providers)
+
+
+def _env_values(current: Any, environ: Mapping[str, str], extra: Mapping[str, tuple[str, ...]], name: str) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for f in dataclasses.fields(current):
+        names = ((f.metadata.get("env"),) if f.metadata.get("env") else ()) + tuple(extra.get(f.name, ()))
+        for env in names:
+            if env and environ.get(env):
+                value = _coerce(f"{name}.{f.name}", env, environ[env], type(getattr(current, f.name)))
+                _in_range(f.name, env, value, f.metadata)
+                values[f.name] = value
+                break
+    return values
+
+
+def apply_environment(settings: Settings, environ: Mapping[str, str],
+                      specs: Mapping[str, ProviderSpec] | None = None) -> Settings:
+    """Environment variables users already set for these tools win over the file."""
+    changes: dict[str, Any] = {}
+    for name in _APP_SECTIONS:
+        current = getattr(settings, name)
+        values = _env_values(current, environ, {}, name)
+        if values:
+            changes[name] = dataclasses.replace(current, **values)
+    providers = dict(settings.providers)
+    for name, spec in (specs or {}).items():
+        current = settings.provider(spec)
+        values = _env_values(current, environ, spec.env, name)
+        if values:
+            providers[name] = dataclasses.replace(current, **values)
+    return dataclasses.replace(settings, **changes, providers=providers)
+
+
+def load_settings(config_file: Path, specs: Mapping[str, ProviderSpec] | None = None,
+                  environ: Mapping[str, str] | None = None) -> Settings:
+    """Read config.toml (missing is fine; a UTF-8 byte-order mark is accepted) and apply environment overrides."""
+    import tomllib
+
+    data: dict[str, Any] = {}
+    try:
+        text = config_file.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        text = ""
+    except IsADirectoryError as exc:
+        raise ConfigError(f"{config_file} is a folder, not a file; move it aside.") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{config_file}: cannot be read ({exc.__class__.__name__}); fix its permissions or "
+                          "encoding (UTF-8).") from exc
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{config_file}: {exc}. Fix the file or move it aside.") from exc
+    settings = settings_from_mapping(data, specs, str(config_file))
+    return apply_environment(settings, os.environ if environ is None else environ, specs)
+
+
+def _rendered(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, tuple):
+        return "[" + ", ".join(f'"{v}"' for v in value) + "]"
+    return repr(value).replace("'", '"')
+
+
+def _describe(name: str, current: Any, extra_env: Mapping[str, tuple[str, ...]]) -> list[str]:
+    lines = [f"[{name}]"]
+    for f in dataclasses.fields(current):
+        names = ((f.metadata["env"],) if f.metadata.get("env") else ()) + tuple(extra_env.get(f.name, ()))
+        env = f" (environment: {' or '.join(names)})" if names else ""
+        lines.append(f"# {f.metadata['doc']}{env}")
+        lines.append(f"# {f.name} = {_rendered(getattr(current, f.name))}")
+    return lines + [""]
+
+
+def default_config_text(specs: Mapping[str, ProviderSpec] | None = None) -> str:
+    """A commented config.toml listing every setting with its default."""
+    lines = ["# assistant configuration. Every setting is shown with its default.", ""]
+    defaults = Settings()
+    for name in _APP_SECTIONS:
+        lines += _describe(name, getattr(defaults, name), {})
+    for name, spec in (specs or {}).items():
+        lines += _describe(name, spec.default_section(), spec.env)
+    lines += ["# [prices.\"openai:gpt-4o-mini\"]", "# input_per_mtok = 0.15", "# output_per_mtok = 0.6", ""]
+    return "\n".join(lines)

@@ -1,0 +1,16 @@
+"""One way to write an amount of money, used by every command and panel."""
+
+from __future__ import annotations
+
+
+def usd(value: float) -> str:
+    """$0, $0.000123, $0.0123, $12.3456, $1,234.56: a fraction of a cent stays visible, large sums stay short."""
+    if value == 0:
+        return "$0"
+    sign = "-" if value < 0 else ""
+    value = abs(value)
+    if value < 0.0001:
+        return f"{sign}${value:.6f}"
+    if value < 100:
+        return f"{sign}${value:.4f}"
+    return f"{sign}${value:,.2f}"

@@ -1,0 +1,202 @@
+"""Records read from and written to storage, shared by the engine, the CLI and the UI as plain values."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Conversation:
+    id: str
+    title: str
+    created_at: float
+    updated_at: float
+    model: str | None = None
+    system: str | None = None
+    temperature: float | None = None
+    message_count: int = 0
+
+
+@dataclass(frozen=True)
+class StoredMessage:
+    id: int
+    conversation_id: str
+    role: str
+    content: str
+    status: str
+    created_at: float
+    provider: str | None = None
+    model: str | None = None
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    conversation_id: str
+    title: str
+    message_id: int
+    role: str
+    snippet: str
+    created_at: float
+
+
+@dataclass(frozen=True)
+class CallRecord:
+    """One try at one model; a request that fell back has one row per attempt."""
+
+    request_id: str
+    conversation_id: str | None
+    message_id: int | None
+    provider: str
+    model: str
+    outcome: str  # ok, error, interrupted
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+    cost_estimated: bool = False
+    saved_usd: float = 0.0
+    saved_source: str | None = None  # cache, local, routing
+    baseline: str | None = None
+    cached: bool = False
+    ttft_ms: float | None = None
+    total_ms: float = 0.0
+    error_kind: str | None = None
+    route_reason: str = ""
+    cache_key: str | None = None
+
+
+@dataclass(frozen=True)
+class RequestRow:
+    """One request as the user saw it: every attempt's cost, and what the answer saved."""
+
+    request_id: str
+    created_at: float
+    provider: str  # who answered (or the last one tried, when nothing did)
+    model: str
+    kind: str  # cache, local, cloud, failed, interrupted or refused (nothing was contacted: local-only, budget, all down)
+    attempts: int
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float
+    saved_usd: float
+    saved_source: str | None
+    baseline: str | None
+    estimated: bool
+
+
+@dataclass(frozen=True)
+class SavingsReport:
+    since: float | None
+    requests: int
+    cache_hits: int
+    local_answers: int
+    cloud_answers: int
+    failed: int  # no answer: every attempt failed, or nothing could be asked (refused)
+    spent_usd: float
+    saved_usd: float
+    saved_cache_usd: float
+    saved_local_usd: float
+    saved_routing_usd: float
+    tokens_saved: int  # tokens that never went to a paid cloud call (cache hits and local answers)
+    baseline: str | None  # the model savings are measured against (the most recent one, if it changed)
+    baselines: tuple[str, ...]
+    estimated: bool  # some figure rests on token counts we estimated ourselves
+    rows: tuple[RequestRow, ...] = ()
+    interrupted: int = 0  # stopped by the user: neither answered nor failed
+    saved_semantic_usd: float = 0.0  # answers to similar questions served from the semantic cache
+    saved_team_usd: float = 0.0  # answers shared by the team cache
+
+
+@dataclass(frozen=True)
+class LatencyRow:
+    provider: str
+    model: str
+    cached: bool
+    count: int
+    ttft_p50_ms: float | None
+    ttft_p95_ms: float | None
+    total_p50_ms: float | None
+    total_p95_ms: float | None
+    tokens_per_s: float | None  # median generation speed after the first token
+
+    @property
+    def name(self) -> str:
+        return f"{self.provider}:{self.model}"
+
+
+@dataclass(frozen=True)
+class RequestPoint:
+    """One answered request, for the recent-requests chart."""
+
+    created_at: float
+    provider: str
+    model: str
+    cached: bool
+    ttft_ms: float | None
+    total_ms: float
+    cost_usd: float
+    saved_usd: float
+
+
+@dataclass(frozen=True)
+class CachedAnswer:
+    key: str
+    provider: str
+    model: str
+    text: str
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float
+    cost_estimated: bool
+    ttft_ms: float | None
+    total_ms: float | None
+    created_at: float
+
+
+@dataclass(frozen=True)
+class KeyStatus:
+    provider: str
+    present: bool
+    source: str | None  # "environment (NAME)" or "keyring"
+    last4: str | None
+
+    def __repr__(self) -> str:  # the key itself is never held here, only its last four characters
+        return f"KeyStatus({self.provider!r}, present={self.present}, source={self.source!r})"
+
+
+@dataclass(frozen=True)
+class HitWindow:
+    """Cache hits and misses over a period: hits are replayed answers, misses fresh answers to requests that looked."""
+
+    hits: int
+    misses: int
+    tokens_saved: int
+    usd_saved: float
+
+    @property
+    def hit_rate(self) -> float | None:
+        asked = self.hits + self.misses
+        return self.hits / asked if asked else None
+
+
+@dataclass(frozen=True)
+class CacheStats:
+    entries: int
+    bytes: int
+    database_bytes: int
+    ttl_days: float
+    max_entries: int
+    max_bytes: int
+    hot_entries: int
+    all_time: HitWindow
+    last_7_days: HitWindow
+
+
+@dataclass(frozen=True)
+class PruneResult:
+    expired: int = 0
+    evicted: int = 0
+    old_scheme: int = 0
+
+    @property
+    def removed(self) -> int:
+        return self.expired + self.evicted + self.old_scheme

@@ -1,0 +1,213 @@
+"""One request through the engine: cache, then route, then stream with fallback, recording every step."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
+from typing import TYPE_CHECKING
+
+from assistant.core.cache_key import cache_key
+from assistant.core.errors import AssistantError, StorageError
+from assistant.core.events import Event, Failed, Finished, Notice, Started, TextDelta
+from assistant.core.records import CachedAnswer, CallRecord
+from assistant.core.types import Answer, Attempt, ChatRequest, ModelRef, Usage
+from assistant.engine import router
+from assistant.engine.accounting import Money, estimate_tokens
+from assistant.engine.recorder import TurnRecorder
+from assistant.engine.run import RunState, stream_attempt
+from assistant.engine.session import Turn, begin_turn
+
+if TYPE_CHECKING:
+    from assistant.engine.engine import Engine
+
+
+class ChatRun:
+    """Everything one request needs while it runs; made by Engine.chat, used once."""
+
+    def __init__(self, engine: Engine, request: ChatRequest) -> None:
+        self.engine = engine
+        self.request = request
+        self.request_id = uuid.uuid4().hex
+        self.t0 = time.perf_counter()
+        self.attempts: list[Attempt] = []
+
+    @property
+    def looks_up(self) -> bool:
+        """--no-cache and regenerate skip the lookup (the fresh answer is still stored and replaces the old)."""
+        return self.request.use_cache and self.engine.settings.cache.enabled and not self.request.regenerate
+
+    async def events(self) -> AsyncGenerator[Event, None]:
+        engine, request = self.engine, self.request
+        try:
+            turn = await engine.db.call(begin_turn, engine.history_log, request)
+        except AssistantError as exc:
+            yield Failed(exc, request.conversation_id)
+            return
+        rec = TurnRecorder(engine.db, engine.history_log, engine.call_log, turn.conversation_id, self.request_id)
+        if self.looks_up:
+            hit = await engine.lookup(turn, request)
+            if hit is not None:
+                async with aclosing(self._replay(hit, turn, rec)) as replay:
+                    async for event in replay:
+                        yield event
+                return
+        try:
+            plan = await engine.plan(request, self._prompt_tokens(turn), rec)
+        except AssistantError as exc:
+            yield Failed(exc, turn.conversation_id)
+            return
+        if not plan.steps:
+            yield Failed(await engine.refuse(plan, rec), turn.conversation_id)
+            return
+        for text, level in router.skip_notes(plan):
+            yield Notice(text, level)
+        # Closing a generator does not close the ones it iterates: aclosing passes a stop (the reader went
+        # away, or Esc) down to the attempt, which keeps what arrived and settles its row.
+        async with aclosing(self._attempts(plan, turn, rec)) as attempts:
+            async for event in attempts:
+                yield event
+
+    async def _attempts(self, plan: router.Plan, turn: Turn, rec: TurnRecorder) -> AsyncGenerator[Event, None]:
+        engine, request = self.engine, self.request
+        deadline = engine.first_token_deadline(self.t0)
+        last_error: AssistantError | None = None
+        for index, step in enumerate(plan.steps):
+            if index and not engine.settings.general.fallback:
+                break
+            if index and not step.local and deadline is not None and time.perf_counter() >= deadline:
+                continue  # the request's first-token budget is spent: only a model on this machine may still answer
+            if index:
+                why = last_error.message if last_error else "unknown"
+                yield Notice(f"{self.attempts[-1].ref} failed ({why}) - trying {step.ref}.", "warning")
+            state = RunState(step.ref, step.local)
+            engine.health.begin(step.ref.provider)
+            try:
+                async with aclosing(self._attempt(step, turn, rec, state, None if step.local else deadline)) as run:
+                    async for event in run:
+                        yield event
+            except (asyncio.CancelledError, GeneratorExit):
+                engine.health.abandon(step.ref.provider)
+                self._interrupted(state, turn, rec)
+                raise
+            if state.error is None:
+                engine.health.success(step.ref.provider)
+                reason = router.explain(plan, step, self.attempts, engine.settings.general.policy)
+                async for event in self._complete(state, turn, rec, reason):
+                    yield event
+                return
+            last_error = state.error
+            if state.parts or not state.error.falls_back or request.model:
+                break
+        assert last_error is not None
+        yield Failed(last_error, turn.conversation_id, "")
+
+    async def _attempt(self, step: router.Step, turn: Turn, rec: TurnRecorder, state: RunState,
+                       deadline: float | None) -> AsyncGenerator[Event, None]:
+        engine = self.engine
+        try:
+            provider = engine.registry.get(step.ref.provider)
+        except AssistantError as exc:
+            state.error = exc
+            self._failed(state, exc, turn, rec, step.reason)
+            return
+        preq = turn.provider_request(step.ref, self.request.settings)
+
+        def failed(s: RunState, e: AssistantError) -> None:
+            self._failed(s, e, turn, rec, step.reason)
+
+        async with aclosing(stream_attempt(provider, preq, state, recorder=rec, reason=step.reason, retry=engine.retry,
+                                           deadline=deadline, on_failure=failed,
+                                           prompt_tokens=self._prompt_tokens(turn))) as stream:
+            async for event in stream:
+                yield event
+
+    # bookkeeping --------------------------------------------------------------------------------
+    def _prompt_tokens(self, turn: Turn) -> int:
+        return estimate_tokens(turn.chars)
+
+    def _usage(self, state: RunState, turn: Turn) -> Usage:
+        usage = state.usage
+        if usage is not None and not usage.estimated:
+            return usage
+        return Usage(
+            usage.input_tokens if usage and usage.input_tokens else self._prompt_tokens(turn),
+            usage.output_tokens if usage and usage.output_tokens else estimate_tokens(len(state.text)),
+            estimated=True,
+        )
+
+    def _failed(self, state: RunState, error: AssistantError, turn: Turn, rec: TurnRecorder, reason: str) -> None:
+        """Called for every failed try, retries included: the breaker and the calls table see each one."""
+        self.attempts.append(Attempt(state.ref, error.kind, error.message, state.elapsed_ms))
+        self.engine.health.failure(state.ref.provider, error.kind, error.message)
+        usage, cost = Usage(), 0.0
+        if state.parts:  # a stream cut after text was still billed for what it sent: estimate it honestly
+            usage = self._usage(state, turn)
+            cost = self.engine.accountant.fresh(state.ref, usage).cost_usd
+        call = CallRecord(self.request_id, turn.conversation_id, None, state.ref.provider, state.ref.model, "error",
+                          usage.input_tokens, usage.output_tokens, cost, usage.estimated, total_ms=state.elapsed_ms,
+                          ttft_ms=state.ttft_ms, error_kind=error.kind, route_reason=reason)
+        # A stream cut after some text keeps what arrived, marked interrupted, never cached.
+        rec.attempt_ended(call, status="interrupted" if state.parts else None, text=state.text if state.parts else None)
+
+    def _interrupted(self, state: RunState, turn: Turn, rec: TurnRecorder) -> None:
+        usage = self._usage(state, turn)
+        money = self.engine.accountant.fresh(state.ref, usage)
+        call = CallRecord(self.request_id, turn.conversation_id, None, state.ref.provider, state.ref.model,
+                          "interrupted", usage.input_tokens, usage.output_tokens, money.cost_usd, True, 0.0, None,
+                          money.baseline, ttft_ms=state.ttft_ms, total_ms=state.elapsed_ms)
+        rec.attempt_ended(call, status="interrupted", text=state.text)
+
+    async def _complete(self, state: RunState, turn: Turn, rec: TurnRecorder, reason: str) -> AsyncGenerator[Event, None]:
+        engine, request = self.engine, self.request
+        usage = self._usage(state, turn)
+        money = engine.accountant.fresh(state.ref, usage)
+        key = cache_key(turn.provider_request(state.ref, request.settings))
+        ttft = None if state.ttft_ms is None else state.ttft_ms
+        call = _call(self.request_id, turn, state.ref, usage, money, False, ttft, state.elapsed_ms, reason, key)
+        entry = CachedAnswer(key, state.ref.provider, state.ref.model, state.text, usage.input_tokens,
+                             usage.output_tokens, money.cost_usd, money.estimated, ttft, state.elapsed_ms, time.time())
+        try:
+            mid: int | None = await rec.complete(call, state.text, replaced_answer=turn.replaced_answer_id,
+                                                 cache=engine.cache if engine.settings.cache.enabled else None,
+                                                 entry=entry, looked_up=self.looks_up)
+        except StorageError as exc:
+            yield Notice(f"The answer could not be saved in history: {exc.message}", "warning")
+            mid = None
+        deferred = engine.db.take_deferred()
+        if isinstance(deferred, StorageError):
+            yield Notice(f"Part of the answer could not be saved in history: {deferred.message}", "warning")
+        total_ms = (time.perf_counter() - self.t0) * 1000
+        yield Finished(Answer(state.text, state.ref.provider, state.ref.model, False, usage, money.cost_usd,
+                              money.saved_usd, ttft, total_ms, turn.conversation_id, mid, reason, money.estimated,
+                              tuple(self.attempts), state.elapsed_ms))
+
+    async def _replay(self, hit: CachedAnswer, turn: Turn, rec: TurnRecorder,
+                      source: str = "cache") -> AsyncGenerator[Event, None]:
+        engine = self.engine
+        ref = ModelRef(hit.provider, hit.model)
+        reason = f"{ref} - cached answer"
+        yield Started(turn.conversation_id, ref, reason, cached=True)
+        ttft = (time.perf_counter() - self.t0) * 1000
+        yield TextDelta(hit.text)
+        usage = Usage(hit.input_tokens, hit.output_tokens, hit.cost_estimated)
+        money = engine.accountant.cache_hit(ref, usage, hit.cost_usd, source)
+        total = (time.perf_counter() - self.t0) * 1000
+        call = _call(self.request_id, turn, ref, usage, money, True, ttft, total, reason, hit.key)
+        try:
+            mid: int | None = await rec.complete(call, hit.text, replaced_answer=None, cache=None, entry=None,
+                                                 looked_up=False)
+        except StorageError as exc:
+            yield Notice(f"The answer could not be saved in history: {exc.message}", "warning")
+            mid = None
+        yield Finished(Answer(hit.text, ref.provider, ref.model, True, usage, 0.0, money.saved_usd, ttft, total,
+                              turn.conversation_id, mid, reason, money.estimated))
+
+
+def _call(request_id: str, turn: Turn, ref: ModelRef, usage: Usage, money: Money, cached: bool,
+          ttft: float | None, total: float, reason: str, key: str) -> CallRecord:
+    return CallRecord(request_id, turn.conversation_id, None, ref.provider, ref.model, "ok", usage.input_tokens,
+                      usage.output_tokens, money.cost_usd, money.estimated, money.saved_usd, money.saved_source,
+                      money.baseline, cached, ttft, total, None, reason, key)

@@ -1,0 +1,141 @@
+"""The query service beside the engine: history, search, export, savings, latency and cache figures.
+
+Every method is synchronous and runs its SQL on the database thread, so the CLI calls it directly and the TUI
+calls it from thread workers; nothing here runs on an event loop.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from assistant.core.records import (
+    CacheStats,
+    CallRecord,
+    Conversation,
+    LatencyRow,
+    PruneResult,
+    RequestPoint,
+    SavingsReport,
+    SearchHit,
+    StoredMessage,
+)
+from assistant.core.types import ModelRef, Usage
+from assistant.engine.accounting import Accountant, estimate_tokens
+from assistant.storage.cache import ResponseCache
+from assistant.storage.calls import CallLog
+from assistant.storage.db import Database
+from assistant.storage.history import History
+from assistant.storage.stats import Stats
+
+T = TypeVar("T")
+WEEK = 7 * 86400.0
+
+
+class Queries:
+    def __init__(self, db: Database, history: History, calls: CallLog, stats: Stats, cache: ResponseCache,
+                 accountant: Accountant) -> None:
+        self.db = db
+        self.history = history
+        self.calls = calls
+        self.stats = stats
+        self.cache = cache
+        self.accountant = accountant
+
+    def _run(self, fn: Callable[..., T], *args: object) -> T:
+        return self.db.run(fn, *args)
+
+    # conversations ------------------------------------------------------------------------------
+    def conversations(self, limit: int = 200) -> list[Conversation]:
+        return self._run(self.history.list_conversations, limit)
+
+    def search(self, words: str, limit: int = 100) -> list[SearchHit]:
+        return self._run(self.history.search, words, limit)
+
+    def conversation(self, ref: str) -> Conversation:
+        """A conversation by id or unambiguous id prefix."""
+        return self._run(self.history.get_conversation, ref)
+
+    def messages(self, conversation_id: str) -> list[StoredMessage]:
+        return self._run(self.history.messages, conversation_id)
+
+    def latest_conversation_id(self) -> str | None:
+        return self._run(self.history.latest_conversation_id)
+
+    def rename(self, conversation_id: str, title: str) -> None:
+        self._run(self.history.rename, conversation_id, title)
+
+    def delete(self, conversation_id: str) -> str:
+        """Delete a conversation; returns its full id."""
+        def work() -> str:
+            cid = self.history.resolve_id(conversation_id)
+            self.history.delete_conversation(cid)
+            return cid
+        return self._run(work)
+
+    def save_settings(self, conversation_id: str, system: str | None, temperature: float | None) -> None:
+        self._run(lambda: self.history.update_conversation(conversation_id, system=system, temperature=temperature))
+
+    def export(self, conversation_id: str, fmt: str) -> str:
+        return self._run(self.history.export, conversation_id, fmt)
+
+    # figures --------------------------------------------------------------------------------------
+    def savings(self, since: float | None = None, *, with_rows: bool = False) -> SavingsReport:
+        return self._run(lambda: self.stats.savings(since, with_rows=with_rows))
+
+    def savings_by_day(self, days: int) -> list[tuple[str, float]]:
+        return self._run(self.stats.savings_by_day, days)
+
+    def latency(self, since: float | None = None) -> list[LatencyRow]:
+        return self._run(self.stats.latency, since)
+
+    def recent_requests(self, limit: int = 60) -> list[RequestPoint]:
+        return self._run(self.stats.recent_requests, limit)
+
+    @property
+    def local_providers(self) -> tuple[str, ...]:
+        return self.stats.local
+
+    def baseline(self) -> str | None:
+        ref = self.accountant.baseline
+        return str(ref) if ref else None
+
+    # the cache ----------------------------------------------------------------------------------
+    def cache_stats(self, now: float | None = None) -> CacheStats:
+        now = time.time() if now is None else now
+
+        def work() -> CacheStats:
+            entries, size = self.cache.size()
+            limits = self.cache.limits
+            return CacheStats(entries, size, self.cache.database_bytes(), limits.ttl_seconds / 86400,
+                              limits.max_entries, limits.max_bytes, limits.hot_entries,
+                              self.calls.hit_window(0.0), self.calls.hit_window(now - WEEK))
+        return self._run(work)
+
+    def cache_clear(self, *, provider: str | None = None, models: tuple[str, ...] = (),
+                    older_than: float | None = None) -> int:
+        return self._run(lambda: self.cache.clear(provider=provider, models=models, older_than=older_than))
+
+    def cache_prune(self) -> PruneResult:
+        """Apply the TTL and size limits, drop entries of older key schemes, then compact the file."""
+        def work() -> PruneResult:
+            result = self.cache.prune(old_schemes=True)
+            self.cache.compact()
+            return result
+        return self._run(work)
+
+    # crash recovery -------------------------------------------------------------------------------
+    def settle_crashed(self, accountant: Accountant) -> int:
+        """Attempts of processes killed mid-answer are settled from what arrived: their cost still counts."""
+        def work() -> int:
+            rows = self.calls.unsettled()
+            for row in rows:
+                ref = ModelRef(row.provider, row.model)
+                usage = Usage(row.input_tokens, estimate_tokens(row.answer_chars), estimated=True)
+                money = accountant.fresh(ref, usage)
+                self.calls.settle(row.row_id, CallRecord(
+                    "", None, None, row.provider, row.model, "interrupted", usage.input_tokens, usage.output_tokens,
+                    money.cost_usd, True, 0.0, None, money.baseline, route_reason="process ended mid-answer"))
+            return len(rows)
+        return self._run(work)

@@ -1,0 +1,129 @@
+"""Everything one request writes, queued in order on the database thread: the stream never waits for SQLite."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from assistant.core.records import CachedAnswer, CallRecord
+from assistant.core.types import ModelRef
+from assistant.storage.cache import ResponseCache
+from assistant.storage.calls import CallLog
+from assistant.storage.db import Database
+from assistant.storage.history import History
+
+# Streamed text is written in batches at most this far apart: a crash (kill -9, power loss) loses at most the
+# text of the last interval, and a token costs a list append instead of an INSERT.
+CHUNK_FLUSH_SECONDS = 0.1
+
+
+@dataclass
+class _Ids:
+    """Row ids known only once the database thread has run the insert; read by writes queued after it."""
+
+    call: int | None = None
+    message: int | None = None
+
+
+class TurnRecorder:
+    """One per request. Writes are handed to the database thread without waiting; `settle` waits for them all."""
+
+    def __init__(self, db: Database, history: History, calls: CallLog, conversation_id: str, request_id: str) -> None:
+        self.db = db
+        self.history = history
+        self.calls = calls
+        self.conversation_id = conversation_id
+        self.request_id = request_id
+        self._ids = _Ids()
+        self._buffer: list[str] = []
+        self._seq = 0
+        self._flushed_at = 0.0
+
+    # attempts ---------------------------------------------------------------------------------
+    def attempt_started(self, ref: ModelRef, reason: str, input_tokens: int) -> None:
+        """A pending row at once, so a process killed mid-answer still leaves what it spent."""
+        ids = self._ids = _Ids()
+        self._buffer, self._seq = [], 0
+        record = CallRecord(self.request_id, self.conversation_id, None, ref.provider, ref.model, "pending",
+                            input_tokens=input_tokens, route_reason=reason)
+
+        def insert() -> None:
+            ids.call = self.calls.record(record)
+        self.db.submit(insert)
+
+    def answer_started(self, ref: ModelRef) -> None:
+        ids = self._ids
+
+        def insert() -> None:
+            ids.message = self.history.start_answer(self.conversation_id, ref.provider, ref.model)
+            if ids.call is not None:
+                self.calls.link_message(ids.call, ids.message)
+        self.db.submit(insert)
+        self._flushed_at = 0.0  # the first text is queued at once: what a crash loses is never the whole answer
+
+    def chunk(self, text: str) -> None:
+        self._buffer.append(text)
+        if time.perf_counter() - self._flushed_at >= CHUNK_FLUSH_SECONDS:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self._buffer:
+            return
+        ids, texts, first = self._ids, self._buffer, self._seq
+        self._buffer = []
+        self._seq += len(texts)
+        self._flushed_at = time.perf_counter()
+
+        def append() -> None:
+            if ids.message is not None:
+                self.history.append_chunks(ids.message, first, texts)
+        self.db.submit(append)
+
+    def attempt_ended(self, call: CallRecord, *, status: str | None = None, text: str | None = None) -> None:
+        """Settle the attempt's row; `status` finishes its answer row too (interrupted text is kept)."""
+        self.flush()
+        ids = self._ids
+
+        def settle() -> None:
+            if status is not None and ids.message is not None:
+                self.history.finish_answer(ids.message, status, text)
+            if ids.call is not None:
+                self.calls.settle(ids.call, _with_message(call, ids.message))
+            else:
+                self.calls.record(_with_message(call, ids.message))
+        self.db.submit(settle)
+
+    def record(self, call: CallRecord) -> None:
+        """A row that is complete when written (a refusal, a slow probe)."""
+        self.db.submit(self.calls.record, call)
+
+    # the answer ---------------------------------------------------------------------------------
+    async def complete(self, call: CallRecord, text: str, *, replaced_answer: int | None, cache: ResponseCache | None,
+                       entry: CachedAnswer | None, looked_up: bool) -> int:
+        """Finish the answer, settle its row, store it in the cache; returns the answer's message id."""
+        self.flush()
+        ids = self._ids
+
+        def finish() -> int:
+            if ids.message is None:  # an empty answer (or a replay) still gets a row, so the turn is complete
+                ids.message = self.history.start_answer(self.conversation_id, call.provider, call.model)
+            self.history.finish_answer(ids.message, "complete", text)
+            if replaced_answer is not None:
+                self.history.delete_message(replaced_answer)
+            if ids.call is not None:
+                self.calls.settle(ids.call, _with_message(call, ids.message))
+            else:
+                self.calls.record(_with_message(call, ids.message))
+            if cache is not None and entry is not None:
+                cache.put(entry)
+            if looked_up:
+                self.calls.note_miss(self.request_id)
+            self.history.touch(self.conversation_id)
+            return ids.message
+        return await self.db.call(finish)
+
+
+def _with_message(call: CallRecord, message_id: int | None) -> CallRecord:
+    from dataclasses import replace
+
+    return replace(call, message_id=message_id) if message_id is not None else call
