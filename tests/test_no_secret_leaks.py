@@ -6,8 +6,12 @@ import json
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import PYTHON, cli_env
 from tests.fakes.openai import FakeOpenAI, error
+
+pytestmark = pytest.mark.slow  # subprocesses, real models or builds: outside the quick loop
 
 CANARY = "sk-proj-LEAKCANARY7f3a9c2e8b1d4f6a0c5eQ"
 # Also catch partial leaks, e.g. the "sk-proj-LEAK*****c5eQ" style some providers echo back.

@@ -28,6 +28,8 @@ def run_models(args: argparse.Namespace) -> int:
     from assistant.compose import build_engine, load
 
     engine = build_engine(load())
+    for note in engine.notices:
+        print(f"assistant: {for_terminal(note)}", file=sys.stderr)
 
     async def go() -> dict[str, list[ModelInfo]]:
         try:

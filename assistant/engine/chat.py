@@ -92,6 +92,10 @@ class ChatRun:
                 engine.health.abandon(step.ref.provider)
                 self._interrupted(state, turn, rec)
                 raise
+            except StorageError as exc:
+                engine.health.abandon(step.ref.provider)  # the provider did nothing wrong
+                yield Failed(exc, turn.conversation_id, state.text)
+                return
             if state.error is None:
                 engine.health.success(step.ref.provider)
                 reason = router.explain(plan, step, self.attempts, engine.settings.general.policy)

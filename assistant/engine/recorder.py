@@ -51,15 +51,19 @@ class TurnRecorder:
             ids.call = self.calls.record(record)
         self.db.submit(insert)
 
-    def answer_started(self, ref: ModelRef) -> None:
+    async def first_text(self, ref: ModelRef, text: str) -> None:
+        """The answer's row and its first text are written before that text is shown: a crash after the first
+        token never loses the answer, only (at most) the last batch of it."""
         ids = self._ids
 
         def insert() -> None:
             ids.message = self.history.start_answer(self.conversation_id, ref.provider, ref.model)
+            self.history.append_chunk(ids.message, 0, text)
             if ids.call is not None:
                 self.calls.link_message(ids.call, ids.message)
-        self.db.submit(insert)
-        self._flushed_at = 0.0  # the first text is queued at once: what a crash loses is never the whole answer
+        await self.db.call(insert)
+        self._seq = 1
+        self._flushed_at = time.perf_counter()
 
     def chunk(self, text: str) -> None:
         self._buffer.append(text)

@@ -45,6 +45,14 @@ def _hung(state: RunState, seconds: float) -> ProviderTimeout:
     return error
 
 
+def _as_provider_error(state: RunState, exc: Exception) -> AssistantError:
+    if isinstance(exc, AssistantError):
+        return exc
+    # A provider bug must not leave the answer hanging as "streaming": it becomes one line, and the log has the rest.
+    return ProviderError(f"The {state.ref.provider} provider failed unexpectedly ({type(exc).__name__}); "
+                         "please report this.", provider=state.ref.provider)
+
+
 async def _first(stream: AsyncIterator[Chunk], budget: float | None) -> Chunk:
     if budget is None:
         return await anext(stream)
@@ -75,22 +83,28 @@ async def stream_attempt(
         attempt_start = time.perf_counter()
         recorder.attempt_started(state.ref, reason, prompt_tokens)  # each try gets its own row, pending until it ends
         stream = provider.stream(request).__aiter__()
+        error: AssistantError | None = None
+        chunk: Chunk | None = None
+        # Only the provider's own steps sit inside these try blocks: a failure of our database while recording
+        # propagates as the StorageError it is, never blamed on (or retried against) the provider.
         try:
             try:
-                first = await _first(stream, None if deadline is None else deadline - time.perf_counter())
+                chunk = await _first(stream, None if deadline is None else deadline - time.perf_counter())
             except TimeoutError:
-                raise _hung(state, (time.perf_counter() - state.started)) from None
+                error = _hung(state, time.perf_counter() - state.started)
             except StopAsyncIteration:
-                return
-            chunk: Chunk = first
-            while True:
+                chunk = None
+            except Exception as exc:
+                error = _as_provider_error(state, exc)
+            while chunk is not None:
                 if chunk.__class__ is str:
                     text: str = chunk  # narrowed by the class check (faster than isinstance on the hot path)
                     if state.ttft_ms is None:
                         state.ttft_ms = (time.perf_counter() - state.started) * 1000
-                        recorder.answer_started(state.ref)
+                        await recorder.first_text(state.ref, text)
+                    else:
+                        recorder.chunk(text)
                     state.parts.append(text)
-                    recorder.chunk(text)
                     yield TextDelta(text)
                 else:
                     assert isinstance(chunk, Usage)  # once per stream: the bill
@@ -98,16 +112,14 @@ async def stream_attempt(
                 try:
                     chunk = await anext(stream)
                 except StopAsyncIteration:
-                    return
-        except AssistantError as exc:
-            error: AssistantError = exc
-        except Exception as exc:  # a provider bug must not leave the answer hanging as "streaming"
-            error = ProviderError(
-                f"The {state.ref.provider} provider failed unexpectedly ({type(exc).__name__}); please report this.",
-                provider=state.ref.provider,
-            )
+                    chunk = None
+                except Exception as exc:
+                    error = _as_provider_error(state, exc)
+                    chunk = None
         finally:
             await _close(stream)
+        if error is None:
+            return
         on_failure(state, error)
         if not retry.should_retry(error, state.retries, bool(state.parts)):
             state.error = error

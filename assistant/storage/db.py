@@ -239,20 +239,27 @@ class Database:
     def _mark_thread(self) -> None:
         self._thread = threading.get_ident()
 
+    def _guard(self, fn: Callable[..., T], *args: Any) -> T:
+        """Whatever runs here leaves with our StorageError family, never a bare sqlite3 error."""
+        try:
+            return fn(*args)
+        except sqlite3.Error as exc:
+            raise translate(exc, self.path) from exc
+
     def run(self, fn: Callable[..., T], *args: Any) -> T:
         """Run on the database thread and wait (from any thread but the event loop's)."""
         if self._thread == threading.get_ident():
-            return fn(*args)
-        return self._pool().submit(fn, *args).result()
+            return self._guard(fn, *args)
+        return self._pool().submit(self._guard, fn, *args).result()
 
     async def call(self, fn: Callable[..., T], *args: Any) -> T:
         """Run on the database thread without blocking the event loop."""
-        return await asyncio.wrap_future(self._pool().submit(fn, *args))
+        return await asyncio.wrap_future(self._pool().submit(self._guard, fn, *args))
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
         """Queue a write without waiting; it runs in order with every other call, and a failure is kept for
-        `raise_deferred`."""
-        future = self._pool().submit(fn, *args)
+        `take_deferred`."""
+        future = self._pool().submit(self._guard, fn, *args)
         future.add_done_callback(self._keep_failure)
         return future
 

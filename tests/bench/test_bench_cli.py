@@ -12,6 +12,8 @@ import pytest
 
 from tests.conftest import PYTHON, cli_env
 
+pytestmark = pytest.mark.slow  # subprocesses, real models or builds: outside the quick loop
+
 OWN = ("cli_import_ms", "engine_ttft_overhead_ms", "engine_token_overhead_us", "embedded_engine_vs_raw_pct",
        "embedded_raw_tokens_per_s", "embedded_engine_tokens_per_s", "storage_record_request_ms", "history_search_p50_ms",
        "history_search_p99_ms", "cli_rss_after_answer_mb")

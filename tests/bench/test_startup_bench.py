@@ -11,9 +11,12 @@ import pytest
 
 from assistant.bench import startup as startup_bench
 
+pytestmark = pytest.mark.slow  # subprocesses, real models or builds: outside the quick loop
+
 # Draws nothing, ignores ctrl+q and SIGTERM: only SIGKILL ends it.
 _STUBBORN = """
 import os, signal, sys, time
+
 signal.signal(signal.SIGTERM, signal.SIG_IGN)
 open(sys.argv[1], "w").write(str(os.getpid()))
 time.sleep(60)

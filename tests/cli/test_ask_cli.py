@@ -20,6 +20,7 @@ def run(home: Path, *args: str, stdin: bytes | None = None, **env: str) -> subpr
                                        proc.stderr.decode("utf-8", "replace"))
 
 
+@pytest.mark.slow
 def test_fresh_machine_answers_from_embedded_model(isolated_env: Path) -> None:
     result = run(isolated_env, *ASK, "What is the capital of France?")
     assert result.returncode == 0, result.stderr
@@ -37,6 +38,7 @@ def test_json_output_fields(isolated_env: Path) -> None:
     assert data["output_tokens"] > 0 and data["input_tokens"] > 0 and data["total_ms"] >= data["ttft_ms"] > 0
 
 
+@pytest.mark.slow
 def test_stdin_prompt_and_continue(isolated_env: Path) -> None:
     first = json.loads(run(isolated_env, *ASK, "--json", stdin=b"Say hello").stdout)
     second = json.loads(run(isolated_env, *ASK, "--json", "--continue", "And goodbye?").stdout)
@@ -84,6 +86,7 @@ def test_bad_config_is_one_line(isolated_env: Path) -> None:
     assert len(result.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_history_list_search_export(isolated_env: Path, tmp_path: Path) -> None:
     data = json.loads(run(isolated_env, *ASK, "--json", "Tell me about zebras").stdout)
     cid = data["conversation_id"]

@@ -122,3 +122,26 @@ async def test_no_model_at_all_says_what_to_do(tmp_path: Path) -> None:
     message = events[-1].error.message
     # Every model is named with what stops it (each provider's own reason says how to fix it).
     assert "No model can answer" in message and "ollama is down" in message and "embedded is down" in message
+
+
+async def test_a_history_write_that_fails_is_not_blamed_on_the_provider(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    import sqlite3
+
+    from assistant.core.errors import DiskFull
+    from assistant.storage.history import History
+
+    engine = make_engine(tmp_path, local_pair())
+
+    def full(self: History, *args: object) -> int:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(History, "start_answer", full)
+    events = await collect(engine, ChatRequest("hi"))
+    failed = events[-1]
+    assert isinstance(failed, Failed) and isinstance(failed.error, DiskFull)
+    assert "disk is full" in failed.error.message and "ollama" not in failed.error.message.lower()
+    assert not engine.health.resting("ollama") and engine.health.state("ollama").failures == 0
+    # The question itself was kept, and the provider is not on record as failing.
+    assert [m.role for m in engine.history.messages(failed.conversation_id)] == ["user"]
+    assert engine.conn.execute("SELECT count(*) FROM calls WHERE outcome = 'error'").fetchone()[0] == 0

@@ -14,6 +14,8 @@ from assistant import desktop
 from assistant.core.resources import asset_path
 from assistant.main import main
 
+pytestmark = pytest.mark.slow  # subprocesses, real models or builds: outside the quick loop
+
 
 @pytest.fixture
 def xdg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:

@@ -16,6 +16,8 @@ import assistant
 from assistant.core.resources import asset_path
 from tests.conftest import ROOT
 
+pytestmark = pytest.mark.slow  # subprocesses, real models or builds: outside the quick loop
+
 # Where each packaged asset lives in the checkout.
 SOURCES = {
     "prices.json": ROOT / "assets" / "prices.json",

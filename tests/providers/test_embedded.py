@@ -12,6 +12,8 @@ from assistant.core.types import ChatMessage, GenerationSettings, ModelRef, Prov
 from assistant.providers.embedded import EmbeddedProvider, bundled_model_path
 from tests.helpers import real_provider
 
+pytestmark = pytest.mark.slow  # subprocesses, real models or builds: outside the quick loop
+
 
 def provider(**embedded: object) -> EmbeddedProvider:
     found: EmbeddedProvider = real_provider("embedded", **embedded)

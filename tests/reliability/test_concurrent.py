@@ -11,11 +11,14 @@ from assistant.storage.migrations import MIGRATIONS
 from tests.conftest import PYTHON, cli_env
 from tests.reliability.support import MODEL, database, ollama, ollama_answer, rows
 
+pytestmark = pytest.mark.slow  # subprocesses, real models or builds: outside the quick loop
+
 REQUESTS = 50
 # Each process runs the real CLI entry point 50 times: every request opens the database, asks, records, closes.
 _WORKER = f"""
 import contextlib, io, sys
 from assistant.main import main
+
 tag = sys.argv[1]
 for i in range(int(sys.argv[2])):
     out = io.StringIO()

@@ -10,6 +10,8 @@ import pytest
 
 from tests.reliability.support import MODEL, database, ollama, ollama_answer, rows, run_cli
 
+pytestmark = pytest.mark.slow  # subprocesses, real models or builds: outside the quick loop
+
 
 def truncate_half(db: Path) -> None:
     data = db.read_bytes()

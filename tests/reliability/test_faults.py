@@ -171,6 +171,7 @@ def test_ollama_stream_cut_and_malformed_line(isolated_env: Path) -> None:
 
 
 @pytest.mark.timeout(90)
+@pytest.mark.slow
 def test_ollama_500_falls_back_to_the_embedded_model(isolated_env: Path) -> None:
     configure(isolated_env, retries=1)
     with ollama(Reply.json({"error": "llama runner process has terminated: signal: killed"}, 500)) as server:

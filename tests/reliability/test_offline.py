@@ -13,6 +13,8 @@ from tests.conftest import CLOSED_PORT_URL
 from tests.fakes.cloud import KEY
 from tests.reliability.support import database, rows, run_cli
 
+pytestmark = pytest.mark.slow  # subprocesses, real models or builds: outside the quick loop
+
 
 @pytest.fixture
 def blackhole() -> Iterator[socket.socket]:

@@ -19,8 +19,8 @@ def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> None:
     """Timings on screen are measured, so the pictures show fixed ones (the real formatter still runs)."""
     real = answer_view.answer_figures
 
-    def fixed(answer):  # type: ignore[no-untyped-def]
-        return real(dataclasses.replace(answer, ttft_ms=120.0, total_ms=620.0))
+    def fixed(answer, local):  # type: ignore[no-untyped-def]
+        return real(dataclasses.replace(answer, ttft_ms=120.0, total_ms=620.0, answer_ms=500.0), local)
 
     monkeypatch.setattr(answer_view, "answer_figures", fixed)
     monkeypatch.setattr("assistant.ui.widgets.history_sidebar._when", lambda ts: "Nov 14")
