@@ -1,0 +1,52 @@
+"""Ollama /api/chat: `tools` like OpenAI's, whole `message.tool_calls` with object arguments, `tool` messages."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from assistant.tools.formats._common import make_call, paired
+from assistant.tools.formats.openai import tool_definitions
+from assistant.tools.values import ToolCall, ToolResult, ToolSpec
+
+
+def with_tools(body: Mapping[str, Any], tools: Sequence[ToolSpec]) -> dict[str, Any]:
+    """The request body with the tools offered (models without tool support answer 400 'does not support tools')."""
+    return {**body, "tools": tool_definitions(tools)} if tools else dict(body)
+
+
+def turn_messages(text: str, calls: Sequence[ToolCall], results: Sequence[ToolResult]) -> list[dict[str, Any]]:
+    """The assistant message with its calls (arguments as objects), then one `tool` message per call."""
+    assistant = {"role": "assistant", "content": text,
+                 "tool_calls": [{"function": {"name": c.wire_name, "arguments": dict(c.arguments)}} for c in calls]}
+    return [assistant] + [{"role": "tool", "content": r.text, "tool_name": c.wire_name} for c, r in paired(calls, results)]
+
+
+class ToolStream:
+    """Feed every NDJSON line of /api/chat (or the one non-streamed answer); calls arrive whole, not in fragments."""
+
+    def __init__(self, tools: Sequence[ToolSpec]) -> None:
+        self._tools = tools
+        self._raw: list[dict[str, Any]] = []
+        self.done_reason = ""
+
+    def feed(self, chunk: Mapping[str, Any]) -> None:
+        for call in (chunk.get("message") or {}).get("tool_calls") or []:
+            self._raw.append(dict(call))
+        if chunk.get("done"):
+            self.done_reason = chunk.get("done_reason") or "stop"
+
+    @property
+    def calls(self) -> tuple[ToolCall, ...]:
+        out = []
+        for n, call in enumerate(self._raw):
+            function = call.get("function") or {}
+            provider_id = str(call.get("id") or "")
+            out.append(make_call(self._tools, provider_id or f"ollama_call_{n}", function.get("name") or "",
+                                 function.get("arguments"), provider_id))
+        return tuple(out)
+
+    @property
+    def wants_tools(self) -> bool:
+        """Ollama ends a tool-calling turn with done_reason "stop"; only a cut-off turn ("length") is not run."""
+        return bool(self._raw) and self.done_reason != "length"
