@@ -50,7 +50,7 @@ async def _measure(calls: int, sleepers: int, nap: float) -> dict[str, float]:
         "bench": {"command": _SERVER[0], "args": _SERVER[1:], "trusted_tools": ["*"]}}})
     policy = ConsentPolicy.from_settings(settings)
     params = StdioServerParameters(command=_SERVER[0], args=_SERVER[1:])
-    with open(os.devnull, "w") as quiet:  # noqa: ASYNC230  # opened once, before anything is timed
+    with open(os.devnull, "w") as quiet:  # opened once, before anything is timed
         async with ToolHub(settings) as hub, stdio_client(params, errlog=quiet) as (read, write), \
                 ClientSession(read, write) as session:
             if not hub.statuses[0].started:

@@ -10,7 +10,7 @@ import tempfile
 from contextlib import AbstractAsyncContextManager
 from typing import IO, Any
 
-from assistant.textsafe import for_terminal
+from assistant.core.textsafe import for_terminal
 from assistant.tools.settings import McpServerSettings
 from assistant.tools.values import Status
 
@@ -133,7 +133,7 @@ class Connection:
                     if not self._ready.done():
                         self._ready.set_result(tools)
                     await self._stop.wait()
-        except Exception as exc:  # noqa: BLE001  # whatever broke, this server gets one line, the others go on
+        except Exception as exc:  # whatever broke, this server gets one line, the others go on
             reason = self._reason(_leaf(exc))
             if not self._ready.done():
                 self._ready.set_exception(StartFailed(reason))
@@ -207,7 +207,7 @@ class Connection:
                 self.failure = "stopped" + self._last_words()
                 return "error", f"The MCP server '{self.name}' stopped during the call{self._last_words()}."
             return "error", f"The MCP server '{self.name}' answered with an error: {_one_line(str(exc), 500)}"
-        except Exception as exc:  # noqa: BLE001  # garbage in the answer, input the app cannot give: one line, never a traceback
+        except Exception as exc:  # garbage in the answer, input the app cannot give: one line, never a traceback
             return "error", f"The answer of {self.name}.{tool} could not be read ({type(_leaf(exc)).__name__})."
         is_error, text = _result_text(result)
         return ("error" if is_error else "ok"), text

@@ -55,7 +55,7 @@ class ConsentPolicy:
                                               f"in [mcp.servers.{call.server}]")
         try:
             choice = await self._approver(call)
-        except Exception as exc:  # noqa: BLE001  # a broken dialog must refuse, never let the call through
+        except Exception as exc:  # a broken dialog must refuse, never let the call through
             return Decision(False, "refused", f"refused {call.qualified}: asking for approval failed ({type(exc).__name__})")
         if choice == "always":
             self._always.add(call.qualified)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from assistant.textsafe import for_terminal
+from assistant.core.textsafe import for_terminal
 from assistant.tools.values import ServerStatus, ToolCall, ToolResult
 
 _ARGS_SHOWN = 300

@@ -79,7 +79,7 @@ class ToolHub:
             raise
         specs: list[ToolSpec] = []
         statuses: list[ServerStatus] = []
-        for (name, conn), outcome in zip(self._connections.items(), outcomes):
+        for (name, conn), outcome in zip(self._connections.items(), outcomes, strict=True):
             transport = conn.settings.transport
             if isinstance(outcome, StartFailed):
                 statuses.append(ServerStatus(name, transport, False, str(outcome)))

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from assistant.errors import ConfigError
+from assistant.core.errors import ConfigError
 from assistant.tools.values import Transport
 
 _SERVER_NAME = re.compile(r"^[A-Za-z0-9_-]{1,40}$")

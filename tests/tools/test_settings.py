@@ -7,7 +7,7 @@ import tomllib
 
 import pytest
 
-from assistant.errors import ConfigError
+from assistant.core.errors import ConfigError
 from assistant.tools import McpServerSettings, McpSettings, mcp_settings_from_mapping
 
 CONFIG = """
