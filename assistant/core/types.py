@@ -132,6 +132,9 @@ class Answer:
     attempts: tuple[Attempt, ...] = field(default=())
     # From the answering model's first try to its last token (its retries included); ttft_ms counts from there too.
     answer_ms: float | None = None
+    cache: str | None = None  # which cache tier answered: "exact", "team" or "semantic"; None for a fresh answer
+    similarity: float | None = None  # a similar (not identical) question's answer: how similar
+    similar_prompt: str | None = None  # ...and the earlier question it answered
 
     @property
     def tokens_per_second(self) -> float | None:
@@ -147,6 +150,7 @@ class Answer:
             "provider": self.provider,
             "model": self.model,
             "cached": self.cached,
+            "cache": self.cache,
             "input_tokens": self.usage.input_tokens,
             "output_tokens": self.usage.output_tokens,
             "cost_usd": round(self.cost_usd, 8),
@@ -160,6 +164,8 @@ class Answer:
                 {"model": str(a.ref), "error": a.error_kind, "message": a.message, "elapsed_ms": round(a.elapsed_ms, 1)}
                 for a in self.attempts
             ],
+            **({"similarity": round(self.similarity, 4), "similar_prompt": self.similar_prompt}
+               if self.similarity is not None else {}),
         }
 
 

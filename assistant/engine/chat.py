@@ -19,6 +19,7 @@ from assistant.engine.accounting import Money, estimate_tokens
 from assistant.engine.recorder import TurnRecorder
 from assistant.engine.run import RunState, stream_attempt
 from assistant.engine.session import Turn, begin_turn
+from assistant.engine.tiers import Hit, Lookup, Tier
 
 if TYPE_CHECKING:
     from assistant.engine.engine import Engine
@@ -47,10 +48,11 @@ class ChatRun:
             yield Failed(exc, request.conversation_id)
             return
         rec = TurnRecorder(engine.db, engine.history_log, engine.call_log, turn.conversation_id, self.request_id)
+        lookup = engine.lookup_for(turn, request)
         if self.looks_up:
-            hit = await engine.lookup(turn, request)
+            hit, missed = await engine.tiers.lookup(lookup)
             if hit is not None:
-                async with aclosing(self._replay(hit, turn, rec)) as replay:
+                async with aclosing(self._replay(hit, missed, turn, rec)) as replay:
                     async for event in replay:
                         yield event
                 return
@@ -66,11 +68,12 @@ class ChatRun:
             yield Notice(text, level)
         # Closing a generator does not close the ones it iterates: aclosing passes a stop (the reader went
         # away, or Esc) down to the attempt, which keeps what arrived and settles its row.
-        async with aclosing(self._attempts(plan, turn, rec)) as attempts:
+        async with aclosing(self._attempts(plan, turn, rec, lookup)) as attempts:
             async for event in attempts:
                 yield event
 
-    async def _attempts(self, plan: router.Plan, turn: Turn, rec: TurnRecorder) -> AsyncGenerator[Event, None]:
+    async def _attempts(self, plan: router.Plan, turn: Turn, rec: TurnRecorder,
+                        lookup: Lookup) -> AsyncGenerator[Event, None]:
         engine, request = self.engine, self.request
         deadline = engine.first_token_deadline(self.t0)
         last_error: AssistantError | None = None
@@ -99,7 +102,7 @@ class ChatRun:
             if state.error is None:
                 engine.health.success(step.ref.provider)
                 reason = router.explain(plan, step, self.attempts, engine.settings.general.policy)
-                async for event in self._complete(state, turn, rec, reason):
+                async for event in self._complete(state, turn, rec, reason, lookup):
                     yield event
                 return
             last_error = state.error
@@ -164,19 +167,21 @@ class ChatRun:
                           money.baseline, ttft_ms=state.ttft_ms, total_ms=state.elapsed_ms)
         rec.attempt_ended(call, status="interrupted", text=state.text)
 
-    async def _complete(self, state: RunState, turn: Turn, rec: TurnRecorder, reason: str) -> AsyncGenerator[Event, None]:
+    async def _complete(self, state: RunState, turn: Turn, rec: TurnRecorder, reason: str,
+                        lookup: Lookup) -> AsyncGenerator[Event, None]:
         engine, request = self.engine, self.request
         usage = self._usage(state, turn)
         money = engine.accountant.fresh(state.ref, usage)
-        key = cache_key(turn.provider_request(state.ref, request.settings))
+        answered = turn.provider_request(state.ref, request.settings)
+        key = cache_key(answered)
         ttft = None if state.ttft_ms is None else state.ttft_ms
         call = _call(self.request_id, turn, state.ref, usage, money, False, ttft, state.elapsed_ms, reason, key)
         entry = CachedAnswer(key, state.ref.provider, state.ref.model, state.text, usage.input_tokens,
                              usage.output_tokens, money.cost_usd, money.estimated, ttft, state.elapsed_ms, time.time())
         try:
+            keep = (lambda: engine.tiers.keep(lookup, answered, entry)) if engine.settings.cache.enabled else None
             mid: int | None = await rec.complete(call, state.text, replaced_answer=turn.replaced_answer_id,
-                                                 cache=engine.cache if engine.settings.cache.enabled else None,
-                                                 entry=entry, looked_up=self.looks_up)
+                                                 keep=keep, looked_up=self.looks_up)
         except StorageError as exc:
             yield Notice(f"The answer could not be saved in history: {exc.message}", "warning")
             mid = None
@@ -188,26 +193,35 @@ class ChatRun:
                               money.saved_usd, ttft, total_ms, turn.conversation_id, mid, reason, money.estimated,
                               tuple(self.attempts), state.elapsed_ms))
 
-    async def _replay(self, hit: CachedAnswer, turn: Turn, rec: TurnRecorder,
-                      source: str = "cache") -> AsyncGenerator[Event, None]:
-        engine = self.engine
-        ref = ModelRef(hit.provider, hit.model)
-        reason = f"{ref} - cached answer"
+    async def _replay(self, hit: Hit, missed: list[Tier], turn: Turn, rec: TurnRecorder) -> AsyncGenerator[Event, None]:
+        engine, entry = self.engine, hit.entry
+        ref = ModelRef(entry.provider, entry.model)
+        reason = f"{ref} - {_replayed(hit)}"
         yield Started(turn.conversation_id, ref, reason, cached=True)
         ttft = (time.perf_counter() - self.t0) * 1000
-        yield TextDelta(hit.text)
-        usage = Usage(hit.input_tokens, hit.output_tokens, hit.cost_estimated)
-        money = engine.accountant.cache_hit(ref, usage, hit.cost_usd, source)
+        yield TextDelta(entry.text)
+        usage = Usage(entry.input_tokens, entry.output_tokens, entry.cost_estimated)
+        # Savings are counted per source: the exact cache as "cache", the others under their own names.
+        money = engine.accountant.cache_hit(ref, usage, entry.cost_usd, "cache" if hit.tier == "exact" else hit.tier)
         total = (time.perf_counter() - self.t0) * 1000
-        call = _call(self.request_id, turn, ref, usage, money, True, ttft, total, reason, hit.key)
+        call = _call(self.request_id, turn, ref, usage, money, True, ttft, total, reason, entry.key)
         try:
-            mid: int | None = await rec.complete(call, hit.text, replaced_answer=None, cache=None, entry=None,
-                                                 looked_up=False)
+            mid: int | None = await rec.complete(call, entry.text, replaced_answer=None,
+                                                 keep=lambda: engine.tiers.adopt(missed, hit), looked_up=False)
         except StorageError as exc:
             yield Notice(f"The answer could not be saved in history: {exc.message}", "warning")
             mid = None
-        yield Finished(Answer(hit.text, ref.provider, ref.model, True, usage, 0.0, money.saved_usd, ttft, total,
-                              turn.conversation_id, mid, reason, money.estimated))
+        yield Finished(Answer(entry.text, ref.provider, ref.model, True, usage, 0.0, money.saved_usd, ttft, total,
+                              turn.conversation_id, mid, reason, money.estimated, cache=hit.tier,
+                              similarity=hit.similarity, similar_prompt=hit.similar_prompt))
+
+
+def _replayed(hit: Hit) -> str:
+    """How a replayed answer is described in the route line and the history."""
+    if hit.similarity is not None:
+        when = time.strftime("%Y-%m-%d", time.localtime(hit.entry.created_at))
+        return f"similar question from {when} ({hit.similarity:.0%} alike)"
+    return "from the team cache" if hit.tier == "team" else "cached answer"
 
 
 def _call(request_id: str, turn: Turn, ref: ModelRef, usage: Usage, money: Money, cached: bool,

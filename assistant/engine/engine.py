@@ -14,7 +14,7 @@ from assistant.core.config import Settings
 from assistant.core.errors import AssistantError, UsageError
 from assistant.core.events import Event
 from assistant.core.pricing import Price, PriceTable
-from assistant.core.records import CachedAnswer, CallRecord
+from assistant.core.records import CallRecord
 from assistant.core.spec import WARM, ProviderSpec
 from assistant.core.types import ChatRequest, GenerationSettings, ModelInfo, ModelRef
 from assistant.engine import router
@@ -25,6 +25,7 @@ from assistant.engine.queries import Queries
 from assistant.engine.recorder import TurnRecorder
 from assistant.engine.retry import RetryPolicy
 from assistant.engine.session import Turn
+from assistant.engine.tiers import ExactTier, Lookup, Tiers
 from assistant.providers.base import Availability, ProviderContext, Warmable
 from assistant.providers.http import SharedClient
 from assistant.providers.registry import Registry
@@ -55,6 +56,7 @@ class Engine:
         self.history_log = History(db.conn)
         self.call_log = CallLog(db.conn)
         self.cache = ResponseCache.from_settings(db.conn, settings.cache, KEY_SCHEME)
+        self.tiers = Tiers([ExactTier(self.cache, db)])
         self.prices = PriceTable.load(settings.prices)
         self.http = SharedClient(settings.network, transport)
         registry.bind(self._context_for)
@@ -162,25 +164,15 @@ class Engine:
             section = self.settings.provider(spec)
             return getattr(section, "model", None) or getattr(section, "model_name", None)
 
-    async def lookup(self, turn: Turn, request: ChatRequest) -> CachedAnswer | None:
-        """The cached answer of any model the request could go to, before anything is probed or paid for."""
+    def lookup_for(self, turn: Turn, request: ChatRequest) -> Lookup:
+        """What the cache tiers look for: the request as each model it could go to would receive it, before
+        anything is probed or paid for."""
         try:
             refs = self.static_refs(request)
         except AssistantError:
-            return None  # a bad default model is reported by the router, with its fix
-        keys = [cache_key(turn.provider_request(ref, request.settings)) for ref in refs]
-        for key in keys:
-            hot = self.cache.get_hot(key)
-            if hot is not None:
-                return hot
-
-        def persistent() -> CachedAnswer | None:
-            for key in keys:
-                found = self.cache.get(key)
-                if found is not None:
-                    return found
-            return None
-        return await self.db.call(persistent)
+            refs = []  # a bad default model is reported by the router, with its fix
+        requests = tuple(turn.provider_request(ref, request.settings) for ref in refs)
+        return Lookup(tuple(cache_key(r) for r in requests), requests)
 
     async def _candidate(self, ref: ModelRef, latency: dict[str, float], named: bool) -> router.Candidate:
         local = self.is_local(ref.provider)

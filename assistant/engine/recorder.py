@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from assistant.core.records import CachedAnswer, CallRecord
+from assistant.core.records import CallRecord
 from assistant.core.types import ModelRef
-from assistant.storage.cache import ResponseCache
 from assistant.storage.calls import CallLog
 from assistant.storage.db import Database
 from assistant.storage.history import History
@@ -102,9 +102,9 @@ class TurnRecorder:
         self.db.submit(self.calls.record, call)
 
     # the answer ---------------------------------------------------------------------------------
-    async def complete(self, call: CallRecord, text: str, *, replaced_answer: int | None, cache: ResponseCache | None,
-                       entry: CachedAnswer | None, looked_up: bool) -> int:
-        """Finish the answer, settle its row, store it in the cache; returns the answer's message id."""
+    async def complete(self, call: CallRecord, text: str, *, replaced_answer: int | None,
+                       keep: Callable[[], None] | None, looked_up: bool) -> int:
+        """Finish the answer, settle its row, then `keep` it (the cache tiers); returns the answer's message id."""
         self.flush()
         ids = self._ids
 
@@ -118,8 +118,8 @@ class TurnRecorder:
                 self.calls.settle(ids.call, _with_message(call, ids.message))
             else:
                 self.calls.record(_with_message(call, ids.message))
-            if cache is not None and entry is not None:
-                cache.put(entry)
+            if keep is not None:
+                keep()
             if looked_up:
                 self.calls.note_miss(self.request_id)
             self.history.touch(self.conversation_id)
