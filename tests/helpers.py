@@ -36,7 +36,7 @@ class ScriptedProvider(Provider):
     """Plays a script per call: a list of chunks (str / Usage) or an exception; records every request."""
 
     def __init__(self, name: str, scripts: list[list[Any] | BaseException], *, local: bool = True,
-                 available: bool = True, delay: float = 0.0, model: str = "fake") -> None:
+                 available: bool = True, delay: float = 0.0, model: str = "fake", window: int | None = None) -> None:
         spec = fake_spec(name, local)
         super().__init__(ProviderContext(spec, spec.default_section()))
         self.local = local
@@ -44,10 +44,14 @@ class ScriptedProvider(Provider):
         self.available = available
         self.delay = delay
         self.model = model
+        self.window = window
         self.requests: list[ProviderRequest] = []
 
     def default_model(self) -> str | None:
         return self.model
+
+    def context_window(self, model: str) -> int | None:
+        return self.window
 
     async def availability(self) -> Availability:
         return Availability(self.available, "" if self.available else f"{self.name} is down")

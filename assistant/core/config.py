@@ -66,11 +66,18 @@ class NetworkSettings:
 
 
 @dataclass(frozen=True)
+class UISettings:
+    reopen_last: bool = setting(False, "The chat app opens on the last conversation instead of a new one.",
+                                "ASSISTANT_REOPEN_LAST")
+
+
+@dataclass(frozen=True)
 class Settings:
     general: GeneralSettings = GeneralSettings()
     generation: GenerationSettingsConfig = GenerationSettingsConfig()
     cache: CacheSettings = CacheSettings()
     network: NetworkSettings = NetworkSettings()
+    ui: UISettings = UISettings()
     # Per-model price overrides: {"openai:gpt-4o-mini": {"input_per_mtok": 0.15, "output_per_mtok": 0.6}}
     prices: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     # One [name] table per provider, typed by the provider's own section class (see ProviderSpec.section).

@@ -15,6 +15,7 @@ class Price:
     input_per_token: float
     output_per_token: float
     quality: int = 2
+    context: int = 0  # the model's context window in tokens; 0 when the table does not say
 
     def cost(self, usage: Usage) -> float:
         return usage.input_tokens * self.input_per_token + usage.output_tokens * self.output_per_token
@@ -34,7 +35,8 @@ class PriceTable:
     def load(cls, overrides: Mapping[str, Mapping[str, float]] | None = None) -> PriceTable:
         data = json.loads(asset_path("prices.json").read_text(encoding="utf-8"))
         models = {
-            name: Price(entry["input_per_token"], entry["output_per_token"], int(entry.get("quality", 2)))
+            name: Price(entry["input_per_token"], entry["output_per_token"], int(entry.get("quality", 2)),
+                        int(entry.get("context") or 0))
             for name, entry in data["models"].items()
         }
         for name, entry in (overrides or {}).items():
@@ -43,6 +45,7 @@ class PriceTable:
                 entry.get("input_per_mtok", base.input_per_token * 1e6) / 1e6,
                 entry.get("output_per_mtok", base.output_per_token * 1e6) / 1e6,
                 base.quality,
+                base.context,
             )
         return cls(models, f"{data.get('source', '')}, {data.get('date', '')}")
 

@@ -27,6 +27,14 @@ class StoredMessage:
     created_at: float
     provider: str | None = None
     model: str | None = None
+    parent_id: int | None = None  # the message before it in its branch
+    # Every alternative at this place in the conversation (edited questions, regenerated answers), oldest first.
+    siblings: tuple[int, ...] = ()
+
+    @property
+    def alternative(self) -> int:
+        """1-based position among its alternatives."""
+        return self.siblings.index(self.id) + 1 if self.id in self.siblings else 1
 
 
 @dataclass(frozen=True)

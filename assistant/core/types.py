@@ -57,8 +57,11 @@ class ChatRequest:
     conversation_id: str | None = None
     use_cache: bool = True
     local_only: bool = False
-    # Regenerate: replace the last answer of the conversation instead of appending a new turn.
+    # Regenerate: answer the last question of the conversation again; the earlier answer stays as an alternative.
     regenerate: bool = False
+    # Edit: this prompt replaces the earlier question with this message id, as a new branch beside it (the old
+    # branch stays reachable); everything after that question is left out of the context.
+    edit_of: int | None = None
 
 
 @dataclass(frozen=True)
@@ -167,6 +170,39 @@ class Answer:
             **({"similarity": round(self.similarity, 4), "similar_prompt": self.similar_prompt}
                if self.similarity is not None else {}),
         }
+
+
+@dataclass(frozen=True)
+class RoutePreview:
+    """Which model would answer a request now, and why, found without sending anything."""
+
+    ref: ModelRef | None  # None: nothing can answer (`reason` says why and how to fix it)
+    reason: str  # e.g. "embedded:smollm2 - local"
+    local: bool = False
+    notes: tuple[str, ...] = ()  # models left out and why, e.g. "Ollama is not running ... - answering with ..."
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """What a request would send and could cost, before it is sent."""
+
+    ref: ModelRef | None  # the model the figures are for (the one that would answer now)
+    prompt_tokens: int  # the new question
+    context_tokens: int  # the system prompt and the earlier turns sent with it
+    max_output_tokens: int  # the longest answer the request allows
+    context_window: int | None  # the model's window in tokens, when known
+    cost_low: float | None  # the input alone (an empty answer); None when the model has no known price
+    cost_high: float | None  # the input and the longest answer allowed
+    estimated: bool = True  # counted at about four characters a token, not by the model's tokenizer
+
+    @property
+    def input_tokens(self) -> int:
+        return self.prompt_tokens + self.context_tokens
+
+    @property
+    def over_window(self) -> bool:
+        """The question and its context alone do not fit the model's window."""
+        return self.context_window is not None and self.input_tokens > self.context_window
 
 
 def tokens_per_second(output_tokens: int, ttft_ms: float | None, total_ms: float | None) -> float | None:

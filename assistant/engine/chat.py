@@ -47,7 +47,8 @@ class ChatRun:
         except AssistantError as exc:
             yield Failed(exc, request.conversation_id)
             return
-        rec = TurnRecorder(engine.db, engine.history_log, engine.call_log, turn.conversation_id, self.request_id)
+        rec = TurnRecorder(engine.db, engine.history_log, engine.call_log, turn.conversation_id, self.request_id,
+                           turn.user_message_id)
         lookup = engine.lookup_for(turn, request)
         if self.looks_up:
             hit, missed = await engine.tiers.lookup(lookup)
@@ -175,13 +176,14 @@ class ChatRun:
         answered = turn.provider_request(state.ref, request.settings)
         key = cache_key(answered)
         ttft = None if state.ttft_ms is None else state.ttft_ms
-        call = _call(self.request_id, turn, state.ref, usage, money, False, ttft, state.elapsed_ms, reason, key)
+        # Read once: the answer line, the latency panel and the cache all show the same time (and tokens/s).
+        answer_ms = state.elapsed_ms
+        call = _call(self.request_id, turn, state.ref, usage, money, False, ttft, answer_ms, reason, key)
         entry = CachedAnswer(key, state.ref.provider, state.ref.model, state.text, usage.input_tokens,
-                             usage.output_tokens, money.cost_usd, money.estimated, ttft, state.elapsed_ms, time.time())
+                             usage.output_tokens, money.cost_usd, money.estimated, ttft, answer_ms, time.time())
         try:
             keep = (lambda: engine.tiers.keep(lookup, answered, entry)) if engine.settings.cache.enabled else None
-            mid: int | None = await rec.complete(call, state.text, replaced_answer=turn.replaced_answer_id,
-                                                 keep=keep, looked_up=self.looks_up)
+            mid: int | None = await rec.complete(call, state.text, keep=keep, looked_up=self.looks_up)
         except StorageError as exc:
             yield Notice(f"The answer could not be saved in history: {exc.message}", "warning")
             mid = None
@@ -191,7 +193,7 @@ class ChatRun:
         total_ms = (time.perf_counter() - self.t0) * 1000
         yield Finished(Answer(state.text, state.ref.provider, state.ref.model, False, usage, money.cost_usd,
                               money.saved_usd, ttft, total_ms, turn.conversation_id, mid, reason, money.estimated,
-                              tuple(self.attempts), state.elapsed_ms))
+                              tuple(self.attempts), answer_ms))
 
     async def _replay(self, hit: Hit, missed: list[Tier], turn: Turn, rec: TurnRecorder) -> AsyncGenerator[Event, None]:
         engine, entry = self.engine, hit.entry
@@ -206,8 +208,8 @@ class ChatRun:
         total = (time.perf_counter() - self.t0) * 1000
         call = _call(self.request_id, turn, ref, usage, money, True, ttft, total, reason, entry.key)
         try:
-            mid: int | None = await rec.complete(call, entry.text, replaced_answer=None,
-                                                 keep=lambda: engine.tiers.adopt(missed, hit), looked_up=False)
+            mid: int | None = await rec.complete(call, entry.text, keep=lambda: engine.tiers.adopt(missed, hit),
+                                                 looked_up=False)
         except StorageError as exc:
             yield Notice(f"The answer could not be saved in history: {exc.message}", "warning")
             mid = None

@@ -16,7 +16,7 @@ from assistant.core.events import Event
 from assistant.core.pricing import Price, PriceTable
 from assistant.core.records import CallRecord
 from assistant.core.spec import WARM, ProviderSpec
-from assistant.core.types import ChatRequest, GenerationSettings, ModelInfo, ModelRef
+from assistant.core.types import ChatRequest, Estimate, GenerationSettings, ModelInfo, ModelRef, RoutePreview
 from assistant.engine import router
 from assistant.engine.accounting import Accountant, choose_baseline, cloud_chain
 from assistant.engine.chat import ChatRun
@@ -108,6 +108,29 @@ class Engine:
 
     def price(self, ref: ModelRef) -> Price | None:
         return self.prices.price(ref, local=self.is_local(ref.provider))
+
+    def context_window(self, ref: ModelRef) -> int | None:
+        """The model's context window in tokens: the provider's own figure, else the price table's, else None."""
+        try:
+            window = self.registry.get(ref.provider).context_window(ref.model)
+        except AssistantError:
+            window = None
+        if window is None and not self.is_local(ref.provider):
+            price = self.prices.price(ref)
+            window = price.context if price is not None and price.context else None
+        return window
+
+    async def preview(self, model: ModelRef | None = None) -> RoutePreview:
+        """Which model would answer a request to `model` (None: the router chooses) now, and why; nothing is sent."""
+        from assistant.engine.preview import route_preview
+
+        return await route_preview(self, model)
+
+    async def estimate(self, request: ChatRequest, ref: ModelRef | None = None) -> Estimate:
+        """Tokens, context window and cost range of `request` before it is sent (see engine/preview.py)."""
+        from assistant.engine.preview import estimate
+
+        return await estimate(self, request, ref)
 
     def baseline(self) -> ModelRef | None:
         return self.accountant.baseline

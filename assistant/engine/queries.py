@@ -21,7 +21,7 @@ from assistant.core.records import (
     SearchHit,
     StoredMessage,
 )
-from assistant.core.types import ModelRef, Usage
+from assistant.core.types import Answer, ModelRef, Usage
 from assistant.engine.accounting import Accountant, estimate_tokens
 from assistant.storage.cache import ResponseCache
 from assistant.storage.calls import CallLog
@@ -59,6 +59,29 @@ class Queries:
 
     def messages(self, conversation_id: str) -> list[StoredMessage]:
         return self._run(self.history.messages, conversation_id)
+
+    def switch_branch(self, conversation_id: str, message_id: int) -> list[StoredMessage]:
+        """Show the branch through `message_id` (an alternative of an edited question or a regenerated answer);
+        returns the branch now on screen."""
+        def work() -> list[StoredMessage]:
+            self.history.switch_branch(conversation_id, message_id)
+            return self.history.messages(conversation_id)
+        return self._run(work)
+
+    def answers(self, conversation_id: str) -> dict[int, Answer]:
+        """The figures of each stored answer (model, cached, first token, tokens/s, cost), by message id, as the
+        chat showed them when they arrived."""
+        def work() -> dict[int, Answer]:
+            return {c.message_id: answer_of(c) for c in self.calls.answers_of(conversation_id) if c.message_id}
+        return self._run(work)
+
+    def recent_prompts(self, limit: int = 100) -> list[str]:
+        """The user's latest questions, newest first, each once: what Up recalls in an empty prompt."""
+        return self._run(self.history.recent_prompts, limit)
+
+    def save_model(self, conversation_id: str, model: str | None) -> None:
+        """The model this conversation asks (None: the router chooses), used again when it is reopened."""
+        self._run(lambda: self.history.update_conversation(conversation_id, model=model))
 
     def latest_conversation_id(self) -> str | None:
         return self._run(self.history.latest_conversation_id)
@@ -139,3 +162,11 @@ class Queries:
                     money.cost_usd, True, 0.0, None, money.baseline, route_reason="process ended mid-answer"))
             return len(rows)
         return self._run(work)
+
+
+def answer_of(call: CallRecord) -> Answer:
+    """A stored answer's figures in the shape the chat shows (its text is the message's, not repeated here)."""
+    usage = Usage(call.input_tokens, call.output_tokens, call.cost_estimated)
+    return Answer("", call.provider, call.model, call.cached, usage, call.cost_usd, call.saved_usd, call.ttft_ms,
+                  call.total_ms, call.conversation_id or "", call.message_id, call.route_reason, call.cost_estimated,
+                  answer_ms=call.total_ms)

@@ -28,12 +28,14 @@ class _Ids:
 class TurnRecorder:
     """One per request. Writes are handed to the database thread without waiting; `settle` waits for them all."""
 
-    def __init__(self, db: Database, history: History, calls: CallLog, conversation_id: str, request_id: str) -> None:
+    def __init__(self, db: Database, history: History, calls: CallLog, conversation_id: str, request_id: str,
+                 question_id: int | None = None) -> None:
         self.db = db
         self.history = history
         self.calls = calls
         self.conversation_id = conversation_id
         self.request_id = request_id
+        self.question_id = question_id  # the answer's parent: a regenerated answer is a sibling of the earlier one
         self._ids = _Ids()
         self._buffer: list[str] = []
         self._seq = 0
@@ -57,7 +59,7 @@ class TurnRecorder:
         ids = self._ids
 
         def insert() -> None:
-            ids.message = self.history.start_answer(self.conversation_id, ref.provider, ref.model)
+            ids.message = self._start_answer(ref.provider, ref.model)
             self.history.append_chunk(ids.message, 0, text)
             if ids.call is not None:
                 self.calls.link_message(ids.call, ids.message)
@@ -102,18 +104,21 @@ class TurnRecorder:
         self.db.submit(self.calls.record, call)
 
     # the answer ---------------------------------------------------------------------------------
-    async def complete(self, call: CallRecord, text: str, *, replaced_answer: int | None,
-                       keep: Callable[[], None] | None, looked_up: bool) -> int:
+    def _start_answer(self, provider: str, model: str) -> int:
+        if self.question_id is None:
+            return self.history.start_answer(self.conversation_id, provider, model)
+        return self.history.start_answer(self.conversation_id, provider, model, parent_id=self.question_id)
+
+    async def complete(self, call: CallRecord, text: str, *, keep: Callable[[], None] | None,
+                       looked_up: bool) -> int:
         """Finish the answer, settle its row, then `keep` it (the cache tiers); returns the answer's message id."""
         self.flush()
         ids = self._ids
 
         def finish() -> int:
             if ids.message is None:  # an empty answer (or a replay) still gets a row, so the turn is complete
-                ids.message = self.history.start_answer(self.conversation_id, call.provider, call.model)
+                ids.message = self._start_answer(call.provider, call.model)
             self.history.finish_answer(ids.message, "complete", text)
-            if replaced_answer is not None:
-                self.history.delete_message(replaced_answer)
             if ids.call is not None:
                 self.calls.settle(ids.call, _with_message(call, ids.message))
             else:

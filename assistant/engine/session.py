@@ -6,8 +6,10 @@ import unicodedata
 from dataclasses import dataclass
 
 from assistant.core.errors import UsageError
+from assistant.core.records import StoredMessage
 from assistant.core.types import ChatMessage, ChatRequest, GenerationSettings, ModelRef, ProviderRequest
 from assistant.storage.history import History
+from assistant.storage.tree import LEAF
 
 MAX_PROMPT_CHARS = 4_000_000
 
@@ -20,8 +22,7 @@ class Turn:
     prompt: str
     prior: tuple[ChatMessage, ...]
     system: str | None
-    user_message_id: int
-    replaced_answer_id: int | None = None
+    user_message_id: int  # the question being answered: the parent of the answer (0 for a preview)
 
     def provider_request(self, ref: ModelRef, settings: GenerationSettings) -> ProviderRequest:
         system = (ChatMessage("system", self.system),) if self.system else ()
@@ -45,20 +46,8 @@ def validate_prompt(prompt: str) -> str:
     return prompt
 
 
-def _prior(history: History, cid: str, regenerate: bool) -> tuple[list[ChatMessage], int | None, int | None, str | None]:
-    """Earlier turns as the model should see them; for regenerate, also the question to answer again."""
-    stored = history.messages(cid)
-    replaced = None
-    mid = prompt = None
-    if regenerate:
-        # Regenerate answers the last user message again instead of adding a turn.
-        while stored and stored[-1].role == "assistant":
-            replaced = stored[-1].id
-            stored = stored[:-1]
-        if not stored or stored[-1].role != "user":
-            raise UsageError("There is no question to regenerate an answer for in this conversation.")
-        mid, prompt = stored[-1].id, stored[-1].content
-        stored = stored[:-1]
+def context_of(stored: list[StoredMessage]) -> list[ChatMessage]:
+    """Earlier turns as the model should see them."""
     prior: list[ChatMessage] = []
     for m in stored:
         # Failed answers are left out; an interrupted one is kept so the model sees what it said.
@@ -68,7 +57,55 @@ def _prior(history: History, cid: str, regenerate: bool) -> tuple[list[ChatMessa
                 prior[-1] = ChatMessage("user", prior[-1].content + "\n\n" + m.content)
             else:
                 prior.append(ChatMessage(m.role, m.content))
-    return prior, replaced, mid, prompt
+    return prior
+
+
+def _regenerated(stored: list[StoredMessage]) -> tuple[list[StoredMessage], StoredMessage]:
+    """For regenerate: what came before the last question, and that question (its answers stay as alternatives)."""
+    while stored and stored[-1].role == "assistant":
+        stored = stored[:-1]
+    if not stored or stored[-1].role != "user":
+        raise UsageError("There is no question to regenerate an answer for in this conversation.")
+    return stored[:-1], stored[-1]
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """Where a request's question sits in its conversation."""
+
+    before: list[StoredMessage]  # the branch before the question
+    prompt: str
+    question_id: int | None = None  # regenerate: the question answered again
+    parent_id: int | None = LEAF  # a new question: the message it follows
+
+
+def _shape(history: History, cid: str, request: ChatRequest) -> _Shape:
+    if request.regenerate:
+        before, question = _regenerated(history.messages(cid))
+        return _Shape(before, question.content, question.id)
+    if request.edit_of is not None:
+        target = history.message(cid, request.edit_of)
+        if target.role != "user":
+            raise UsageError("Only a question you asked can be edited; regenerate an answer instead.")
+        return _Shape(history.ancestors(cid, target.parent_id), request.prompt, parent_id=target.parent_id)
+    return _Shape(history.messages(cid), request.prompt)
+
+
+def _turn(cid: str, shape: _Shape, system: str | None, question_id: int) -> Turn:
+    prior = context_of(shape.before)
+    prompt = shape.prompt
+    if prior and prior[-1].role == "user":  # the question before got no answer: both are asked together
+        prompt = prior.pop().content + "\n\n" + prompt
+    return Turn(cid, prompt, tuple(prior), system, question_id)
+
+
+def preview_turn(history: History, request: ChatRequest) -> Turn:
+    """The turn `request` would make, written nowhere: for estimates before anything is sent."""
+    if request.conversation_id is None:
+        return Turn("", request.prompt, (), request.system, 0)
+    conv = history.get_conversation(request.conversation_id)
+    system = request.system if request.system is not None else conv.system
+    return _turn(conv.id, _shape(history, conv.id, request), system, 0)
 
 
 def begin_turn(history: History, request: ChatRequest) -> Turn:
@@ -81,7 +118,7 @@ def begin_turn(history: History, request: ChatRequest) -> Turn:
         mid = history.add_message(cid, "user", request.prompt)
         return Turn(cid, request.prompt, (), request.system, mid)
     conv = history.get_conversation(request.conversation_id)
-    prior, replaced, mid_regen, prompt_regen = _prior(history, conv.id, request.regenerate)
+    shape = _shape(history, conv.id, request)
     system = request.system if request.system is not None else conv.system
     updates: dict[str, object] = {}
     if request.system is not None and request.system != conv.system:
@@ -90,11 +127,7 @@ def begin_turn(history: History, request: ChatRequest) -> Turn:
         updates["model"] = model
     if updates:
         history.update_conversation(conv.id, **updates)
-    if request.regenerate:
-        assert mid_regen is not None and prompt_regen is not None
-        return Turn(conv.id, prompt_regen, tuple(prior), system, mid_regen, replaced)
-    mid = history.add_message(conv.id, "user", request.prompt)
-    prompt = request.prompt
-    if prior and prior[-1].role == "user":  # the last question got no answer: ask both together
-        prompt = prior.pop().content + "\n\n" + prompt
-    return Turn(conv.id, prompt, tuple(prior), system, mid, replaced)
+    if shape.question_id is not None:
+        return _turn(conv.id, shape, system, shape.question_id)
+    mid = history.add_message(conv.id, "user", request.prompt, parent_id=shape.parent_id)
+    return _turn(conv.id, shape, system, mid)

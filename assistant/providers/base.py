@@ -62,6 +62,10 @@ class Provider(ABC):
         """False while a first request would have to load the model first (the UI says so while it waits)."""
         return True
 
+    def context_window(self, model: str) -> int | None:
+        """The model's context window in tokens, when known without a request."""
+        return None
+
     async def list_models(self) -> list[ModelInfo]:
         model = self.default_model()
         return [ModelInfo(ModelRef(self.name, model), True, "", local=self.spec.local)] if model else []

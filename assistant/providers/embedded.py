@@ -89,6 +89,9 @@ class EmbeddedProvider(Provider):
             return Availability(False, "llama-cpp-python cannot be loaded; reinstall assistant.")
         return Availability(True, f"{path.name} (in-process)")
 
+    def context_window(self, model: str) -> int | None:
+        return self.config.context_size
+
     async def list_models(self) -> list[ModelInfo]:
         status = await self.availability()
         path = self.model_path()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 
 from assistant.core.records import CallRecord, HitWindow
 from assistant.storage.db import alive, guarded
@@ -60,6 +60,17 @@ class CallLog:
         return [Unsettled(int(r[0]), str(r[2]), str(r[3]), int(r[4] or 0), int(r[5] or 0))
                 for r in rows if not alive(r[1])]
 
+    def answers_of(self, conversation_id: str) -> list[CallRecord]:
+        """The attempt that produced each answer of a conversation (outcome ok), oldest first."""
+        cols = ", ".join(_COLUMNS)
+        rows = self.conn.execute(f"SELECT {cols} FROM calls WHERE conversation_id = ? AND outcome = 'ok' "
+                                 "AND message_id IS NOT NULL ORDER BY id", (conversation_id,)).fetchall()
+        out = []
+        for row in rows:
+            data = dict(zip(_COLUMNS, row, strict=True))
+            out.append(CallRecord(**{**data, "cached": bool(data["cached"]), "cost_estimated": bool(data["cost_estimated"])}))
+        return out
+
     def month_spend(self, now: float | None = None) -> float:
         t = time.localtime(now or time.time())
         start = time.mktime((t.tm_year, t.tm_mon, 1, 0, 0, 0, 0, 0, -1))
@@ -88,6 +99,9 @@ class CallLog:
             (since,),
         ).fetchone()
         return HitWindow(int(row[0]), int(row[1]), int(row[2]), float(row[3]))
+
+
+_COLUMNS = tuple(f.name for f in fields(CallRecord))
 
 
 def _row(call: CallRecord) -> dict[str, object]:

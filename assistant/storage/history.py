@@ -13,7 +13,9 @@ from urllib.parse import quote
 
 from assistant.core.errors import UsageError
 from assistant.core.records import Conversation, SearchHit, StoredMessage
+from assistant.storage import tree
 from assistant.storage.db import finish_message, guarded
+from assistant.storage.tree import LEAF
 
 _CONV_COLS = "c.id, c.title, c.created_at, c.updated_at, c.model, c.system, c.temperature"
 
@@ -111,22 +113,33 @@ class History:
             raise
 
     # messages --------------------------------------------------------------
-    def add_message(self, cid: str, role: str, content: str, status: str = "complete") -> int:
-        cur = self.conn.execute(
-            "INSERT INTO messages (conversation_id, role, content, status, created_at) VALUES (?,?,?,?,?)",
-            (cid, role, content, status, time.time()),
-        )
-        self.touch(cid)
-        return int(cur.lastrowid or 0)
+    def _parent(self, cid: str, parent_id: int | None) -> int | None:
+        return tree.leaf(self.conn, cid) if parent_id == LEAF else parent_id
 
-    def start_answer(self, cid: str, provider: str, model: str) -> int:
-        """An empty assistant row marked streaming; chunks are appended as they arrive."""
+    def add_message(self, cid: str, role: str, content: str, status: str = "complete", *,
+                    parent_id: int | None = LEAF) -> int:
+        """A message after `parent_id` (by default the end of the branch on screen); it becomes that end."""
+        parent = self._parent(cid, parent_id)
         cur = self.conn.execute(
-            "INSERT INTO messages (conversation_id, role, content, status, created_at, provider, model, pid) "
-            "VALUES (?, 'assistant', '', 'streaming', ?, ?, ?, ?)",
-            (cid, time.time(), provider, model, os.getpid()),
+            "INSERT INTO messages (conversation_id, role, content, status, created_at, parent_id) VALUES (?,?,?,?,?,?)",
+            (cid, role, content, status, time.time(), parent),
         )
-        return int(cur.lastrowid or 0)
+        mid = int(cur.lastrowid or 0)
+        tree.set_leaf(self.conn, cid, mid)
+        self.touch(cid)
+        return mid
+
+    def start_answer(self, cid: str, provider: str, model: str, *, parent_id: int | None = LEAF) -> int:
+        """An empty assistant row marked streaming; chunks are appended as they arrive."""
+        parent = self._parent(cid, parent_id)
+        cur = self.conn.execute(
+            "INSERT INTO messages (conversation_id, role, content, status, created_at, provider, model, pid, parent_id) "
+            "VALUES (?, 'assistant', '', 'streaming', ?, ?, ?, ?, ?)",
+            (cid, time.time(), provider, model, os.getpid(), parent),
+        )
+        mid = int(cur.lastrowid or 0)
+        tree.set_leaf(self.conn, cid, mid)
+        return mid
 
     def append_chunk(self, message_id: int, seq: int, text: str) -> None:
         self.conn.execute("INSERT INTO message_chunks (message_id, seq, text) VALUES (?,?,?)", (message_id, seq, text))
@@ -142,17 +155,55 @@ class History:
             self.conn.execute("UPDATE messages SET provider = ?, model = ? WHERE id = ?", (provider, model, message_id))
         return finish_message(self.conn, message_id, status, text)
 
-    def delete_message(self, message_id: int) -> None:
-        self.conn.execute("DELETE FROM message_chunks WHERE message_id = ?", (message_id,))
-        self.conn.execute("DELETE FROM messages WHERE id = ?", (message_id,))
-
     def messages(self, cid: str) -> list[StoredMessage]:
-        rows = self.conn.execute(
-            "SELECT id, conversation_id, role, content, status, created_at, provider, model FROM messages "
-            "WHERE conversation_id = ? ORDER BY id",
-            (self.resolve_id(cid),),
-        ).fetchall()
-        return [StoredMessage(*r) for r in rows]
+        """The branch on screen, first message first, each with its alternatives."""
+        cid = self.resolve_id(cid)
+        links = tree.links(self.conn, cid)
+        return self._rows(links, tree.branch(links, tree.leaf(self.conn, cid, links)))
+
+    def ancestors(self, cid: str, message_id: int | None) -> list[StoredMessage]:
+        """The branch that ends at `message_id` (empty for None): what came before an edited question."""
+        links = tree.links(self.conn, self.resolve_id(cid))
+        return self._rows(links, tree.branch(links, message_id))
+
+    def message(self, cid: str, message_id: int) -> StoredMessage:
+        cid = self.resolve_id(cid)
+        links = tree.links(self.conn, cid)
+        if message_id not in links:
+            raise UsageError(f"Message {message_id} is not part of conversation {cid}.")
+        return self._rows(links, [message_id])[0]
+
+    def switch_branch(self, cid: str, message_id: int) -> None:
+        """Show the branch through `message_id`: down to its newest end, which is remembered."""
+        cid = self.resolve_id(cid)
+        links = tree.links(self.conn, cid)
+        if message_id not in links:
+            raise UsageError(f"Message {message_id} is not part of conversation {cid}.")
+        if message_id not in tree.branch(links, tree.leaf(self.conn, cid, links)):
+            tree.set_leaf(self.conn, cid, tree.newest_descendant(links, message_id))
+
+    def _rows(self, links: tree.Links, ids: list[int]) -> list[StoredMessage]:
+        if not ids:
+            return []
+        found = {r[0]: r for r in self.conn.execute(
+            "SELECT id, conversation_id, role, content, status, created_at, provider, model, parent_id FROM messages "
+            f"WHERE id IN ({','.join('?' * len(ids))})", ids)}
+        children = tree.children(links)
+        return [StoredMessage(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], children.get(r[8], (r[0],)))
+                for r in (found[i] for i in ids if i in found)]
+
+    def recent_prompts(self, limit: int = 100) -> list[str]:
+        """Newest first, each text once; a very long prompt (a pasted file) is not worth recalling."""
+        out: list[str] = []
+        for (content,) in self.conn.execute(
+            "SELECT content FROM messages WHERE role = 'user' AND length(content) <= 4000 ORDER BY id DESC LIMIT ?",
+            (limit * 4,),
+        ):
+            if content not in out:
+                out.append(content)
+                if len(out) == limit:
+                    break
+        return out
 
     # search and export -----------------------------------------------------------
     def search(self, words: str, limit: int = 50) -> list[SearchHit]:

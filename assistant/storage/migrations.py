@@ -101,6 +101,22 @@ def m005_calls_settled_after_crash(db: Any) -> None:
     db.execute("CREATE INDEX idx_calls_outcome ON calls(outcome)")
 
 
+@migration
+def m020_message_tree(db: Any) -> None:
+    # Conversations become trees: each message points at the one before it in its branch, and the conversation
+    # remembers the last message of the branch on screen. Editing an earlier question or regenerating an answer
+    # adds a sibling instead of replacing anything, so every earlier branch stays reachable.
+    db.execute("ALTER TABLE messages ADD COLUMN parent_id INTEGER")
+    db.execute("ALTER TABLE conversations ADD COLUMN leaf_id INTEGER")
+    # Until now each conversation was one line of messages in id order. (No index on parent_id: a conversation's
+    # links are read whole through idx_messages_conversation.)
+    db.execute(
+        """UPDATE messages SET parent_id = (SELECT max(p.id) FROM messages p
+           WHERE p.conversation_id = messages.conversation_id AND p.id < messages.id)"""
+    )
+    db.execute("UPDATE conversations SET leaf_id = (SELECT max(m.id) FROM messages m WHERE m.conversation_id = conversations.id)")
+
+
 def pending(conn: sqlite3.Connection) -> list[str]:
     """Names not yet applied; plain sqlite3 so the common case never imports sqlite_utils."""
     conn.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at REAL NOT NULL)")

@@ -133,7 +133,7 @@ async def test_a_history_write_that_fails_is_not_blamed_on_the_provider(tmp_path
 
     engine = make_engine(tmp_path, local_pair())
 
-    def full(self: History, *args: object) -> int:
+    def full(self: History, *args: object, **kwargs: object) -> int:
         raise sqlite3.OperationalError("database or disk is full")
 
     monkeypatch.setattr(History, "start_answer", full)
