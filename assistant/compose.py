@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     import httpx
 
     from assistant.core.records import Conversation
+    from assistant.core.types import Answer, ChatRequest
     from assistant.engine.engine import Engine
     from assistant.providers.registry import Registry
     from assistant.secrets import KeyStore
@@ -96,3 +97,71 @@ def peek_recent(paths: Paths, limit: int = 200) -> list[Conversation] | None:
     from assistant.storage.history import peek_recent_conversations
 
     return peek_recent_conversations(paths.database, limit)
+
+
+def cached_answer(setup: Setup, request: ChatRequest) -> tuple[Answer | None, list[str]]:
+    """A new question answered straight from the exact cache, without the engine, an event loop or a provider:
+    key -> SQLite -> the answer, recorded in history as the engine would record it. (None, notices) on a miss,
+    and whenever the request is not one the fast path can take (a conversation to continue, cache off)."""
+    settings, specs = setup.settings, setup.registry.specs()
+    if (request.conversation_id is not None or request.regenerate or not request.use_cache
+            or not settings.cache.enabled or not setup.paths.database.exists()):
+        return None, []
+    import time
+    import uuid
+
+    from assistant.core.cache_key import KEY_SCHEME, cache_key
+    from assistant.core.pricing import PriceTable
+    from assistant.core.types import Answer, ChatMessage, ModelRef, ProviderRequest, Usage
+    from assistant.engine.accounting import Accountant, choose_baseline
+    from assistant.engine.recorder import answer_call, record_replay
+    from assistant.engine.session import begin_turn, validate_prompt
+    from assistant.storage.cache import ResponseCache
+    from assistant.storage.calls import CallLog
+    from assistant.storage.db import open_database
+    from assistant.storage.history import History
+
+    t0 = time.perf_counter()
+    validate_prompt(request.prompt)
+    local_only = request.local_only or settings.general.local_only
+    named = request.model or (setup.registry.parse_model(settings.general.default_model)
+                              if settings.general.default_model else None)
+    if named is not None:
+        spec = specs.get(named.provider)
+        if spec is None:
+            return None, []  # the engine says why it cannot answer
+        refs = [ModelRef(spec.name, spec.canonical_model(named.model))]
+    else:
+        refs = settings.default_refs(specs, local_only=local_only)
+    messages = ((ChatMessage("system", request.system),) if request.system else ()) + (
+        ChatMessage("user", request.prompt),)
+    opened = open_database(setup.paths.database)
+    notices = [f"The database was damaged; it was kept as {opened.moved_aside} and a fresh one was started."
+               ] if opened.moved_aside else []
+    conn = opened.conn
+    try:
+        cache = ResponseCache.from_settings(conn, settings.cache, KEY_SCHEME)
+        hit = None
+        for ref in refs:
+            hit = cache.get(cache_key(ProviderRequest(ref, messages, request.settings)))
+            if hit is not None:
+                break
+        if hit is None:
+            return None, notices
+        history, calls = History(conn), CallLog(conn)
+        turn = begin_turn(history, request)
+        ref = ModelRef(hit.provider, hit.model)
+        prices = PriceTable.load(settings.prices)
+        local = {n for n, s in specs.items() if s.local}
+        accountant = Accountant(prices, choose_baseline(settings, prices, specs), local.__contains__)
+        usage = Usage(hit.input_tokens, hit.output_tokens, hit.cost_estimated)
+        money = accountant.cache_hit(ref, usage, hit.cost_usd)
+        reason = f"{ref} - cached answer"
+        ttft = total = (time.perf_counter() - t0) * 1000
+        call = answer_call(uuid.uuid4().hex, turn.conversation_id, ref, usage, money, True, ttft, total, reason, hit.key)
+        mid = record_replay(history, calls, turn.conversation_id, call, hit.text)
+        cache.flush()
+        return Answer(hit.text, ref.provider, ref.model, True, usage, 0.0, money.saved_usd, ttft, total,
+                      turn.conversation_id, mid, reason, money.estimated, cache="exact"), notices
+    finally:
+        conn.close()

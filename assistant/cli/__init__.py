@@ -14,19 +14,26 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see `{self.prog} --help`)")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from assistant.cli import ask, bench, cache, desktop, history, keys, misc, stats
+# Which module registers each command: a command's parser is built without importing the others.
+COMMANDS = {"ask": "ask", "models": "misc", "config": "misc", "history": "history", "keys": "keys", "bench": "bench",
+            "desktop": "desktop", "cache": "cache", "savings": "stats", "latency": "stats"}
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """Every command's parser, or only `command`'s (what `assistant ask` needs before it can answer from the cache)."""
+    import importlib
 
     parser = _Parser(prog="assistant", description="A local-first AI assistant for the terminal.")
     parser.add_argument("--version", action="version", version=f"assistant {__version__}")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
-    for module in (ask, misc, history, keys, bench, desktop, cache, stats):
-        module.register(sub)
+    names = [COMMANDS[command]] if command in COMMANDS else list(dict.fromkeys(COMMANDS.values()))
+    for name in names:
+        importlib.import_module(f"assistant.cli.{name}").register(sub)
     return parser
 
 
 def run(argv: Sequence[str]) -> int:
-    parser = build_parser()
+    parser = build_parser(argv[0] if argv else None)
     args = parser.parse_args(list(argv))
     handler: Callable[[argparse.Namespace], int] | None = getattr(args, "handler", None)
     if handler is None:

@@ -51,8 +51,6 @@ def read_prompt(args: argparse.Namespace, stdin: Any = None) -> str:
 
 
 def build_request(engine: Engine, args: argparse.Namespace, prompt: str) -> ChatRequest:
-    if args.max_tokens is not None and args.max_tokens <= 0:
-        raise UsageError("--max-tokens must be a positive number.")
     conversation = args.conversation
     if args.cont and not conversation:
         conversation = engine.queries.latest_conversation_id()
@@ -75,6 +73,25 @@ def route_line(answer: Answer) -> str:
     if answer.tokens_per_second:
         parts.append(f"{answer.tokens_per_second:.0f} tok/s")
     return " · ".join(parts)
+
+
+def finish_answer(answer: Answer, out: TextIO, err: TextIO, as_json: bool, wrote_text: bool) -> None:
+    """The end of an answer: the JSON object, or the last newline and the route line on stderr."""
+    if as_json:
+        out.write(json.dumps(answer.as_json(), ensure_ascii=False) + "\n")
+    else:
+        if wrote_text and not answer.text.endswith("\n"):
+            out.write("\n")
+        line = route_line(answer)
+        err.write(f"\x1b[2m{for_terminal(line)}\x1b[0m\n" if err.isatty() else f"{line}\n")
+    out.flush()
+
+
+def print_cached(answer: Answer, out: TextIO, err: TextIO, as_json: bool) -> None:
+    """An answer that came whole from the cache, printed as a streamed one would have been."""
+    if not as_json:
+        out.write(for_terminal(answer.text) if out.isatty() else answer.text)
+    finish_answer(answer, out, err, as_json, wrote_text=True)
 
 
 async def stream_answer(engine: Engine, request: ChatRequest, out: TextIO, err: TextIO, as_json: bool) -> int:
@@ -109,13 +126,7 @@ async def stream_answer(engine: Engine, request: ChatRequest, out: TextIO, err: 
             elif isinstance(event, Finished):
                 if as_json:
                     say(held)
-                    out.write(json.dumps(event.answer.as_json(), ensure_ascii=False) + "\n")
-                else:
-                    if wrote_text and not event.answer.text.endswith("\n"):
-                        out.write("\n")
-                    line = route_line(event.answer)
-                    err.write(f"\x1b[2m{for_terminal(line)}\x1b[0m\n" if err.isatty() else f"{line}\n")
-                out.flush()
+                finish_answer(event.answer, out, err, as_json, wrote_text)
                 return 0
             elif isinstance(event, Failed):
                 say(held)
@@ -131,10 +142,10 @@ async def stream_answer(engine: Engine, request: ChatRequest, out: TextIO, err: 
 
 
 def run(args: argparse.Namespace) -> int:
-    import asyncio
-
     from assistant.compose import build_engine, load
 
+    if args.max_tokens is not None and args.max_tokens <= 0:
+        raise UsageError("--max-tokens must be a positive number.")
     if len(args.model) > 1 and not args.compare:
         raise UsageError("Several -m options need --compare; otherwise name one model.")
     if args.compare and (len(args.model) < 2 or args.cont or args.conversation):
@@ -142,6 +153,22 @@ def run(args: argparse.Namespace) -> int:
                          "e.g. --compare -m ollama:llama3.2 -m openai:gpt-4o-mini.")
     setup = load()
     prompt = read_prompt(args)
+    if not args.compare and not args.cont and not args.conversation and not args.no_cache:
+        # A repeated question is answered before anything heavy is imported: no engine, event loop or provider.
+        from assistant.compose import cached_answer
+        from assistant.engine.session import build_request as request_for
+
+        model = setup.registry.parse_model(args.model[0]) if args.model else None
+        request = request_for(setup.settings, prompt, model=model, system=args.system,
+                                temperature=args.temperature, max_tokens=args.max_tokens, local_only=args.local_only)
+        answer, notices = cached_answer(setup, request)
+        for note in notices:
+            print(f"assistant: {for_terminal(note)}", file=sys.stderr)
+        if answer is not None:
+            print_cached(answer, sys.stdout, sys.stderr, args.json)
+            return 0
+    import asyncio
+
     engine = build_engine(setup)
     for note in engine.notices:
         print(f"assistant: {for_terminal(note)}", file=sys.stderr)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 from dataclasses import asdict
@@ -25,6 +24,8 @@ def register(sub: Any) -> None:
 
 
 def run_models(args: argparse.Namespace) -> int:
+    import asyncio
+
     from assistant.compose import build_engine, load
 
     engine = build_engine(load())

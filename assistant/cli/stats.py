@@ -7,13 +7,15 @@ import json
 import re
 import time
 from dataclasses import asdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from assistant.cli.common import engine
 from assistant.core.errors import UsageError
 from assistant.core.money import usd
-from assistant.core.records import LatencyRow, SavingsReport
 from assistant.core.textsafe import for_terminal
+
+if TYPE_CHECKING:
+    from assistant.core.records import LatencyRow, SavingsReport
 
 _UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from assistant.core.errors import ConfigError
 from assistant.core.spec import ProviderSpec
+from assistant.core.types import ModelRef
 
 POLICIES = ("local-first", "cheapest", "fastest", "best")
 
@@ -87,6 +88,20 @@ class Settings:
         """The provider's settings: its [name] table, or its defaults when the file has none."""
         found = self.providers.get(spec.name)
         return found if found is not None else spec.default_section()
+
+    def default_refs(self, specs: Mapping[str, ProviderSpec], *, local_only: bool = False,
+                     local: bool = True) -> list[ModelRef]:
+        """Each provider's configured default model, in registry order: the ones on this machine, then the cloud
+        ones (unless local-only), before anything is probed. What the router starts from and the cache looks up."""
+        refs: list[ModelRef] = []
+        for cloud in (False, True):
+            if (cloud and local_only) or (not cloud and not local):
+                continue
+            for spec in specs.values():
+                model = spec.default_model(self.provider(spec))
+                if spec.local != cloud and model:
+                    refs.append(ModelRef(spec.name, spec.canonical_model(model)))
+        return refs
 
 
 _APP_SECTIONS = tuple(f.name for f in dataclasses.fields(Settings) if f.name not in ("prices", "providers"))

@@ -36,6 +36,7 @@ class ProviderSpec:
     default_tag: str = ""  # a tag the provider adds to bare names (Ollama's "latest"), so the cache does too
     model_pattern: str = DEFAULT_MODEL_PATTERN
     capabilities: frozenset[str] = frozenset()
+    model_setting: str = "model"  # the field of its section that names the model it answers with by default
 
     @property
     def needs_key(self) -> bool:
@@ -46,6 +47,10 @@ class ProviderSpec:
 
     def default_section(self) -> Any:
         return dataclasses.replace(self.section(), **self.section_defaults)
+
+    def default_model(self, section: Any) -> str:
+        """The model this provider answers with when none is named ("" when it has none configured)."""
+        return str(getattr(section, self.model_setting, "") or "")
 
     def canonical_model(self, model: str) -> str:
         """The one spelling of a model name the provider treats as the same model."""

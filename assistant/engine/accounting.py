@@ -59,12 +59,7 @@ class Accountant:
 
 def cloud_chain(settings: Settings, specs: Mapping[str, ProviderSpec]) -> list[ModelRef]:
     """The default model of each cloud provider, in registry order: the models the router falls back to."""
-    refs = []
-    for spec in specs.values():
-        model = getattr(settings.provider(spec), "model", "")
-        if not spec.local and model:
-            refs.append(ModelRef(spec.name, spec.canonical_model(model)))
-    return refs
+    return settings.default_refs(specs, local=False)
 
 
 def choose_baseline(settings: Settings, prices: PriceTable, specs: Mapping[str, ProviderSpec]) -> ModelRef | None:

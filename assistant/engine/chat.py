@@ -15,8 +15,8 @@ from assistant.core.events import Event, Failed, Finished, Notice, Started, Text
 from assistant.core.records import CachedAnswer, CallRecord
 from assistant.core.types import Answer, Attempt, ChatRequest, ModelRef, Usage
 from assistant.engine import router
-from assistant.engine.accounting import Money, estimate_tokens
-from assistant.engine.recorder import TurnRecorder
+from assistant.engine.accounting import estimate_tokens
+from assistant.engine.recorder import TurnRecorder, answer_call
 from assistant.engine.run import RunState, stream_attempt
 from assistant.engine.session import Turn, begin_turn
 from assistant.engine.tiers import Hit, Lookup, Tier
@@ -178,7 +178,8 @@ class ChatRun:
         ttft = None if state.ttft_ms is None else state.ttft_ms
         # Read once: the answer line, the latency panel and the cache all show the same time (and tokens/s).
         answer_ms = state.elapsed_ms
-        call = _call(self.request_id, turn, state.ref, usage, money, False, ttft, answer_ms, reason, key)
+        call = answer_call(self.request_id, turn.conversation_id, state.ref, usage, money, False, ttft, answer_ms,
+                           reason, key)
         entry = CachedAnswer(key, state.ref.provider, state.ref.model, state.text, usage.input_tokens,
                              usage.output_tokens, money.cost_usd, money.estimated, ttft, answer_ms, time.time())
         try:
@@ -206,7 +207,7 @@ class ChatRun:
         # Savings are counted per source: the exact cache as "cache", the others under their own names.
         money = engine.accountant.cache_hit(ref, usage, entry.cost_usd, "cache" if hit.tier == "exact" else hit.tier)
         total = (time.perf_counter() - self.t0) * 1000
-        call = _call(self.request_id, turn, ref, usage, money, True, ttft, total, reason, entry.key)
+        call = answer_call(self.request_id, turn.conversation_id, ref, usage, money, True, ttft, total, reason, entry.key)
         try:
             mid: int | None = await rec.complete(call, entry.text, keep=lambda: engine.tiers.adopt(missed, hit),
                                                  looked_up=False)
@@ -225,9 +226,3 @@ def _replayed(hit: Hit) -> str:
         return f"similar question from {when} ({hit.similarity:.0%} alike)"
     return "from the team cache" if hit.tier == "team" else "cached answer"
 
-
-def _call(request_id: str, turn: Turn, ref: ModelRef, usage: Usage, money: Money, cached: bool,
-          ttft: float | None, total: float, reason: str, key: str) -> CallRecord:
-    return CallRecord(request_id, turn.conversation_id, None, ref.provider, ref.model, "ok", usage.input_tokens,
-                      usage.output_tokens, money.cost_usd, money.estimated, money.saved_usd, money.saved_source,
-                      money.baseline, cached, ttft, total, None, reason, key)

@@ -16,15 +16,15 @@ from assistant.core.events import Event
 from assistant.core.pricing import Price, PriceTable
 from assistant.core.records import CallRecord
 from assistant.core.spec import WARM, ProviderSpec
-from assistant.core.types import ChatRequest, Estimate, GenerationSettings, ModelInfo, ModelRef, RoutePreview
+from assistant.core.types import ChatRequest, Estimate, ModelInfo, ModelRef, RoutePreview
 from assistant.engine import router
-from assistant.engine.accounting import Accountant, choose_baseline, cloud_chain
+from assistant.engine.accounting import Accountant, choose_baseline
 from assistant.engine.chat import ChatRun
 from assistant.engine.health import Health
 from assistant.engine.queries import Queries
 from assistant.engine.recorder import TurnRecorder
 from assistant.engine.retry import RetryPolicy
-from assistant.engine.session import Turn
+from assistant.engine.session import Turn, build_request
 from assistant.engine.tiers import ExactTier, Lookup, Tiers
 from assistant.providers.base import Availability, ProviderContext, Warmable
 from assistant.providers.http import SharedClient
@@ -145,16 +145,10 @@ class Engine:
                     conversation_id: str | None = None, use_cache: bool = True, local_only: bool = False,
                     regenerate: bool = False) -> ChatRequest:
         """A request with the configured defaults applied once, the same way for the CLI and the TUI."""
-        gen = self.settings.generation
-        if temperature is None and gen.temperature >= 0:
-            temperature = gen.temperature
-        if temperature is not None and not 0 <= temperature <= 2:
-            raise UsageError(f"The temperature must be a number from 0 to 2, not {temperature!r}.")
-        if max_tokens is not None and max_tokens <= 0:
-            raise UsageError("The most tokens of an answer must be a positive number.")
         ref = self.parse_model(model) if isinstance(model, str) else model
-        settings = GenerationSettings(temperature=temperature, max_tokens=max_tokens or gen.max_tokens)
-        return ChatRequest(prompt, ref, system, settings, conversation_id, use_cache, local_only, regenerate)
+        return build_request(self.settings, prompt, model=ref, system=system, temperature=temperature,
+                             max_tokens=max_tokens, conversation_id=conversation_id, use_cache=use_cache,
+                             local_only=local_only, regenerate=regenerate)
 
     def chat(self, request: ChatRequest) -> AsyncGenerator[Event, None]:
         """The one entry point: yields Started, TextDelta, Notice, Waiting, then Finished or Failed."""
@@ -171,21 +165,7 @@ class Engine:
             return [request.model]
         if self.settings.general.default_model:
             return [self.parse_model(self.settings.general.default_model)]
-        local_only = request.local_only or self.settings.general.local_only
-        refs = []
-        for spec in self.specs.values():
-            if spec.local:
-                model = self._default_model(spec)
-                if model:
-                    refs.append(ModelRef(spec.name, spec.canonical_model(model)))
-        return refs + ([] if local_only else cloud_chain(self.settings, self.specs))
-
-    def _default_model(self, spec: ProviderSpec) -> str | None:
-        try:
-            return self.registry.get(spec.name).default_model()
-        except AssistantError:
-            section = self.settings.provider(spec)
-            return getattr(section, "model", None) or getattr(section, "model_name", None)
+        return self.settings.default_refs(self.specs, local_only=request.local_only or self.settings.general.local_only)
 
     def lookup_for(self, turn: Turn, request: ChatRequest) -> Lookup:
         """What the cache tiers look for: the request as each model it could go to would receive it, before

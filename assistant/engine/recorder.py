@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from assistant.core.records import CallRecord
-from assistant.core.types import ModelRef
+from assistant.core.types import ModelRef, Usage
+from assistant.engine.accounting import Money
 from assistant.storage.calls import CallLog
 from assistant.storage.db import Database
 from assistant.storage.history import History
@@ -133,6 +134,21 @@ class TurnRecorder:
 
 
 def _with_message(call: CallRecord, message_id: int | None) -> CallRecord:
-    from dataclasses import replace
-
     return replace(call, message_id=message_id) if message_id is not None else call
+
+
+def record_replay(history: History, calls: CallLog, conversation_id: str, call: CallRecord, text: str) -> int:
+    """The rows of an answer replayed from a cache: complete when written (nothing streams in between)."""
+    mid = history.start_answer(conversation_id, call.provider, call.model)
+    history.finish_answer(mid, "complete", text)
+    calls.record(replace(call, message_id=mid))
+    history.touch(conversation_id)
+    return mid
+
+
+def answer_call(request_id: str, conversation_id: str, ref: ModelRef, usage: Usage, money: Money, cached: bool,
+                ttft: float | None, total: float, reason: str, key: str) -> CallRecord:
+    """The calls row of an answered request."""
+    return CallRecord(request_id, conversation_id, None, ref.provider, ref.model, "ok", usage.input_tokens,
+                      usage.output_tokens, money.cost_usd, money.estimated, money.saved_usd, money.saved_source,
+                      money.baseline, cached, ttft, total, None, reason, key)

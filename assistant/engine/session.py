@@ -5,6 +5,7 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 
+from assistant.core.config import Settings
 from assistant.core.errors import UsageError
 from assistant.core.records import StoredMessage
 from assistant.core.types import ChatMessage, ChatRequest, GenerationSettings, ModelRef, ProviderRequest
@@ -36,6 +37,22 @@ class Turn:
 def _visible(text: str) -> bool:
     """True when the text has something besides spaces and invisible format characters (zero-width spaces)."""
     return any(not c.isspace() and unicodedata.category(c) not in ("Cf", "Cc") for c in text)
+
+
+def build_request(settings: Settings, prompt: str, *, model: ModelRef | None = None, system: str | None = None,
+                  temperature: float | None = None, max_tokens: int | None = None,
+                  conversation_id: str | None = None, use_cache: bool = True, local_only: bool = False,
+                  regenerate: bool = False) -> ChatRequest:
+    """A request with the configured defaults applied once, the same way for the CLI and the TUI."""
+    gen = settings.generation
+    if temperature is None and gen.temperature >= 0:
+        temperature = gen.temperature
+    if temperature is not None and not 0 <= temperature <= 2:
+        raise UsageError(f"The temperature must be a number from 0 to 2, not {temperature!r}.")
+    if max_tokens is not None and max_tokens <= 0:
+        raise UsageError("The most tokens of an answer must be a positive number.")
+    generation = GenerationSettings(temperature=temperature, max_tokens=max_tokens or gen.max_tokens)
+    return ChatRequest(prompt, model, system, generation, conversation_id, use_cache, local_only, regenerate)
 
 
 def validate_prompt(prompt: str) -> str:

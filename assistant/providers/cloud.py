@@ -7,7 +7,6 @@ import math
 import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -53,6 +52,8 @@ def parse_retry_after(headers: Mapping[str, str], now: float | None = None) -> f
         value = float(raw)
     except ValueError:
         try:
+            from email.utils import parsedate_to_datetime  # rare: only a Retry-After given as a date
+
             value = parsedate_to_datetime(raw).timestamp() - (time.time() if now is None else now)
         except (TypeError, ValueError, IndexError, OverflowError):
             return None

@@ -209,7 +209,7 @@ class EmbeddedProvider(Provider):
 
 SPEC = ProviderSpec(
     name="embedded", label="Embedded model", local=True, section=EmbeddedSettings, model_example="smollm2",
-    capabilities=frozenset({WARM}),
+    capabilities=frozenset({WARM}), model_setting="model_name",
 )
 
 

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import os
 import sqlite3
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from assistant.core.errors import (
     DatabaseDamaged,
@@ -22,6 +20,9 @@ from assistant.core.errors import (
     StorageError,
 )
 from assistant.storage.migrations import migrate
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future, ThreadPoolExecutor
 
 BUSY_TIMEOUT_MS = 10_000
 MMAP_BYTES = 256 * 1024 * 1024
@@ -230,6 +231,8 @@ class Database:
         self._deferred: BaseException | None = None
 
     def _pool(self) -> ThreadPoolExecutor:
+        from concurrent.futures import ThreadPoolExecutor  # a cached `ask` reads without any thread
+
         with self._lock:
             if self._executor is None:
                 self._executor = ThreadPoolExecutor(1, thread_name_prefix="assistant-db",
@@ -254,6 +257,8 @@ class Database:
 
     async def call(self, fn: Callable[..., T], *args: Any) -> T:
         """Run on the database thread without blocking the event loop."""
+        import asyncio  # here, not at the top: a cached `ask` reads the database with no event loop at all
+
         return await asyncio.wrap_future(self._pool().submit(self._guard, fn, *args))
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:

@@ -21,7 +21,9 @@ from assistant.storage.db import open_database
 from tests.conftest import PYTHON, cli_env
 from tests.helpers import ScriptedProvider, serve_with
 
-HEAVY = ("httpx", "ollama", "llama_cpp", "keyring", "sqlite_utils", "textual")
+# A repeated question is answered with no event loop, no engine, no HTTP client, no SDK and no keyring.
+HEAVY = ("httpx", "ollama", "llama_cpp", "keyring", "sqlite_utils", "textual", "asyncio", "concurrent",
+         "assistant.engine.engine", "assistant.engine.chat", "assistant.providers.http")
 ASK = ["ask", "--json", "-m", "openai:gpt-4o-mini", "What is WAL?"]
 
 
@@ -108,7 +110,7 @@ def test_cached_ask_imports_no_provider_library(openai: ScriptedProvider, capsys
                           stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr[-500:]
     assert json.loads(proc.stdout)["cached"] is True
-    imported = set(re.findall(r"\|\s+(\w+)\s*$", proc.stderr, re.M))
+    imported = {name.strip() for name in re.findall(r"\|\s+([\w.]+)\s*$", proc.stderr, re.M)}
     assert "assistant" in imported and imported.isdisjoint(HEAVY), sorted(imported & set(HEAVY))
 
 
@@ -123,3 +125,13 @@ def test_hit_counts_add_up_calls(tmp_path: Path) -> None:
     assert (week.hits, week.misses, week.tokens_saved, week.usd_saved, week.hit_rate) == (1, 1, 15, 0.5, 0.5)
     every = CallLog(conn).hit_window()
     assert (every.hits, every.tokens_saved, every.usd_saved) == (2, 165, 2.5)
+
+
+
+def test_local_only_still_answers_from_the_cache_without_sending_anything(openai: ScriptedProvider,
+                                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    """A cached answer leaves nothing on the wire, so local-only mode may use it (the same in both paths)."""
+    run_json(capsys, ASK)
+    asked = len(openai.requests)
+    assert run_json(capsys, ["ask", "--json", "--local-only", *ASK[2:]])["cached"] is True
+    assert len(openai.requests) == asked
