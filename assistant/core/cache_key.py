@@ -1,85 +1,78 @@
-"""Content-addressed cache keys: "b3:" + blake3 of the canonical JSON of a provider request."""
+"""Content-addressed cache keys: "b3:" + blake3 over the canonical request, built so a long conversation is cheap.
+
+Each message is hashed once, when it is stored (its 32-byte digest is kept with it); the key of a request is then
+the blake3 of a small canonical header (scheme, provider, model, settings as sorted compact JSON) followed by each
+message's role and digest. So asking the 50th question of a conversation hashes about 1.7 KB, not the whole
+conversation again: the key of a conversation extends the digests of its prefix.
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from functools import lru_cache
-from json.encoder import encode_basestring  # C: what json.dumps(s, ensure_ascii=False) writes for one string
 
 from blake3 import blake3
 
-from assistant.core.types import GenerationSettings, ProviderRequest
+from assistant.core.types import ChatMessage, GenerationSettings, ModelRef, ProviderRequest
 
 # Bump when what goes into the key changes, so old entries stop matching instead of answering wrongly
 # (and `cache prune` removes entries stored under an older scheme).
-KEY_SCHEME = 1
+KEY_SCHEME = 2
 
-# Bytes JSON must escape. UTF-8 continuation bytes are all >= 0x80, so testing the encoded bytes is exact.
-_ESCAPED = bytes(range(0x20)) + b'"\\'
-_ESCAPED_BUT_NEWLINE = _ESCAPED.replace(b"\n", b"")
-_SCHEME = b',"scheme":%d,"settings":' % KEY_SCHEME
-# The quotes around each content string live in these constant pieces, so a plain string is never copied twice.
-_ROLES = {role: f'","role":"{role}"}}'.encode() for role in ("system", "user", "assistant")}
+_ROLES = {"system": b"s", "user": b"u", "assistant": b"a"}
 
 
-def _inner(text: str, raw: bytes) -> bytes:
-    """The inside of a JSON string that needs escapes (json's per-character encoder costs 2 ns a character)."""
-    if len(raw.translate(None, _ESCAPED_BUT_NEWLINE)) == len(raw):
-        return raw.replace(b"\n", b"\\n")
-    return encode_basestring(text)[1:-1].encode("utf-8", "surrogatepass")
+def normalise(content: str) -> str:
+    """Line endings do not change an answer: \\r\\n and \\r count as \\n."""
+    if "\r" in content:
+        return content.replace("\r\n", "\n").replace("\r", "\n")
+    return content
 
 
-def _string(text: str) -> bytes:
-    raw = text.encode("utf-8", "surrogatepass")
-    return b'"' + (raw if len(raw.translate(None, _ESCAPED)) == len(raw) else _inner(text, raw)) + b'"'
+def content_digest(content: str) -> bytes:
+    """The 32-byte blake3 of a message's text (normalised): computed once, when the message is stored."""
+    return blake3(normalise(content).encode("utf-8", "surrogatepass")).digest()
 
 
-_NAMES: dict[str, bytes] = {}
+def _role(role: str) -> bytes:
+    found = _ROLES.get(role)
+    if found is not None:
+        return found
+    raw = role.encode("utf-8", "surrogatepass")
+    return b"r" + len(raw).to_bytes(2, "big") + raw  # any other role, length-prefixed so it cannot blur into a digest
 
 
-def _name(text: str) -> bytes:
-    """Provider and model names repeat on every lookup; remember their JSON (a bounded handful)."""
-    found = _NAMES.get(text)
-    if found is None:
-        found = _string(text)
-        if len(_NAMES) < 1024:
-            _NAMES[text] = found
-    return found
-
-
-@lru_cache(maxsize=64)
-def _settings_json(settings: GenerationSettings) -> bytes:
-    # Few distinct settings objects exist in a process; caching keeps json.dumps off the lookup path.
-    return json.dumps(settings.as_dict(), sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False).encode()
-
-
-def canonical_bytes(request: ProviderRequest) -> bytes:
-    """Sorted keys, no insignificant whitespace, normalised line endings, UTF-8; never a secret.
-
-    Written out by hand because json.dumps(sort_keys=True) costs more than the whole hot-tier lookup; the
-    result is byte-for-byte json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False) of
-    the body {scheme, provider, model, messages: [{role, content}], settings} (a property test holds it to that).
-    """
-    parts = [b'{"messages":[']
-    opening = b'{"content":"'
-    for m in request.messages:
-        content = m.content
-        if "\r" in content:
-            content = content.replace("\r\n", "\n").replace("\r", "\n")
-        raw = content.encode("utf-8", "surrogatepass")
-        if len(raw.translate(None, _ESCAPED)) != len(raw):
-            raw = _inner(content, raw)
-        parts += (opening, raw, _ROLES.get(m.role) or b'","role":' + _string(m.role) + b"}")
-        opening = b',{"content":"'
-    parts += (b'],"model":', _name(request.model.model), b',"provider":', _name(request.model.provider),
-              _SCHEME, _settings_json(request.settings), b"}")
+def messages_part(messages: Iterable[ChatMessage]) -> bytes:
+    """Role and digest of each message, in order: what a request's messages contribute to its key."""
+    parts = []
+    for m in messages:
+        parts.append(_role(m.role))
+        parts.append(m.digest if m.digest is not None else content_digest(m.content))
     return b"".join(parts)
 
 
-def canonical_request(request: ProviderRequest) -> str:
-    return canonical_bytes(request).decode("utf-8", "surrogatepass")
+@lru_cache(maxsize=256)
+def _header(provider: str, model: str, settings: GenerationSettings) -> bytes:
+    # Few (model, settings) pairs exist in a process; caching keeps json.dumps off the lookup path.
+    head = {"scheme": KEY_SCHEME, "provider": provider, "model": model, "settings": settings.as_dict()}
+    text = json.dumps(head, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    raw = text.encode("utf-8", "surrogatepass")
+    return len(raw).to_bytes(4, "big") + raw
+
+
+def key_for(ref: ModelRef, settings: GenerationSettings, part: bytes) -> str:
+    """The key of one model's request, from the messages' part (computed once for every candidate model)."""
+    return "b3:" + blake3(_header(ref.provider, ref.model, settings) + part).hexdigest()
 
 
 def cache_key(request: ProviderRequest) -> str:
-    return "b3:" + blake3(canonical_bytes(request)).hexdigest()
+    return key_for(request.model, request.settings, messages_part(request.messages))
+
+
+def canonical_request(request: ProviderRequest) -> str:
+    """The request the key stands for, as readable canonical JSON (for people and tests; the key hashes digests)."""
+    body = {"scheme": KEY_SCHEME, "provider": request.model.provider, "model": request.model.model,
+            "settings": request.settings.as_dict(),
+            "messages": [{"role": m.role, "content": normalise(m.content)} for m in request.messages]}
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,7 @@ class StoredMessage:
     parent_id: int | None = None  # the message before it in its branch
     # Every alternative at this place in the conversation (edited questions, regenerated answers), oldest first.
     siblings: tuple[int, ...] = ()
+    digest: bytes | None = field(default=None, compare=False, repr=False)  # blake3 of the content (cache keys)
 
     @property
     def alternative(self) -> int:

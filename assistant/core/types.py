@@ -32,6 +32,8 @@ class ModelRef:
 class ChatMessage:
     role: str  # "system", "user" or "assistant"
     content: str
+    # blake3 of the content, when known (stored with the message): keys of long conversations then hash digests only.
+    digest: bytes | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)

@@ -9,14 +9,14 @@ from collections.abc import AsyncGenerator, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from assistant.core.cache_key import KEY_SCHEME, cache_key
+from assistant.core.cache_key import KEY_SCHEME, key_for, messages_part
 from assistant.core.config import Settings
 from assistant.core.errors import AssistantError, UsageError
 from assistant.core.events import Event
 from assistant.core.pricing import Price, PriceTable
 from assistant.core.records import CallRecord
 from assistant.core.spec import WARM, ProviderSpec
-from assistant.core.types import ChatRequest, Estimate, ModelInfo, ModelRef, RoutePreview
+from assistant.core.types import ChatRequest, Estimate, ModelInfo, ModelRef, ProviderRequest, RoutePreview
 from assistant.engine import router
 from assistant.engine.accounting import Accountant, choose_baseline
 from assistant.engine.chat import ChatRun
@@ -174,8 +174,10 @@ class Engine:
             refs = self.static_refs(request)
         except AssistantError:
             refs = []  # a bad default model is reported by the router, with its fix
-        requests = tuple(turn.provider_request(ref, request.settings) for ref in refs)
-        return Lookup(tuple(cache_key(r) for r in requests), requests)
+        messages = turn.messages
+        part = messages_part(messages)  # the messages' share of the key, the same for every candidate model
+        requests = tuple(ProviderRequest(ref, messages, request.settings) for ref in refs)
+        return Lookup(tuple(key_for(ref, request.settings, part) for ref in refs), requests)
 
     async def _candidate(self, ref: ModelRef, latency: dict[str, float], named: bool) -> router.Candidate:
         local = self.is_local(ref.provider)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 
+from assistant.core.cache_key import content_digest
 from assistant.core.config import Settings
 from assistant.core.errors import UsageError
 from assistant.core.records import StoredMessage
@@ -24,10 +25,16 @@ class Turn:
     prior: tuple[ChatMessage, ...]
     system: str | None
     user_message_id: int  # the question being answered: the parent of the answer (0 for a preview)
+    prompt_digest: bytes | None = None  # blake3 of the prompt when it is the stored question as is
+
+    @property
+    def messages(self) -> tuple[ChatMessage, ...]:
+        """What every model is sent: system prompt, earlier turns (with their stored digests), the question."""
+        system = (ChatMessage("system", self.system),) if self.system else ()
+        return system + self.prior + (ChatMessage("user", self.prompt, self.prompt_digest),)
 
     def provider_request(self, ref: ModelRef, settings: GenerationSettings) -> ProviderRequest:
-        system = (ChatMessage("system", self.system),) if self.system else ()
-        return ProviderRequest(ref, system + self.prior + (ChatMessage("user", self.prompt),), settings)
+        return ProviderRequest(ref, self.messages, settings)
 
     @property
     def chars(self) -> int:
@@ -73,7 +80,7 @@ def context_of(stored: list[StoredMessage]) -> list[ChatMessage]:
                 # A question whose answer failed: merged with the next, as APIs refuse two user turns in a row.
                 prior[-1] = ChatMessage("user", prior[-1].content + "\n\n" + m.content)
             else:
-                prior.append(ChatMessage(m.role, m.content))
+                prior.append(ChatMessage(m.role, m.content, m.digest))
     return prior
 
 
@@ -130,10 +137,11 @@ def begin_turn(history: History, request: ChatRequest) -> Turn:
     if not request.regenerate:
         validate_prompt(request.prompt)
     model = str(request.model) if request.model else None
+    digest = content_digest(request.prompt)
     if request.conversation_id is None:
         cid = history.create_conversation(request.prompt, model, request.system, request.settings.temperature)
-        mid = history.add_message(cid, "user", request.prompt)
-        return Turn(cid, request.prompt, (), request.system, mid)
+        mid = history.add_message(cid, "user", request.prompt, digest=digest)
+        return Turn(cid, request.prompt, (), request.system, mid, digest)
     conv = history.get_conversation(request.conversation_id)
     shape = _shape(history, conv.id, request)
     system = request.system if request.system is not None else conv.system
@@ -146,5 +154,5 @@ def begin_turn(history: History, request: ChatRequest) -> Turn:
         history.update_conversation(conv.id, **updates)
     if shape.question_id is not None:
         return _turn(conv.id, shape, system, shape.question_id)
-    mid = history.add_message(conv.id, "user", request.prompt, parent_id=shape.parent_id)
+    mid = history.add_message(conv.id, "user", request.prompt, parent_id=shape.parent_id, digest=digest)
     return _turn(conv.id, shape, system, mid)

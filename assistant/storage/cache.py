@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from assistant.core.cache_key import KEY_SCHEME
 from assistant.core.config import CacheSettings
 from assistant.core.records import CachedAnswer, PruneResult
 from assistant.storage.db import boundary
@@ -64,7 +65,7 @@ class ResponseCache:
     skipped store, never as a failed answer.
     """
 
-    def __init__(self, conn: sqlite3.Connection, limits: CacheLimits | None = None, *, scheme: int = 1) -> None:
+    def __init__(self, conn: sqlite3.Connection, limits: CacheLimits | None = None, *, scheme: int = KEY_SCHEME) -> None:
         self.conn = conn
         self.limits = limits or CacheLimits()
         # The key scheme entries are stored under; `prune(old_schemes=True)` removes every other one.

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
+from assistant.core.cache_key import content_digest
 from assistant.core.errors import (
     DatabaseDamaged,
     DatabaseLocked,
@@ -208,7 +209,8 @@ def finish_message(conn: sqlite3.Connection, message_id: int, status: str, text:
                 (message_id,),
             ).fetchone()
             text = str(row[0])
-        conn.execute("UPDATE messages SET content = ?, status = ? WHERE id = ?", (text, status, message_id))
+        conn.execute("UPDATE messages SET content = ?, status = ?, digest = ? WHERE id = ?",
+                     (text, status, content_digest(text), message_id))
         conn.execute("DELETE FROM message_chunks WHERE message_id = ?", (message_id,))
         conn.execute("COMMIT")
     except BaseException:

@@ -11,6 +11,7 @@ from dataclasses import asdict
 from pathlib import Path
 from urllib.parse import quote
 
+from assistant.core.cache_key import content_digest
 from assistant.core.errors import UsageError
 from assistant.core.records import Conversation, SearchHit, StoredMessage
 from assistant.storage import tree
@@ -117,12 +118,13 @@ class History:
         return tree.leaf(self.conn, cid) if parent_id == LEAF else parent_id
 
     def add_message(self, cid: str, role: str, content: str, status: str = "complete", *,
-                    parent_id: int | None = LEAF) -> int:
+                    parent_id: int | None = LEAF, digest: bytes | None = None) -> int:
         """A message after `parent_id` (by default the end of the branch on screen); it becomes that end."""
         parent = self._parent(cid, parent_id)
         cur = self.conn.execute(
-            "INSERT INTO messages (conversation_id, role, content, status, created_at, parent_id) VALUES (?,?,?,?,?,?)",
-            (cid, role, content, status, time.time(), parent),
+            "INSERT INTO messages (conversation_id, role, content, status, created_at, parent_id, digest) "
+            "VALUES (?,?,?,?,?,?,?)",
+            (cid, role, content, status, time.time(), parent, digest or content_digest(content)),
         )
         mid = int(cur.lastrowid or 0)
         tree.set_leaf(self.conn, cid, mid)
@@ -186,10 +188,12 @@ class History:
         if not ids:
             return []
         found = {r[0]: r for r in self.conn.execute(
-            "SELECT id, conversation_id, role, content, status, created_at, provider, model, parent_id FROM messages "
-            f"WHERE id IN ({','.join('?' * len(ids))})", ids)}
+            "SELECT id, conversation_id, role, content, status, created_at, provider, model, parent_id, digest "
+            f"FROM messages WHERE id IN ({','.join('?' * len(ids))})", ids)}
         children = tree.children(links)
-        return [StoredMessage(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], children.get(r[8], (r[0],)))
+        # Rows older than the digest column get theirs computed here (new rows carry one, written once).
+        return [StoredMessage(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], children.get(r[8], (r[0],)),
+                              bytes(r[9]) if r[9] is not None else content_digest(r[3]))
                 for r in (found[i] for i in ids if i in found)]
 
     def recent_prompts(self, limit: int = 100) -> list[str]:
@@ -222,7 +226,8 @@ class History:
         conv = self.get_conversation(cid)
         msgs = self.messages(conv.id)
         if fmt == "json":
-            return json.dumps({"conversation": asdict(conv), "messages": [asdict(m) for m in msgs]}, indent=2, ensure_ascii=False)
+            exported = [{k: v for k, v in asdict(m).items() if k != "digest"} for m in msgs]  # a key detail, not content
+            return json.dumps({"conversation": asdict(conv), "messages": exported}, indent=2, ensure_ascii=False)
         if fmt not in ("md", "markdown"):
             raise UsageError(f"Unknown export format '{fmt}'; use md or json.")
         out = [f"# {conv.title}", "", f"*{time.strftime('%Y-%m-%d %H:%M', time.localtime(conv.created_at))}*", ""]

@@ -117,6 +117,13 @@ def m020_message_tree(db: Any) -> None:
     db.execute("UPDATE conversations SET leaf_id = (SELECT max(m.id) FROM messages m WHERE m.conversation_id = conversations.id)")
 
 
+@migration
+def m021_message_digests(db: Any) -> None:
+    # The blake3 of each message's text, written once when the message is stored: the cache key of a long
+    # conversation then hashes 33 bytes per earlier message instead of its whole text (NULL: computed when read).
+    db.execute("ALTER TABLE messages ADD COLUMN digest BLOB")
+
+
 def pending(conn: sqlite3.Connection) -> list[str]:
     """Names not yet applied; plain sqlite3 so the common case never imports sqlite_utils."""
     conn.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at REAL NOT NULL)")

@@ -90,3 +90,25 @@ def test_every_part_that_changes_the_answer_changes_the_key() -> None:
     ]
     keys = {cache_key(v) for v in variants}
     assert len(keys) == len(variants) and cache_key(base) not in keys
+
+
+@settings(max_examples=200, deadline=None)
+@given(requests)
+def test_stored_digests_give_the_key_the_text_gives(request: ProviderRequest) -> None:
+    """A conversation's earlier messages carry the digest stored with them; the key must not depend on that."""
+    from assistant.core.cache_key import content_digest
+
+    with_digests = ProviderRequest(request.model, tuple(ChatMessage(m.role, m.content, content_digest(m.content))
+                                                        for m in request.messages), request.settings)
+    assert cache_key(with_digests) == cache_key(request)
+
+
+def test_a_long_conversation_hashes_digests_not_its_text() -> None:
+    """The 50th question's key is built from 33 bytes per earlier message, however long they were."""
+    from assistant.core.cache_key import content_digest, messages_part
+
+    turns = tuple(ChatMessage("user" if i % 2 == 0 else "assistant", f"turn {i} " + "x" * 2000) for i in range(99))
+    stored = tuple(ChatMessage(m.role, m.content, content_digest(m.content)) for m in turns)
+    part = messages_part(stored + (ChatMessage("user", "and now?"),))
+    assert len(part) == 100 * 33
+    assert messages_part(turns + (ChatMessage("user", "and now?"),)) == part

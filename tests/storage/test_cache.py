@@ -168,6 +168,8 @@ def test_migration_keeps_entries_stored_before_it(tmp_path: Path) -> None:
                  "created_at, last_used_at, size_bytes) VALUES ('b3:old', 'openai', 'm', 'kept', 1, 1, 0.1, ?, ?, 4)",
                  (time.time(), time.time()))
     assert "m004_cache_limits_and_stats" in migrate(conn)
-    cache = ResponseCache(conn)
+    cache = ResponseCache(conn, scheme=1)  # the scheme its keys were made with: still a valid entry
     assert cache.get("b3:old").text == "kept"  # type: ignore[union-attr]
     assert cache.prune(old_schemes=True).old_scheme == 0
+    # Under a newer key scheme it can never match again, and `cache prune` removes it.
+    assert ResponseCache(conn).prune(old_schemes=True).old_scheme == 1
