@@ -36,6 +36,10 @@ def test_older_database_is_upgraded_keeping_data(tmp_path: Path) -> None:
     # the search index covers messages written before it existed
     hits = History(upgraded).search("old words")
     assert [h.conversation_id for h in hits] == ["c1"]
+    # a message stored before digests were kept gets its digest when read, so its conversation's keys still work
+    from assistant.core.cache_key import content_digest
+
+    assert History(upgraded).messages("c1")[0].digest == content_digest("old words")
 
 
 @pytest.mark.parametrize(("sql", "index"), [
