@@ -1,15 +1,14 @@
 """The team cache tier: answers shared through Redis/Valkey, authenticated by the team secret, never in the way.
 
-How the engine calls it: synchronously, from its storage (worker) thread, after the local tiers miss. A
-`get` runs in the calling thread and is bounded by the socket timeouts the first time the server fails;
-from then on the circuit breaker is open and `get` returns None at once, without touching the network,
-until the background thread's trial (a PING every `cooldown_s`) finds the server again. So no request
-ever pays for a trial. `put` only appends to a bounded queue; one daemon thread seals (JSON, zlib over
-1 KB, HMAC) and writes it. redis-py's sync client was chosen over its asyncio one because the engine's
-cache lookups already run in a thread, a blocking GET with a socket timeout is the cheapest bounded call
-(about 30 us on loopback), and an event loop would add a hop for nothing. Host names are resolved by the
-OS resolver, which no timeout bounds: `warm()` (call it at start-up) makes the first connection on the
-background thread, so a slow resolver or TLS handshake never lands on a request.
+How the engine calls it: synchronously, from its storage (worker) thread, after the local tiers miss. A `get`
+runs in the calling thread; the first time the server fails it costs at most the connect or read timeout, then
+the circuit breaker is open and `get` returns None at once (about 0.4 us), without touching the network, until a
+trial on the background thread (a PING every `cooldown_s`) finds the server again: no request pays for a trial.
+`get_first` asks for several candidate keys in one round trip. `put` only appends to a bounded queue; one daemon
+thread seals (JSON, zlib over 1 KB, HMAC) and writes. The sync client was chosen over redis-py's asyncio one
+because the lookup belongs on the same worker thread as the local cache's SQLite reads, a blocking GET with a
+socket timeout is the cheapest bounded call (about 35 us on loopback), and an event loop would add a hop. redis-py itself (about 100 ms to import) is imported on first use; `warm()` does that and the
+first connection on the background thread (and the OS resolver, which no timeout bounds, runs there too).
 """
 
 from __future__ import annotations
@@ -24,6 +23,7 @@ import struct
 import threading
 import time
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -208,7 +208,7 @@ class TeamStatus:
 
 def _one_line(text: str, secrets: tuple[str, ...]) -> str:
     for secret in secrets:
-        if secret:
+        if len(secret) >= 4:  # shorter ones would mangle every word (and servers never echo them anyway)
             text = text.replace(secret, "***")
     text = "".join(c if c.isprintable() else " " for c in text)
     return " ".join(text.split())[:200]
@@ -255,33 +255,46 @@ class TeamCache:
     # the request path ------------------------------------------------------------------------
     def get(self, key: str) -> TeamEntry | None:
         """The shared answer for a b3: key, or None (miss, rejected entry, or the server is not usable now)."""
+        found = self.get_first((key,))
+        return found[1] if found else None
+
+    def get_first(self, keys: Sequence[str]) -> tuple[str, TeamEntry] | None:
+        """The first key (in the given order) with a usable answer, asking for all of them in one round trip:
+        the engine looks up every model a request could go to. One lookup in the counters, hit or miss."""
         with self._lock:
-            if self._state in ("off", "down", "auth failed"):
-                if self._state != "off":
+            if self._state in ("off", "down", "auth failed") or not keys:
+                if self._state != "off" and keys:
                     self._counts["skipped"] += 1
                 return None
         try:
-            blob = self._redis().getrange(self.redis_key(key), 0, MAX_BLOB - 1)
-        except Exception as exc:  # noqa: BLE001 - whatever the server or client does, the request goes on
-            if type(exc).__name__ == "ResponseError" and "WRONGTYPE" in str(exc):
-                self._count("tampered", f"rejected a non-string value at {self.redis_key(key)}")
+            client = self._redis()
+            if len(keys) == 1:
+                blobs: list[Any] = [client.getrange(self.redis_key(keys[0]), 0, MAX_BLOB - 1)]
             else:
+                pipe = client.pipeline(transaction=False)
+                for key in keys:
+                    pipe.getrange(self.redis_key(key), 0, MAX_BLOB - 1)
+                blobs = pipe.execute(raise_on_error=False)
+        except Exception as exc:  # noqa: BLE001 - whatever the server or client does, the request goes on
+            if len(keys) > 1 or "WRONGTYPE" not in str(exc):
                 self._failed(exc)
-            return None
+                return None
+            blobs = [exc]
         self._connected()
-        if not blob:
-            self._count("misses")
-            return None
-        found = unseal(self._mac_key, self.namespace, key, blob)
-        if isinstance(found, str):
-            self._count("misses" if found == "foreign" else "tampered",
-                        "" if found == "foreign" else f"rejected a {found} entry at {self.redis_key(key)}")
-            return None
-        if self._ttl and time.time() - found.created_at > self._ttl:
-            self._count("misses")
-            return None
-        self._count("hits")
-        return found
+        now = time.time()
+        for key, blob in zip(keys, blobs):
+            if isinstance(blob, Exception):  # WRONGTYPE: something that is not ours sits at the key
+                self._count("tampered", f"rejected a non-string value at {self.redis_key(key)}")
+                continue
+            found = unseal(self._mac_key, self.namespace, key, blob) if blob else "missing"
+            if isinstance(found, str):
+                if found not in ("missing", "foreign"):
+                    self._count("tampered", f"rejected a {found} entry at {self.redis_key(key)}")
+            elif not self._ttl or now - found.created_at <= self._ttl:
+                self._count("hits")
+                return key, found
+        self._count("misses")
+        return None
 
     def put(self, key: str, entry: TeamEntry) -> bool:
         """Queue an answer for the team (only with share on); never waits. False if it will not be sent."""
@@ -380,9 +393,11 @@ class TeamCache:
         detail = _one_line(str(exc) or type(exc).__name__, self._secrets)
         with self._lock:
             self._counts["errors"] += 1
-            if kind == "full" or (writing and kind == "refused"):
+            if kind == "full" or (writing and kind in ("refused", "denied")):  # e.g. a read-only ACL user
                 # The server answers but will not store: reads go on, writes pause for a cool-down.
                 self._writes_paused_until = time.monotonic() + self.settings.cooldown_s
+                if self._state == "connecting":  # it answered, so it is there
+                    self._state = "connected"
                 why = "is full (maxmemory reached; use maxmemory-policy allkeys-lru)" if kind == "full" else \
                     f"will not store answers ({detail})"
                 self._last_error = f"{where} {why}; sharing paused {self.settings.cooldown_s:g} s"
@@ -390,11 +405,13 @@ class TeamCache:
             was = self._state
             if was == "off":  # closed meanwhile
                 return
-            self._state = "auth failed" if kind == "auth" else "down"
+            self._state = "auth failed" if kind in ("auth", "denied") else "down"
             self._retry_at = time.monotonic() + self.settings.cooldown_s
             self._last_error = {
                 "auth": f"auth failed at {where}: {detail}; check the team password (`assistant keys set team`)",
+                "denied": f"{where} refused access ({detail}); check the team's ACL user and namespace",
                 "timeout": f"{where} did not answer within {self.settings.read_timeout_ms:g} ms",
+                "connect timeout": f"{where} took more than {self.settings.connect_timeout_ms:g} ms to connect",
             }.get(kind, f"cannot use {where}: {detail}")
             client = self._client
         if was not in ("down", "auth failed"):
@@ -476,12 +493,14 @@ _PROBE, _WAKE, _STOP = object(), object(), object()
 
 
 def _kind(exc: BaseException) -> str:
-    """auth, timeout, full (OOM), refused (the server answered with an error), or down."""
+    """auth, denied (ACL), (connect) timeout, full (OOM), refused (the server answered with an error), or down."""
     names = {c.__name__ for c in type(exc).__mro__}
-    if names & {"AuthenticationError", "AuthorizationError", "NoPermissionError", "AuthenticationWrongNumberOfArgsError"}:
+    if names & {"AuthenticationError", "AuthenticationWrongNumberOfArgsError"}:
         return "auth"
+    if names & {"AuthorizationError", "NoPermissionError"}:
+        return "denied"
     if "TimeoutError" in names:
-        return "timeout"
+        return "connect timeout" if "connecting" in str(exc) else "timeout"  # redis-py: "Timeout connecting to server"
     if "OutOfMemoryError" in names:
         return "full"
     if "ResponseError" in names:

@@ -85,6 +85,23 @@ def test_a_second_install_is_answered_from_the_first_ones_answer(server: RedisSe
     assert 29 * 86400 < bare(server).ttl(f"assistant:{KEY}") <= 30 * 86400
 
 
+def test_get_first_asks_for_every_candidate_at_once_and_keeps_their_order(server: RedisServer,
+                                                                          make: Callable[..., TeamCache]) -> None:
+    alice, bob = make(server.url, share=True), make(server.url)
+    keys = [f"b3:{i:064x}" for i in range(4)]
+    entries = [sample_entry(100 + i, created_at=time.time()) for i in range(4)]
+    for key, entry in list(zip(keys, entries))[2:]:
+        alice.put(key, entry)
+    assert alice.flush(5.0)
+    bare(server).set(f"assistant:{keys[1]}", b"planted")
+    assert bob.get_first(keys) == (keys[2], entries[2])
+    assert bob.get_first(keys[::-1]) == (keys[3], entries[3])
+    assert bob.get_first(keys[:2]) is None
+    assert bob.get_first([]) is None
+    status = bob.status()
+    assert (status.hits, status.misses, status.tampered, status.errors) == (2, 1, 2, 0)
+
+
 def test_sharing_is_opt_in(server: RedisServer, make: Callable[..., TeamCache]) -> None:
     reader = make(server.url)  # share defaults to off
     assert reader.put(KEY, sample_entry()) is False
@@ -188,6 +205,26 @@ def test_a_server_that_never_answers_costs_one_timeout_then_nothing(make: Callab
         assert cache.put(KEY, sample_entry()) is False and cache.status().dropped == 1
 
 
+def test_a_server_that_never_accepts_costs_one_connect_timeout(make: Callable[..., TeamCache]) -> None:
+    with socket.socket() as full:
+        full.bind(("127.0.0.1", 0))
+        full.listen(0)
+        port = full.getsockname()[1]
+        fillers = [socket.socket() for _ in range(3)]  # fill the accept queue: Linux then drops further SYNs
+        try:
+            for filler in fillers:
+                filler.setblocking(False)
+                filler.connect_ex(("127.0.0.1", port))
+            cache = make(f"redis://127.0.0.1:{port}/0", connect_timeout_ms=50, cooldown_s=600)
+            assert [cache.get(KEY) for _ in range(5)] == [None] * 5
+            status = cache.status()
+            assert (status.state, status.errors, status.skipped) == ("down", 1, 4)
+            assert status.last_error == f"redis://127.0.0.1:{port}/0 took more than 50 ms to connect"
+        finally:
+            for filler in fillers:
+                filler.close()
+
+
 def test_put_never_waits_for_a_stuck_server(make: Callable[..., TeamCache]) -> None:
     with socket.socket() as hung:
         hung.bind(("127.0.0.1", 0))
@@ -280,6 +317,34 @@ def test_a_wrong_password_says_auth_failed_without_the_password(tmp_path: Path, 
         assert right.flush(5.0) and right.get(KEY) is not None
     finally:
         srv.stop()
+
+
+def test_the_least_privilege_acl_user_from_the_docs_is_enough(server: RedisServer,
+                                                               make: Callable[..., TeamCache]) -> None:
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "scaling.md").read_text()
+    acl = next(line for line in docs.splitlines() if line.startswith("user ml-team ")).split("#")[0]
+    bare(server).execute_command("ACL", "SETUSER", *acl.replace(">PASSWORD", ">ml-pass").split()[1:])
+    url = f"redis://ml-team@127.0.0.1:{server.port}/0"
+    alice = make(url, password="ml-pass", namespace="ml-team", share=True)
+    bob = make(url, password="ml-pass", namespace="ml-team")
+    entry = sample_entry(created_at=time.time())
+    alice.put(KEY, entry)
+    assert alice.flush(5.0) and bob.get(KEY) == entry and alice.status().errors == 0
+    outsider = make(url, password="ml-pass", namespace="other-team", cooldown_s=600)
+    assert outsider.get(KEY) is None
+    status = outsider.status()
+    assert status.state == "auth failed" and "check the team's ACL user and namespace" in status.last_error
+
+    # A read-only user (no +set) still reads; its writes are refused, so it stops trying for a cool-down.
+    bare(server).execute_command("ACL", "SETUSER", "reader", "on", ">r-pass", "~ml-team:*", "-@all", "+ping", "+getrange")
+    reader = make(f"redis://reader@127.0.0.1:{server.port}/0", password="r-pass", namespace="ml-team", share=True,
+                  cooldown_s=600)
+    reader.put("b3:" + "44" * 32, entry)
+    assert reader.flush(5.0)
+    assert (reader.status().state, reader.status().dropped) == ("connected", 1)
+    assert "will not store answers" in reader.status().last_error
+    assert reader.put("b3:" + "55" * 32, entry) is False
+    assert reader.get(KEY) == entry
 
 
 def test_a_full_server_pauses_sharing_and_keeps_serving(server: RedisServer, make: Callable[..., TeamCache]) -> None:
