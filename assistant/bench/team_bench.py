@@ -210,7 +210,7 @@ def _down(server: RedisServer, bare_p50_us: float, samples: int) -> dict[str, fl
         team.close()
     p99 = _pct(costs, 0.99)
     return {"team_down_get_p50_us": round(_pct(costs, 0.5), 2), "team_down_get_p99_us": round(p99, 2),
-            "team_down_vs_bare_get_ratio": round(p99 / bare_p50_us, 3)}
+            "team_down_vs_bare_get_ratio": round(p99 / bare_p50_us, 4)}
 
 
 def run(quick: bool) -> dict[str, float]:

@@ -119,7 +119,7 @@ def test_an_answer_older_than_the_ttl_is_not_used(server: RedisServer, make: Cal
 
 
 def test_server_killed_mid_run_then_restarted(server: RedisServer, make: Callable[..., TeamCache]) -> None:
-    alice, bob = make(server.url, share=True, cooldown_s=0.2), make(server.url, cooldown_s=0.2)
+    alice, bob = make(server.url, share=True, cooldown_s=0.5), make(server.url, cooldown_s=0.5)
     first = sample_entry(created_at=time.time())
     alice.put(KEY, first)
     assert alice.flush(5.0) and bob.get(KEY) == first
@@ -127,7 +127,7 @@ def test_server_killed_mid_run_then_restarted(server: RedisServer, make: Callabl
     server.kill()
     assert bob.get("b3:after-the-crash") is None  # the one failure: refused at once
     down = bob.status()
-    assert (down.state, down.errors) == ("down", 1)
+    assert down.state == "down" and down.errors >= 1  # later ones are background trials
     assert "retrying in" in down.line() and "cannot use redis://127.0.0.1" in down.last_error
     results = [bob.get(KEY) for _ in range(10)]
     assert results == [None] * 10
