@@ -63,8 +63,8 @@ class TeamSettings:
         try:
             url = urlsplit(self.cache_url)
             _ = url.port  # raises ValueError on a bad port
-        except ValueError:
-            return f"team.cache_url {self.cache_url!r} is not a URL; write redis://host:6379/0."
+        except ValueError:  # not echoed: it may hold a password
+            return "team.cache_url is not a URL (is the port a number?); write redis://host:6379/0."
         if url.scheme not in SCHEMES:
             return f"team.cache_url must start with redis://, rediss:// or unix://, not {url.scheme or 'nothing'}://."
         options = parse_qs(url.query)
@@ -77,6 +77,8 @@ class TeamSettings:
             return "team.cache_url needs a socket path: unix:///path/to/redis.sock."
         if url.scheme != "unix" and not url.hostname:
             return "team.cache_url needs a host: redis://host:6379/0."
+        if url.scheme != "unix" and not re.fullmatch(r"/?\d*", url.path):
+            return "team.cache_url ends in a database number: redis://host:6379/0."
         if not _NAMESPACE.fullmatch(self.namespace):
             return f"team.namespace {self.namespace!r} must be 1-64 letters, digits, dots, dashes or underscores."
         for name in ("ttl_days", "connect_timeout_ms", "read_timeout_ms", "cooldown_s"):
@@ -226,7 +228,7 @@ class TeamCache:
         self._mac_key = team_key(secret) if secret else b""
         self._password = password
         self._secrets = tuple(s for s in (password, secret if isinstance(secret, str) else "") if s)
-        self._ttl = int(settings.ttl_days * 86400)
+        self._ttl = max(1, int(settings.ttl_days * 86400)) if settings.ttl_days > 0 else 0
         self._lock = threading.Lock()
         self._client_lock = threading.Lock()  # held while redis is imported, so counters never wait for it
         self._client: Any = None

@@ -384,7 +384,8 @@ def test_without_a_secret_the_tier_is_off_and_says_why(server: RedisServer, make
     ("redis://:s3cret@host:6379/0", "must not hold a password"),
     ("redis://host:6379/0?password=s3cret", "must not hold a password"),
     ("redis://host:6379/0?socket_timeout=30", "unknown option 'socket_timeout'"),
-    ("redis://host:notaport/0", "is not a URL"),
+    ("redis://:s3cret@host:notaport/0", "is not a URL"),
+    ("redis://host:6379/cache", "ends in a database number"),
     ("unix://", "needs a socket path"),
     ("redis:///0", "needs a host"),
 ])
