@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from assistant.core.config import Settings, load_settings
+from assistant.core.config import TEAM_SECRETS, Settings, load_settings
 from assistant.core.paths import Paths, resolve_paths
 
 if TYPE_CHECKING:
@@ -23,8 +23,9 @@ if TYPE_CHECKING:
     from assistant.providers.registry import Registry
     from assistant.secrets import KeyStore
 
-# Secrets that are not a provider's API key, with the environment variables that may hold them.
-EXTRA_SECRETS: Mapping[str, tuple[str, ...]] = {}
+# Secrets that are not a provider's API key, with the environment variables that may hold them (and what each is).
+EXTRA_SECRETS: Mapping[str, tuple[str, ...]] = {name: env for name, (_, env) in TEAM_SECRETS.items()}
+EXTRA_SECRET_LABELS: Mapping[str, str] = {name: label for name, (label, _) in TEAM_SECRETS.items()}
 
 
 @dataclass(frozen=True)

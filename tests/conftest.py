@@ -11,13 +11,16 @@ from pathlib import Path
 
 import pytest
 
+from assistant.bench.redis_server import RedisServer
+
 ROOT = Path(__file__).resolve().parent.parent
 # Real recordings copied from the team's shared fixtures (see tests/fixtures/README.md for their sources).
 FIXTURES = ROOT / "tests" / "fixtures"
 CLOSED_PORT_URL = "http://127.0.0.1:9"  # discard port: nothing listens, connections are refused at once
 
 _SCRUB = ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY", "OPENAI_BASE_URL",
-          "ANTHROPIC_BASE_URL", "GEMINI_BASE_URL", "ASSISTANT_DEBUG", "ASSISTANT_LOCAL_ONLY")
+          "ANTHROPIC_BASE_URL", "GEMINI_BASE_URL", "ASSISTANT_DEBUG", "ASSISTANT_LOCAL_ONLY", "ASSISTANT_TEAM_SECRET",
+          "ASSISTANT_TEAM_PASSWORD")
 
 
 @pytest.fixture(autouse=True)
@@ -61,6 +64,14 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(socket.socket, "connect", guard)
     monkeypatch.setattr(socket.socket, "connect_ex", guard_ex)
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    """A redis-server of the test's own on a free loopback port, in a scratch folder; stopped afterwards."""
+    server = RedisServer(tmp_path / "redis").start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture

@@ -27,7 +27,7 @@ def test_core_module_never_imports_textual(module: str) -> None:
 
 def test_cli_entry_imports_nothing_heavy() -> None:
     code = ("import sys, assistant.cli, assistant.cli.ask, assistant.engine.engine; "
-            "print(sorted(m for m in ('textual','httpx','ollama','llama_cpp','keyring','sqlite_utils') if m in sys.modules))")
+            "print(sorted(m for m in ('textual','httpx','ollama','llama_cpp','keyring','sqlite_utils','redis') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "[]"
 

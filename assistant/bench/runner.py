@@ -73,11 +73,27 @@ FIGURES: dict[str, Figure] = {
     "cli_rss_after_embedded_answer_mb": Figure("memory", "CLI RSS after one answer (embedded)", "MB"),
     "tui_idle_rss_mb": Figure("memory", "idle TUI RSS", "MB", 60.0),
     "tui_minimal_idle_rss_mb": Figure("memory", "idle minimal Textual app RSS", "MB"),
+    "team_tier_hit_p50_us": Figure("team", "team-tier hit p50, loopback Redis", "us"),
+    "team_tier_hit_p99_us": Figure("team", "team-tier hit p99, loopback Redis", "us", 1000.0, or_equal=True),
+    "team_bare_get_p50_us": Figure("team", "bare redis-py GET p50 (floor)", "us"),
+    "team_bare_get_p99_us": Figure("team", "bare redis-py GET p99 (floor)", "us"),
+    "team_tier_hit_p50_ratio": Figure("team", "team-tier hit / bare GET, p50", "x"),
+    "team_tier_hit_p99_ratio": Figure("team", "team-tier hit / bare GET, p99", "x"),
+    "team_client_hit_p50_us": Figure("team", "hit without the reader thread, p50", "us"),
+    "team_client_hit_p99_us": Figure("team", "hit without the reader thread, p99", "us"),
+    "team_8_clients_ops_per_s": Figure("team", "8 concurrent clients", "lookups/s"),
+    "team_bare_8_clients_ops_per_s": Figure("team", "8 bare clients (floor)", "GETs/s"),
+    "team_8_clients_ratio": Figure("team", "8 clients / 8 bare clients", "x"),
+    "team_down_lookup_p50_us": Figure("team", "lookup, server down (after the first failure) p50", "us"),
+    "team_down_lookup_p99_us": Figure("team", "lookup, server down (after the first failure) p99", "us", 1000.0),
+    "team_down_vs_bare_get_ratio": Figure("team", "down lookup p99 / bare GET p50", "x"),
+    "team_put_caller_p99_us": Figure("team", "sharing an answer, as the request sees it, p99", "us"),
 }
-AREAS = ("start-up", "cache", "engine", "embedded", "storage", "memory")
+AREAS = ("start-up", "cache", "engine", "embedded", "storage", "team", "memory")
 # Figures that qualify others (counts, settings) are in the JSON but not worth a table row.
 CONTEXT_ONLY = {"history_conversations", "embedded_tokens_per_answer", "embedded_threads", "engine_stream_tokens",
-                "engine_rounds", "cache_entries", "cache_request_bytes", "cache_cached_ask_heavy_imports"}
+                "engine_rounds", "cache_entries", "cache_request_bytes", "cache_cached_ask_heavy_imports",
+                "team_payload_bytes", "team_answer_bytes", "team_payload_json_object_bytes"}
 
 
 def _figure_for(key: str) -> Figure:
@@ -108,6 +124,7 @@ def _sections(quick: bool) -> list[tuple[str, Callable[[Path], dict[str, float]]
     from assistant.bench.engine_bench import run_engine_bench
     from assistant.bench.process_bench import run_process_bench
     from assistant.bench.storage_bench import run_storage_bench
+    from assistant.bench.team_bench import run as run_team_bench
 
     if quick:
         return [
@@ -117,6 +134,7 @@ def _sections(quick: bool) -> list[tuple[str, Callable[[Path], dict[str, float]]
             ("engine", lambda w: run_engine_bench(w, tokens=200, rounds=2)),
             ("embedded", lambda w: run_embedded_bench(w, max_tokens=8, rounds=1)),
             ("storage", lambda w: run_storage_bench(w, records=20, conversations=300, searches=5)),
+            ("team cache", lambda w: run_team_bench(True, w)),
         ]
     return [
         ("start-up and memory", lambda w: run_process_bench(w)),
@@ -125,6 +143,7 @@ def _sections(quick: bool) -> list[tuple[str, Callable[[Path], dict[str, float]]
         ("engine", lambda w: run_engine_bench(w)),
         ("embedded", lambda w: run_embedded_bench(w)),
         ("storage", lambda w: run_storage_bench(w)),
+        ("team cache", lambda w: run_team_bench(False, w)),
     ]
 
 
@@ -190,6 +209,9 @@ def render_table(result: BenchResult) -> str:
     if "engine_stream_tokens" in f:
         notes.append(f"Engine: medians of {f['engine_rounds']:.0f} streams of {f['engine_stream_tokens']:,.0f} tokens from a "
                      "loopback Ollama, each paired with bare httpx reading the same stream.")
+    if "team_payload_bytes" in f:
+        notes.append(f"Team cache: a redis-server of its own on loopback; a {f['team_answer_bytes']:,.0f}-byte answer "
+                     f"stored as {f['team_payload_bytes']:,.0f} bytes; each figure next to a bare redis-py GET.")
     if "history_conversations" in f:
         notes.append(f"History search over {f['history_conversations']:,.0f} conversations.")
     if "embedded_tokens_per_answer" in f:

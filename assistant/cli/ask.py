@@ -28,6 +28,8 @@ def register(sub: Any) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object at the end instead of streaming")
     p.add_argument("--no-cache", action="store_true", help="skip the cache lookup (the fresh answer is still stored)")
     p.add_argument("--local-only", action="store_true", help="never send anything to a cloud provider")
+    p.add_argument("--private", action="store_true",
+                   help="keep this question (and its conversation from now on) out of the team cache")
     p.add_argument("--compare", action="store_true", help="ask every -m model at once and show the answers side by side")
     p.set_defaults(handler=run)
 
@@ -58,7 +60,7 @@ def build_request(engine: Engine, args: argparse.Namespace, prompt: str) -> Chat
             raise UsageError("There is no earlier conversation to continue; ask without --continue first.")
     return engine.new_request(prompt, model=args.model[0] if args.model else None, system=args.system,
                               temperature=args.temperature, max_tokens=args.max_tokens, conversation_id=conversation,
-                              use_cache=not args.no_cache, local_only=args.local_only)
+                              use_cache=not args.no_cache, local_only=args.local_only, private=args.private)
 
 
 def route_line(answer: Answer) -> str:

@@ -9,9 +9,10 @@ from typing import TYPE_CHECKING, Any
 
 from assistant.cli.common import engine
 from assistant.core.errors import UsageError
+from assistant.core.textsafe import for_terminal
 
 if TYPE_CHECKING:
-    from assistant.core.records import CacheStats, HitWindow
+    from assistant.core.records import CacheStats, HitWindow, TeamStatus
     from assistant.engine.engine import Engine
 
 _UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 7 * 86400.0}
@@ -86,6 +87,31 @@ def stats_data(stats: CacheStats) -> dict[str, Any]:
     }
 
 
+TEAM_COUNTS = ("hits", "misses", "tampered", "skipped", "late", "writes", "dropped", "errors")
+
+
+def team_data(status: TeamStatus | None, totals: dict[str, int]) -> dict[str, Any] | None:
+    """The team cache now (probed) and its counts over every process that used it; None when none is set up."""
+    if status is None:
+        return None
+    counts = {name: totals.get(name, 0) + getattr(status, name) for name in TEAM_COUNTS}
+    return {"state": status.state, "server": status.where, "sharing": status.sharing,
+            "retry_in_s": round(status.retry_in_s, 1), "last_error": status.last_error or None, "all_time": counts}
+
+
+def _team_lines(team: dict[str, Any]) -> list[str]:
+    n = team["all_time"]
+    where = f" at {team['server']}" if team["server"] else ""
+    sharing = "sharing this install's answers" if team["sharing"] else "reading only (share = false)"
+    lines = [f"team       {team['state']}{where}; {sharing}",
+             f"           all time {n['hits']:,} hits, {n['misses']:,} misses, {n['writes']:,} answers shared; "
+             f"{n['tampered']:,} entries rejected (forged or damaged, never shown), {n['skipped'] + n['late']:,} lookups "
+             f"skipped while it was down or slow, {n['dropped']:,} answers not shared"]
+    if team["last_error"]:
+        lines.append(f"           last problem: {team['last_error']}")
+    return lines
+
+
 def _rate(w: dict[str, Any]) -> str:
     rate = "no lookups yet" if w["hit_rate"] is None else f"{w['hit_rate'] * 100:.1f}%"
     return f"{rate} ({w['hits']:,} hits, {w['misses']:,} misses)"
@@ -94,6 +120,7 @@ def _rate(w: dict[str, Any]) -> str:
 def run_stats(args: argparse.Namespace) -> int:
     with engine() as opened:
         data = stats_data(opened.queries.cache_stats())
+        data["team"] = team_data(opened.team_status(probe=True), opened.queries.team_totals())
     if args.json:
         sys.stdout.write(json.dumps(data) + "\n")
         return 0
@@ -105,6 +132,9 @@ def run_stats(args: argparse.Namespace) -> int:
     print(f"hit rate   all time {_rate(all_)}; last 7 days {_rate(week)}")
     print(f"saved      all time ${all_['usd_saved']:.4f} and {all_['tokens_saved']:,} tokens; "
           f"last 7 days ${week['usd_saved']:.4f} and {week['tokens_saved']:,} tokens")
+    if data["team"] is not None:
+        for line in _team_lines(data["team"]):
+            print(for_terminal(line))
     return 0
 
 

@@ -71,8 +71,13 @@ def _run(queries: Queries, args: argparse.Namespace) -> int:
             print(f"{safe(conv.title)}  ({conv.id}, {_when(conv.created_at)})")
             if conv.system:
                 print(f"system: {safe(conv.system)}")
+            from assistant.engine.tiers import REPLAYED
+
+            replays = queries.replays(conv.id)
             for m in queries.messages(conv.id):
                 who = "you" if m.role == "user" else f"{m.provider}:{m.model}" if m.provider else m.role
+                if m.id in replays:
+                    who += f" · {REPLAYED.get(replays[m.id], 'cached answer')}"
                 flag = "" if m.status == "complete" else f" [{m.status}]"
                 print(f"\n── {safe(who)}{flag}\n{safe(m.content)}")
     elif args.action == "search":

@@ -22,7 +22,10 @@ def _read_key(provider: str) -> str:
     if sys.stdin.isatty():
         import getpass
 
-        return getpass.getpass(f"{provider} API key (input hidden): ")
+        from assistant.compose import EXTRA_SECRET_LABELS
+
+        what = EXTRA_SECRET_LABELS[provider].split(":")[0] if provider in EXTRA_SECRET_LABELS else f"{provider} API key"
+        return getpass.getpass(f"{what} (input hidden): ")
     return sys.stdin.readline()
 
 
@@ -32,12 +35,14 @@ def run(args: argparse.Namespace) -> int:
 
     store = make_keys()
     if args.action in (None, "list"):
+        width = max(10, *(len(n) for n in store.names))
         for provider in store.names:
             status = store.status(provider)
             if status.present:
-                print(f"{provider:<10} set      …{status.last4}  from {status.source}")
+                print(f"{provider:<{width}} set      …{status.last4}  from {status.source}")
             else:
-                print(f"{provider:<10} not set  (run `assistant keys set {provider}` or set {store.env_vars[provider][0]})")
+                print(f"{provider:<{width}} not set  (run `assistant keys set {provider}` or set "
+                      f"{store.env_vars[provider][0]})")
         return 0
     if args.action == "set":
         store.require_keyring(args.provider)  # refuse before the user pastes a key that cannot be kept

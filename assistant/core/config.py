@@ -73,12 +73,39 @@ class UISettings:
 
 
 @dataclass(frozen=True)
+class TeamSettings:
+    """A cache shared by a team on a Redis or Valkey server; its secret and password live in the keyring."""
+
+    cache_url: str = setting("", "Team cache server: redis://host:6379/0, rediss:// for TLS, or unix:///path/to.sock; "
+                                 "empty turns the team cache off. No password here: `assistant keys set team-password`.")
+    namespace: str = setting("assistant", "Prefix of every key on the server; one per team (letters, digits, . _ -).")
+    share: bool = setting(False, "Send this install's new answers to the team cache (opt-in); reading needs only "
+                                 "cache_url and the team secret (`assistant keys set team`).")
+    ttl_days: float = setting(30.0, "Days a shared answer lives on the server (older ones are not used); 0 keeps them "
+                                    "until the server evicts them.", lo=0, hi=36500)
+    read_timeout_ms: float = setting(10.0, "Longest a request waits for the team cache (connecting included) before "
+                                           "going on without it.", lo=1, hi=5000)
+    connect_timeout_ms: float = setting(100.0, "Milliseconds a connection (with the TLS handshake) may take; a request "
+                                               "never waits longer than read_timeout_ms for it.", lo=1, hi=10000)
+    cooldown_s: float = setting(10.0, "Seconds the team cache is skipped after a failure before one trial in the "
+                                      "background (and between checks while idle).", lo=0.1, hi=3600)
+
+
+# The team cache's secrets live in the keyring like provider keys: name -> (what it is, environment variables).
+TEAM_SECRETS: Mapping[str, tuple[str, tuple[str, ...]]] = {
+    "team": ("Team cache secret: signs and checks shared answers", ("ASSISTANT_TEAM_SECRET",)),
+    "team-password": ("Team cache server password, if the server asks for one", ("ASSISTANT_TEAM_PASSWORD",)),
+}
+
+
+@dataclass(frozen=True)
 class Settings:
     general: GeneralSettings = GeneralSettings()
     generation: GenerationSettingsConfig = GenerationSettingsConfig()
     cache: CacheSettings = CacheSettings()
     network: NetworkSettings = NetworkSettings()
     ui: UISettings = UISettings()
+    team: TeamSettings = TeamSettings()
     # Per-model price overrides: {"openai:gpt-4o-mini": {"input_per_mtok": 0.15, "output_per_mtok": 0.6}}
     prices: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     # One [name] table per provider, typed by the provider's own section class (see ProviderSpec.section).

@@ -15,6 +15,7 @@ class Conversation:
     system: str | None = None
     temperature: float | None = None
     message_count: int = 0
+    private: bool = False  # kept out of the team cache
 
 
 @dataclass(frozen=True)
@@ -209,3 +210,29 @@ class PruneResult:
     @property
     def removed(self) -> int:
         return self.expired + self.evicted + self.old_scheme
+
+
+@dataclass(frozen=True)
+class TeamStatus:
+    """The team cache as the status bar and `assistant cache stats` show it; counts are this process's."""
+
+    state: str  # off, connecting, connected, down, auth failed, misconfigured
+    where: str  # the server, without credentials
+    retry_in_s: float  # seconds until the next background trial while down or auth failed
+    hits: int = 0
+    misses: int = 0
+    errors: int = 0
+    tampered: int = 0  # entries rejected (forged, truncated or malformed); never served
+    skipped: int = 0  # lookups answered "not here" at once: the breaker was open, or a read was still under way
+    late: int = 0  # lookups the request stopped waiting for (read_timeout_ms)
+    writes: int = 0
+    dropped: int = 0  # answers not shared: queue full, server down or full, too big
+    last_error: str = ""
+    sharing: bool = False  # new answers are offered to the team
+
+    @property
+    def short(self) -> str:
+        """A few words for the status bar: connected, connecting, down · retry 8s, auth failed, off."""
+        if self.state in ("down", "auth failed"):
+            return f"{self.state} · retry {max(1, round(self.retry_in_s))}s"
+        return self.state

@@ -64,6 +64,8 @@ class ChatRequest:
     # Edit: this prompt replaces the earlier question with this message id, as a new branch beside it (the old
     # branch stays reachable); everything after that question is left out of the context.
     edit_of: int | None = None
+    # Kept out of everything shared beyond this machine (the team cache); a conversation once private stays so.
+    private: bool = False
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from assistant.engine.accounting import estimate_tokens
 from assistant.engine.recorder import TurnRecorder, answer_call
 from assistant.engine.run import RunState, stream_attempt
 from assistant.engine.session import Turn, begin_turn
-from assistant.engine.tiers import Hit, Lookup, Tier
+from assistant.engine.tiers import REPLAYED, Hit, Lookup, Tier
 
 if TYPE_CHECKING:
     from assistant.engine.engine import Engine
@@ -224,5 +224,5 @@ def _replayed(hit: Hit) -> str:
     if hit.similarity is not None:
         when = time.strftime("%Y-%m-%d", time.localtime(hit.entry.created_at))
         return f"similar question from {when} ({hit.similarity:.0%} alike)"
-    return "from the team cache" if hit.tier == "team" else "cached answer"
+    return REPLAYED.get(hit.tier, "cached answer")
 

@@ -14,7 +14,7 @@ from assistant.core.config import Settings
 from assistant.core.errors import AssistantError, UsageError
 from assistant.core.events import Event
 from assistant.core.pricing import Price, PriceTable
-from assistant.core.records import CallRecord
+from assistant.core.records import CallRecord, TeamStatus
 from assistant.core.spec import WARM, ProviderSpec
 from assistant.core.types import ChatRequest, Estimate, ModelInfo, ModelRef, ProviderRequest, RoutePreview
 from assistant.engine import router
@@ -25,6 +25,7 @@ from assistant.engine.queries import Queries
 from assistant.engine.recorder import TurnRecorder
 from assistant.engine.retry import RetryPolicy
 from assistant.engine.session import Turn, build_request
+from assistant.engine.team_tier import TeamTier
 from assistant.engine.tiers import ExactTier, Lookup, Tiers
 from assistant.providers.base import Availability, ProviderContext, Warmable
 from assistant.providers.http import SharedClient
@@ -35,6 +36,7 @@ from assistant.storage.calls import CallLog
 from assistant.storage.db import Database
 from assistant.storage.history import History
 from assistant.storage.stats import Stats
+from assistant.storage.team_ledger import TeamLedger
 
 if TYPE_CHECKING:
     import httpx
@@ -57,6 +59,10 @@ class Engine:
         self.call_log = CallLog(db.conn)
         self.cache = ResponseCache.from_settings(db.conn, settings.cache, KEY_SCHEME)
         self.tiers = Tiers([ExactTier(self.cache, db)])
+        self.team = TeamTier(settings.team, lambda: keys.get("team"), lambda: keys.get("team-password"))
+        self.team_ledger = TeamLedger(db.conn)
+        if settings.team.cache_url:
+            self.tiers.add(self.team)
         self.prices = PriceTable.load(settings.prices)
         self.http = SharedClient(settings.network, transport)
         registry.bind(self._context_for)
@@ -65,9 +71,11 @@ class Engine:
         self.health = Health()
         self.health.replay(self.call_log.recent_outcomes(time.time() - self.health.window()))
         self.queries = Queries(db, self.history_log, self.call_log, Stats(db.conn, [n for n, s in self.specs.items() if s.local]),
-                               self.cache, self.accountant)
+                               self.cache, self.accountant, self.team_ledger)
         self.queries.settle_crashed(self.accountant)
         self.notices: list[str] = list(notices)  # start-up news for the user, e.g. a damaged database kept aside
+        if self.team.problem:
+            self.notices.append(f"The team cache is off: {self.team.problem}")
         self._closed = False
 
     def _context_for(self, spec: ProviderSpec) -> ProviderContext:
@@ -143,12 +151,12 @@ class Engine:
     def new_request(self, prompt: str, *, model: str | ModelRef | None = None, system: str | None = None,
                     temperature: float | None = None, max_tokens: int | None = None,
                     conversation_id: str | None = None, use_cache: bool = True, local_only: bool = False,
-                    regenerate: bool = False) -> ChatRequest:
+                    regenerate: bool = False, private: bool = False) -> ChatRequest:
         """A request with the configured defaults applied once, the same way for the CLI and the TUI."""
         ref = self.parse_model(model) if isinstance(model, str) else model
         return build_request(self.settings, prompt, model=ref, system=system, temperature=temperature,
                              max_tokens=max_tokens, conversation_id=conversation_id, use_cache=use_cache,
-                             local_only=local_only, regenerate=regenerate)
+                             local_only=local_only, regenerate=regenerate, private=private)
 
     def chat(self, request: ChatRequest) -> AsyncGenerator[Event, None]:
         """The one entry point: yields Started, TextDelta, Notice, Waiting, then Finished or Failed."""
@@ -177,7 +185,7 @@ class Engine:
         messages = turn.messages
         part = messages_part(messages)  # the messages' share of the key, the same for every candidate model
         requests = tuple(ProviderRequest(ref, messages, request.settings) for ref in refs)
-        return Lookup(tuple(key_for(ref, request.settings, part) for ref in refs), requests)
+        return Lookup(tuple(key_for(ref, request.settings, part) for ref in refs), requests, turn.private)
 
     async def _candidate(self, ref: ModelRef, latency: dict[str, float], named: bool) -> router.Candidate:
         local = self.is_local(ref.provider)
@@ -279,11 +287,27 @@ class Engine:
         """Whether each keyed provider has a key (may ask the keyring: call from a thread)."""
         return {s.name: bool(self.keys.get(s.name)) for s in self.key_specs()}
 
+    # the team cache -----------------------------------------------------------------------------
+    def team_status(self, *, probe: bool = False) -> TeamStatus | None:
+        """The team cache's state and this process's counts; None when none is set up. `probe` asks the server
+        now (a few milliseconds at most; call from a thread)."""
+        return self.team.status(probe=probe)
+
+    def warm_team(self) -> None:
+        """Look the team secret up and connect in the background (call from a thread: the keyring may block)."""
+        self.team.warm()
+
+    def _close_team(self) -> None:
+        """Queued answers get a moment to reach the server; the counts join the all-time ones (database thread)."""
+        self.team.close()
+        self.team_ledger.add(self.team.unsaved_counts())
+
     def close(self) -> None:
         """For commands that never streamed: write back cache hits and close the database."""
         if not self._closed:
             self._closed = True
             self.db.run(self.cache.flush)
+            self.db.run(self._close_team)
             self.db.close()
 
     async def aclose(self) -> None:
@@ -291,6 +315,7 @@ class Engine:
             return
         self._closed = True
         await self.db.call(self.cache.flush)
+        await self.db.call(self._close_team)
         await self.registry.aclose()
         await self.http.aclose()
         self.db.close()

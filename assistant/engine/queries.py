@@ -28,6 +28,7 @@ from assistant.storage.calls import CallLog
 from assistant.storage.db import Database
 from assistant.storage.history import History
 from assistant.storage.stats import Stats
+from assistant.storage.team_ledger import TeamLedger
 
 T = TypeVar("T")
 WEEK = 7 * 86400.0
@@ -35,13 +36,14 @@ WEEK = 7 * 86400.0
 
 class Queries:
     def __init__(self, db: Database, history: History, calls: CallLog, stats: Stats, cache: ResponseCache,
-                 accountant: Accountant) -> None:
+                 accountant: Accountant, ledger: TeamLedger) -> None:
         self.db = db
         self.history = history
         self.calls = calls
         self.stats = stats
         self.cache = cache
         self.accountant = accountant
+        self.ledger = ledger
 
     def _run(self, fn: Callable[..., T], *args: object) -> T:
         return self.db.run(fn, *args)
@@ -100,6 +102,10 @@ class Queries:
     def save_settings(self, conversation_id: str, system: str | None, temperature: float | None) -> None:
         self._run(lambda: self.history.update_conversation(conversation_id, system=system, temperature=temperature))
 
+    def replays(self, conversation_id: str) -> dict[int, str]:
+        """Which answers were replayed from a cache tier, and which tier: message id -> exact, team or semantic."""
+        return self._run(self.calls.replays, conversation_id)
+
     def export(self, conversation_id: str, fmt: str) -> str:
         return self._run(self.history.export, conversation_id, fmt)
 
@@ -135,6 +141,14 @@ class Queries:
                               limits.max_entries, limits.max_bytes, limits.hot_entries,
                               self.calls.hit_window(0.0), self.calls.hit_window(now - WEEK))
         return self._run(work)
+
+    def team_totals(self) -> dict[str, int]:
+        """The team cache's counts summed over every process that has closed (lookups, rejected entries, ...)."""
+        return self._run(self.ledger.totals)
+
+    def set_private(self, conversation_id: str, private: bool) -> None:
+        """Keep a conversation out of the team cache (or let it back in)."""
+        self._run(lambda: self.history.update_conversation(conversation_id, private=int(private)))
 
     def cache_clear(self, *, provider: str | None = None, models: tuple[str, ...] = (),
                     older_than: float | None = None) -> int:

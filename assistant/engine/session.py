@@ -26,6 +26,7 @@ class Turn:
     system: str | None
     user_message_id: int  # the question being answered: the parent of the answer (0 for a preview)
     prompt_digest: bytes | None = None  # blake3 of the prompt when it is the stored question as is
+    private: bool = False  # the request or its conversation is kept out of the team cache
 
     @property
     def messages(self) -> tuple[ChatMessage, ...]:
@@ -49,7 +50,7 @@ def _visible(text: str) -> bool:
 def build_request(settings: Settings, prompt: str, *, model: ModelRef | None = None, system: str | None = None,
                   temperature: float | None = None, max_tokens: int | None = None,
                   conversation_id: str | None = None, use_cache: bool = True, local_only: bool = False,
-                  regenerate: bool = False) -> ChatRequest:
+                  regenerate: bool = False, private: bool = False) -> ChatRequest:
     """A request with the configured defaults applied once, the same way for the CLI and the TUI."""
     gen = settings.generation
     if temperature is None and gen.temperature >= 0:
@@ -59,7 +60,8 @@ def build_request(settings: Settings, prompt: str, *, model: ModelRef | None = N
     if max_tokens is not None and max_tokens <= 0:
         raise UsageError("The most tokens of an answer must be a positive number.")
     generation = GenerationSettings(temperature=temperature, max_tokens=max_tokens or gen.max_tokens)
-    return ChatRequest(prompt, model, system, generation, conversation_id, use_cache, local_only, regenerate)
+    return ChatRequest(prompt, model, system, generation, conversation_id, use_cache, local_only, regenerate,
+                       private=private)
 
 
 def validate_prompt(prompt: str) -> str:
@@ -115,12 +117,12 @@ def _shape(history: History, cid: str, request: ChatRequest) -> _Shape:
     return _Shape(history.messages(cid), request.prompt)
 
 
-def _turn(cid: str, shape: _Shape, system: str | None, question_id: int) -> Turn:
+def _turn(cid: str, shape: _Shape, system: str | None, question_id: int, private: bool = False) -> Turn:
     prior = context_of(shape.before)
     prompt = shape.prompt
     if prior and prior[-1].role == "user":  # the question before got no answer: both are asked together
         prompt = prior.pop().content + "\n\n" + prompt
-    return Turn(cid, prompt, tuple(prior), system, question_id)
+    return Turn(cid, prompt, tuple(prior), system, question_id, private=private)
 
 
 def preview_turn(history: History, request: ChatRequest) -> Turn:
@@ -139,9 +141,10 @@ def begin_turn(history: History, request: ChatRequest) -> Turn:
     model = str(request.model) if request.model else None
     digest = content_digest(request.prompt)
     if request.conversation_id is None:
-        cid = history.create_conversation(request.prompt, model, request.system, request.settings.temperature)
+        cid = history.create_conversation(request.prompt, model, request.system, request.settings.temperature,
+                                          request.private)
         mid = history.add_message(cid, "user", request.prompt, digest=digest)
-        return Turn(cid, request.prompt, (), request.system, mid, digest)
+        return Turn(cid, request.prompt, (), request.system, mid, digest, request.private)
     conv = history.get_conversation(request.conversation_id)
     shape = _shape(history, conv.id, request)
     system = request.system if request.system is not None else conv.system
@@ -150,9 +153,12 @@ def begin_turn(history: History, request: ChatRequest) -> Turn:
         updates["system"] = request.system
     if model and model != conv.model:
         updates["model"] = model
+    if request.private and not conv.private:
+        updates["private"] = 1
     if updates:
         history.update_conversation(conv.id, **updates)
+    private = request.private or conv.private
     if shape.question_id is not None:
-        return _turn(conv.id, shape, system, shape.question_id)
+        return _turn(conv.id, shape, system, shape.question_id, private)
     mid = history.add_message(conv.id, "user", request.prompt, parent_id=shape.parent_id, digest=digest)
-    return _turn(conv.id, shape, system, mid)
+    return _turn(conv.id, shape, system, mid, private)

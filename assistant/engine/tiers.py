@@ -1,7 +1,8 @@
 """Cache tiers behind one seam: each looks for an earlier answer to a request and keeps new answers.
 
-The engine asks the tiers in order (nearest and cheapest first) and replays the first hit. Today there is the exact
-tier (memory, then the SQLite file); a team store and a similar-question tier plug in here the same way.
+The engine asks the tiers in order (nearest and cheapest first) and replays the first hit: the exact tier (memory,
+then the SQLite file), the team store (engine/team_tier.py), then a similar-question tier; `ORDER` is the one place
+that order is written down.
 """
 
 from __future__ import annotations
@@ -14,6 +15,11 @@ from assistant.core.records import CachedAnswer
 from assistant.core.types import ProviderRequest
 from assistant.storage.cache import ResponseCache
 from assistant.storage.db import Database
+
+# Nearest first. A tier of another name goes last, in the order it was added.
+ORDER = ("exact", "team", "semantic")
+# How a replayed answer is described (the route line, the history), by the tier that served it.
+REPLAYED = {"exact": "cached answer", "team": "from the team cache", "semantic": "similar question"}
 
 
 @dataclass(frozen=True)
@@ -83,10 +89,19 @@ class Tiers:
     """The tiers in order; the first hit wins and is copied into the tiers before it."""
 
     def __init__(self, tiers: Sequence[Tier]) -> None:
-        self.tiers = list(tiers)
+        self.tiers: list[Tier] = []
+        for tier in tiers:
+            self.add(tier)
 
     def add(self, tier: Tier) -> None:
-        self.tiers.append(tier)
+        """Put the tier in its place in ORDER, whenever it is added."""
+        def rank(t: Tier) -> int:
+            return ORDER.index(t.name) if t.name in ORDER else len(ORDER)
+        at = next((i for i, t in enumerate(self.tiers) if rank(t) > rank(tier)), len(self.tiers))
+        self.tiers.insert(at, tier)
+
+    def named(self, name: str) -> Tier | None:
+        return next((t for t in self.tiers if t.name == name), None)
 
     async def lookup(self, lookup: Lookup) -> tuple[Hit | None, list[Tier]]:
         """The first hit, and the nearer tiers that missed (they adopt it once the answer is recorded)."""

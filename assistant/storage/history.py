@@ -9,6 +9,7 @@ import time
 import uuid
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 from assistant.core.cache_key import content_digest
@@ -35,13 +36,15 @@ class History:
 
     # conversations -------------------------------------------------------
     def create_conversation(
-        self, first_prompt: str, model: str | None = None, system: str | None = None, temperature: float | None = None
+        self, first_prompt: str, model: str | None = None, system: str | None = None, temperature: float | None = None,
+        private: bool = False,
     ) -> str:
         cid = uuid.uuid4().hex[:12]
         now = time.time()
         self.conn.execute(
-            "INSERT INTO conversations (id, title, created_at, updated_at, model, system, temperature) VALUES (?,?,?,?,?,?,?)",
-            (cid, _title_from(first_prompt), now, now, model, system, temperature),
+            "INSERT INTO conversations (id, title, created_at, updated_at, model, system, temperature, private) "
+            "VALUES (?,?,?,?,?,?,?,?)",
+            (cid, _title_from(first_prompt), now, now, model, system, temperature, int(private)),
         )
         return cid
 
@@ -61,11 +64,11 @@ class History:
 
     def get_conversation(self, cid: str) -> Conversation:
         row = self.conn.execute(
-            f"SELECT {_CONV_COLS}, (SELECT count(*) FROM messages m WHERE m.conversation_id = c.id) "
+            f"SELECT {_CONV_COLS}, (SELECT count(*) FROM messages m WHERE m.conversation_id = c.id), c.private "
             "FROM conversations c WHERE c.id = ?",
             (self.resolve_id(cid),),
         ).fetchone()
-        return Conversation(*row)
+        return _conversation(row)
 
     def latest_conversation_id(self) -> str | None:
         row = self.conn.execute("SELECT id FROM conversations ORDER BY updated_at DESC LIMIT 1").fetchone()
@@ -73,14 +76,14 @@ class History:
 
     def list_conversations(self, limit: int = 50, offset: int = 0) -> list[Conversation]:
         rows = self.conn.execute(
-            f"SELECT {_CONV_COLS}, (SELECT count(*) FROM messages m WHERE m.conversation_id = c.id) "
+            f"SELECT {_CONV_COLS}, (SELECT count(*) FROM messages m WHERE m.conversation_id = c.id), c.private "
             "FROM conversations c ORDER BY c.updated_at DESC LIMIT ? OFFSET ?",
             (limit, offset),
         ).fetchall()
-        return [Conversation(*r) for r in rows]
+        return [_conversation(r) for r in rows]
 
     def update_conversation(self, cid: str, **fields: object) -> None:
-        allowed = {"title", "model", "system", "temperature"}
+        allowed = {"title", "model", "system", "temperature", "private"}
         bad = set(fields) - allowed
         if bad:
             raise ValueError(f"cannot update {bad}")
@@ -238,6 +241,12 @@ class History:
             note = f" *({m.status})*" if m.status not in ("complete",) else ""
             out += [f"## {who}{note}", "", m.content, ""]
         return "\n".join(out)
+
+
+def _conversation(row: tuple[Any, ...]) -> Conversation:
+    """A row of _CONV_COLS, the message count, then the private flag."""
+    cid, title, created, updated, model, system, temperature, count, private = row
+    return Conversation(cid, title, created, updated, model, system, temperature, count, bool(private))
 
 
 def _fts_query(words: str) -> str:

@@ -124,6 +124,14 @@ def m021_message_digests(db: Any) -> None:
     db.execute("ALTER TABLE messages ADD COLUMN digest BLOB")
 
 
+@migration
+def m022_private_conversations_and_team_counts(db: Any) -> None:
+    # A private conversation never reads from or writes to the team cache (the TUI's switch, `ask --private`).
+    db.execute("ALTER TABLE conversations ADD COLUMN private INTEGER NOT NULL DEFAULT 0")
+    # The team cache's counters (lookups, rejected entries, dropped writes) summed over every process.
+    db.execute("CREATE TABLE team_counts (name TEXT PRIMARY KEY, value INTEGER NOT NULL)")
+
+
 def pending(conn: sqlite3.Connection) -> list[str]:
     """Names not yet applied; plain sqlite3 so the common case never imports sqlite_utils."""
     conn.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at REAL NOT NULL)")

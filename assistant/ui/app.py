@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 EngineFactory = Callable[[Setup], "Engine"]
 HEALTH_SECONDS = 30.0
+TEAM_SECONDS = 1.0  # reading the team cache's state is a lock and a few fields: cheap enough to follow closely
 
 
 def _cloud_text(order: Iterable[str], present: Iterable[str]) -> str:
@@ -147,6 +148,22 @@ class AssistantApp(App[int]):
         # Never looked up on this machine (nothing to show yet), or asked for while the engine was opening.
         if self._keys_wanted or "keyring_keys" not in self._state:
             self.check_keys()
+        if engine.team_status() is not None:
+            self.warm_team()
+            self.show_team()
+            self.set_interval(TEAM_SECONDS, self.show_team)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="team")
+    def warm_team(self) -> None:
+        """The team secret may come from the keyring, and the connection is made in the background."""
+        assert self.engine is not None
+        self.engine.warm_team()
+
+    def show_team(self) -> None:
+        status = self.engine.team_status() if self.engine is not None else None
+        if status is not None:
+            chat = self.chat
+            chat.status.team = "off for this conversation" if chat.private else status.short
 
     def warm_keys(self) -> None:
         """Look keys up while the user types: routing will need them, and importing the keyring probes every
@@ -230,7 +247,7 @@ class AssistantApp(App[int]):
                     self.call_later(self.chat.answer_failed, text)
             case "warm":
                 self.notify(f"The embedded model could not be loaded: {text}", severity="warning")
-            case "health" | "health-keys":
+            case "health" | "health-keys" | "team":
                 pass  # the next probe retries; the status bar keeps the last known state
             case _:
                 self.notify(text, title=getattr(error, "title", "Error"), severity="error", timeout=8)

@@ -115,6 +115,7 @@ class ConversationsLoaded(Message):
 class ConversationOpened(Message):
     conversation: Conversation
     messages: list[StoredMessage]
+    replays: dict[int, str] = field(default_factory=dict)  # answers replayed from a cache tier: message id -> tier
 
 
 @dataclass

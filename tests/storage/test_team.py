@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -14,21 +15,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from assistant.bench.team_bench import RedisServer, sample_entry
-from assistant.storage.team import (
-    MAX_BLOB,
-    WRITE_QUEUE,
-    TeamCache,
-    TeamConfigError,
-    TeamEntry,
-    TeamSettings,
-    seal,
-    team_key,
-    unseal,
-)
+from assistant.bench.team_bench import KEY, RedisServer, sample_entry
+from assistant.core.config import TeamSettings, settings_from_mapping
+from assistant.core.errors import ConfigError
+from assistant.core.records import CachedAnswer
+from assistant.storage.team import WRITE_QUEUE, TeamCache
+from assistant.storage.team_config import server_label, settings_problem
+from assistant.storage.team_entry import MAX_BLOB, seal, team_key, unseal
 
 SECRET = "correct horse battery staple"
-KEY = "b3:" + "1f" * 32
 
 
 def wait_for(condition: Callable[[], bool], seconds: float = 10.0) -> bool:
@@ -54,6 +49,9 @@ def make() -> Iterator[Callable[..., TeamCache]]:
     made: list[TeamCache] = []
 
     def factory(url: str, secret: str = SECRET, password: str | None = None, **settings: Any) -> TeamCache:
+        # Generous unless a test is about timeouts: the machine is shared, and no test asserts on time.
+        settings.setdefault("read_timeout_ms", 2000)
+        settings.setdefault("connect_timeout_ms", 2000)
         cache = TeamCache(TeamSettings(cache_url=url, **settings), secret, password=password)
         made.append(cache)
         return cache
@@ -72,7 +70,7 @@ def bare(server: RedisServer) -> Any:
 def test_a_second_install_is_answered_from_the_first_ones_answer(server: RedisServer, make: Callable[..., TeamCache]) -> None:
     alice, bob = make(server.url, share=True), make(server.url)
     entry = sample_entry(3000, created_at=time.time())
-    assert alice.put(KEY, entry) is True
+    assert alice.put(entry) is True
     assert alice.flush(5.0)
     assert bob.get(KEY) == entry
     assert bob.get("b3:" + "00" * 32) is None
@@ -89,13 +87,13 @@ def test_get_first_asks_for_every_candidate_at_once_and_keeps_their_order(server
                                                                           make: Callable[..., TeamCache]) -> None:
     alice, bob = make(server.url, share=True), make(server.url)
     keys = [f"b3:{i:064x}" for i in range(4)]
-    entries = [sample_entry(100 + i, created_at=time.time()) for i in range(4)]
-    for key, entry in list(zip(keys, entries))[2:]:
-        alice.put(key, entry)
+    entries = [sample_entry(100 + i, created_at=time.time(), key=keys[i]) for i in range(4)]
+    for entry in entries[2:]:
+        alice.put(entry)
     assert alice.flush(5.0)
     bare(server).set(f"assistant:{keys[1]}", b"planted")
-    assert bob.get_first(keys) == (keys[2], entries[2])
-    assert bob.get_first(keys[::-1]) == (keys[3], entries[3])
+    assert bob.get_first(keys) == entries[2]
+    assert bob.get_first(keys[::-1]) == entries[3]
     assert bob.get_first(keys[:2]) is None
     assert bob.get_first([]) is None
     status = bob.status()
@@ -104,7 +102,7 @@ def test_get_first_asks_for_every_candidate_at_once_and_keeps_their_order(server
 
 def test_sharing_is_opt_in(server: RedisServer, make: Callable[..., TeamCache]) -> None:
     reader = make(server.url)  # share defaults to off
-    assert reader.put(KEY, sample_entry()) is False
+    assert reader.put(sample_entry()) is False
     assert reader.flush(5.0)
     assert bare(server).dbsize() == 0
     assert reader.status().dropped == 0
@@ -112,7 +110,7 @@ def test_sharing_is_opt_in(server: RedisServer, make: Callable[..., TeamCache]) 
 
 def test_an_answer_older_than_the_ttl_is_not_used(server: RedisServer, make: Callable[..., TeamCache]) -> None:
     writer, reader = make(server.url, share=True, ttl_days=0), make(server.url, ttl_days=1)
-    writer.put(KEY, sample_entry(created_at=time.time() - 2 * 86400))
+    writer.put(sample_entry(created_at=time.time() - 2 * 86400))
     assert writer.flush(5.0)
     assert bare(server).ttl(f"assistant:{KEY}") == -1  # ttl_days=0 keeps it until evicted
     assert reader.get(KEY) is None and reader.status().misses == 1
@@ -121,26 +119,26 @@ def test_an_answer_older_than_the_ttl_is_not_used(server: RedisServer, make: Cal
 def test_server_killed_mid_run_then_restarted(server: RedisServer, make: Callable[..., TeamCache]) -> None:
     alice, bob = make(server.url, share=True, cooldown_s=0.5), make(server.url, cooldown_s=0.5)
     first = sample_entry(created_at=time.time())
-    alice.put(KEY, first)
+    alice.put(first)
     assert alice.flush(5.0) and bob.get(KEY) == first
 
     server.kill()
     assert bob.get("b3:after-the-crash") is None  # the one failure: refused at once
     down = bob.status()
     assert down.state == "down" and down.errors >= 1  # later ones are background trials
-    assert "retrying in" in down.line() and "cannot use redis://127.0.0.1" in down.last_error
+    assert down.short.startswith("down · retry ") and "cannot use redis://127.0.0.1" in down.last_error
     results = [bob.get(KEY) for _ in range(10)]
     assert results == [None] * 10
     assert bob.status().skipped == 10  # the breaker answered; the dead server was never asked
-    alice.put("b3:lost", first)  # alice has not noticed yet: her write fails in the background
+    alice.put(replace(first, key="b3:lost"))  # alice has not noticed yet: her write fails in the background
     assert alice.flush(5.0)
     assert alice.status().state == "down" and alice.status().dropped == 1
-    assert alice.put("b3:also-lost", first) is False  # and now she drops at once
+    assert alice.put(replace(first, key="b3:also-lost")) is False  # and now she drops at once
 
     server.start()  # same port, empty (no persistence)
     assert wait_for(lambda: alice.status().state == bob.status().state == "connected")
     second = sample_entry(500, created_at=time.time())
-    assert alice.put(KEY, second) and alice.flush(5.0)
+    assert alice.put(second) and alice.flush(5.0)
     assert bob.get(KEY) == second
 
 
@@ -148,13 +146,13 @@ def test_forged_truncated_or_moved_entries_are_never_served(server: RedisServer,
     alice = make(server.url, share=True)
     mallory = make(server.url, secret="not the team secret", share=True)
     planted = sample_entry(created_at=time.time())
-    mallory.put(KEY, planted)
+    mallory.put(planted)
     assert mallory.flush(5.0)
     assert alice.get(KEY) is None
     assert alice.status().tampered == 1 and "forged" in alice.status().last_error
 
     genuine = sample_entry(created_at=time.time())
-    alice.put(KEY, genuine)
+    alice.put(genuine)
     assert alice.flush(5.0) and alice.get(KEY) == genuine
     r = bare(server)
     blob = r.get(f"assistant:{KEY}")
@@ -185,7 +183,7 @@ def test_forged_truncated_or_moved_entries_are_never_served(server: RedisServer,
 
 def test_an_entry_of_a_newer_format_is_a_miss_not_an_alarm(server: RedisServer, make: Callable[..., TeamCache]) -> None:
     alice = make(server.url)
-    blob = seal(team_key(SECRET), "assistant", KEY, sample_entry())
+    blob = seal(team_key(SECRET), "assistant", sample_entry())
     bare(server).set(f"assistant:{KEY}", blob[:2] + bytes([2]) + blob[3:])
     assert alice.get(KEY) is None
     assert (alice.status().misses, alice.status().tampered) == (1, 0)
@@ -202,7 +200,7 @@ def test_a_server_that_never_answers_costs_one_timeout_then_nothing(make: Callab
         assert (status.state, status.errors, status.skipped, status.hits, status.misses) == ("down", 1, 19, 0, 0)
         assert status.last_error == f"redis://127.0.0.1:{hung.getsockname()[1]}/0 did not answer within 50 ms"
         assert status.retry_in_s > 500
-        assert cache.put(KEY, sample_entry()) is False and cache.status().dropped == 1
+        assert cache.put(sample_entry()) is False and cache.status().dropped == 1
 
 
 def test_a_server_that_never_accepts_costs_one_connect_timeout(make: Callable[..., TeamCache]) -> None:
@@ -231,7 +229,7 @@ def test_put_never_waits_for_a_stuck_server(make: Callable[..., TeamCache]) -> N
         hung.listen(64)
         cache = make(f"redis://127.0.0.1:{hung.getsockname()[1]}/0", share=True, read_timeout_ms=3000)
         entry = sample_entry()
-        queued = [cache.put(f"b3:{i:064x}", entry) for i in range(WRITE_QUEUE + 100)]
+        queued = [cache.put(replace(entry, key=f"b3:{i:064x}")) for i in range(WRITE_QUEUE + 100)]
         # The thread is stuck on the first write; the queue took what it holds and the rest was dropped, counted.
         status = cache.status()
         assert status.writes == 0 and queued.count(True) >= WRITE_QUEUE
@@ -245,7 +243,7 @@ def test_unix_socket_url(tmp_path: Path, make: Callable[..., TeamCache]) -> None
         assert srv.url == f"unix://{path}"
         alice, bob = make(srv.url, share=True), make(srv.url)
         entry = sample_entry(created_at=time.time())
-        alice.put(KEY, entry)
+        alice.put(entry)
         assert alice.flush(5.0) and bob.get(KEY) == entry
         assert bob.status().where == f"unix://{path}"
     finally:
@@ -286,7 +284,7 @@ def test_rediss_url_speaks_tls_and_checks_the_certificate(tmp_path: Path, make: 
         trusted = f"{srv.url}?ssl_ca_certs={cert}"
         alice, bob = make(trusted, share=True), make(trusted)
         entry = sample_entry(created_at=time.time())
-        alice.put(KEY, entry)
+        alice.put(entry)
         assert alice.flush(5.0) and bob.get(KEY) == entry
         assert bob.status().where == f"rediss://127.0.0.1:{srv.port}/0"
         stranger = make(srv.url, cooldown_s=600)  # the system's CAs do not know this certificate
@@ -303,17 +301,17 @@ def test_a_wrong_password_says_auth_failed_without_the_password(tmp_path: Path, 
         assert wrong.get(KEY) is None
         status = wrong.status()
         assert status.state == "auth failed" and status.errors == 1
-        assert status.line().startswith("team cache: auth failed (retrying in ")
+        assert status.short.startswith("auth failed · retry ")
         assert status.last_error.startswith(f"auth failed at {srv.url}: ")
         assert "assistant keys set team" in status.last_error
-        assert "hunter2" not in status.last_error + status.line() and "\n" not in status.last_error
+        assert "hunter2" not in status.last_error + status.short and "\n" not in status.last_error
         assert wrong.get(KEY) is None and wrong.status().skipped == 1
 
         missing = make(srv.url)
         assert missing.probe().state == "auth failed"
         right = make(srv.url, password="the-right-password", share=True)
         assert right.probe().state == "connected"
-        right.put(KEY, sample_entry())
+        right.put(sample_entry())
         assert right.flush(5.0) and right.get(KEY) is not None
     finally:
         srv.stop()
@@ -328,7 +326,7 @@ def test_the_least_privilege_acl_user_from_the_docs_is_enough(server: RedisServe
     alice = make(url, password="ml-pass", namespace="ml-team", share=True)
     bob = make(url, password="ml-pass", namespace="ml-team")
     entry = sample_entry(created_at=time.time())
-    alice.put(KEY, entry)
+    alice.put(entry)
     assert alice.flush(5.0) and bob.get(KEY) == entry and alice.status().errors == 0
     outsider = make(url, password="ml-pass", namespace="other-team", cooldown_s=600)
     assert outsider.get(KEY) is None
@@ -339,28 +337,28 @@ def test_the_least_privilege_acl_user_from_the_docs_is_enough(server: RedisServe
     bare(server).execute_command("ACL", "SETUSER", "reader", "on", ">r-pass", "~ml-team:*", "-@all", "+ping", "+getrange")
     reader = make(f"redis://reader@127.0.0.1:{server.port}/0", password="r-pass", namespace="ml-team", share=True,
                   cooldown_s=600)
-    reader.put("b3:" + "44" * 32, entry)
+    reader.put(replace(entry, key="b3:" + "44" * 32))
     assert reader.flush(5.0)
     assert (reader.status().state, reader.status().dropped) == ("connected", 1)
     assert "will not store answers" in reader.status().last_error
-    assert reader.put("b3:" + "55" * 32, entry) is False
+    assert reader.put(replace(entry, key="b3:" + "55" * 32)) is False
     assert reader.get(KEY) == entry
 
 
 def test_a_full_server_pauses_sharing_and_keeps_serving(server: RedisServer, make: Callable[..., TeamCache]) -> None:
     cache = make(server.url, share=True, cooldown_s=600)
     entry = sample_entry(created_at=time.time())
-    cache.put(KEY, entry)
+    cache.put(entry)
     assert cache.flush(5.0)
     bare(server).config_set("maxmemory-policy", "noeviction")
     bare(server).config_set("maxmemory", "1")
-    cache.put("b3:" + "22" * 32, entry)
+    cache.put(replace(entry, key="b3:" + "22" * 32))
     assert cache.flush(5.0)
     status = cache.status()
     assert (status.state, status.errors, status.dropped, status.writes) == ("connected", 1, 1, 1)
     assert status.last_error == (f"{server.url} is full (maxmemory reached; use maxmemory-policy allkeys-lru); "
                                  "sharing paused 600 s")
-    assert cache.put("b3:" + "33" * 32, entry) is False  # paused: not even queued
+    assert cache.put(replace(entry, key="b3:" + "33" * 32)) is False  # paused: not even queued
     assert cache.get(KEY) == entry
 
 
@@ -390,24 +388,27 @@ def test_without_a_secret_the_tier_is_off_and_says_why(server: RedisServer, make
     ("redis:///0", "needs a host"),
 ])
 def test_bad_settings_get_one_line(url: str, says: str) -> None:
-    problem = TeamSettings(cache_url=url).problem()
+    problem = settings_problem(TeamSettings(cache_url=url))
     assert problem is not None and says in problem and "\n" not in problem and "s3cret" not in problem
-    with pytest.raises(TeamConfigError, match=says):
+    with pytest.raises(ConfigError, match=says):
         TeamCache(TeamSettings(cache_url=url), SECRET)
 
 
 def test_settings_off_and_documented() -> None:
     import dataclasses
 
-    assert TeamCache.from_settings(TeamSettings(), SECRET) is None
-    assert TeamSettings(namespace="bad namespace", cache_url="redis://h").problem() is not None
-    assert TeamSettings(read_timeout_ms=0, cache_url="redis://h").problem() is not None
+    assert settings_problem(TeamSettings()) is None and TeamCache(TeamSettings(), SECRET).status().state == "off"
+    assert settings_problem(TeamSettings(namespace="bad namespace", cache_url="redis://h")) is not None
+    with pytest.raises(ConfigError, match="read_timeout_ms' is 0; it must be from 1 to 5000"):
+        settings_from_mapping({"team": {"read_timeout_ms": 0}})
+    with pytest.raises(ConfigError, match="looks like a secret; store keys with `assistant keys set team`"):
+        settings_from_mapping({"team": {"password": "x"}})
     assert all(f.metadata.get("doc") for f in dataclasses.fields(TeamSettings))
-    assert TeamSettings(cache_url="rediss://alice@cache.example:6380/2").where == "rediss://cache.example:6380/2"
+    assert server_label(TeamSettings(cache_url="rediss://alice@cache.example:6380/2")) == "rediss://cache.example:6380/2"
 
 
 def test_redis_is_imported_only_when_the_tier_is_used() -> None:
-    code = ("import sys\nfrom assistant.storage.team import TeamCache, TeamSettings\n"
+    code = ("import sys\nfrom assistant.storage.team import TeamCache\nfrom assistant.core.config import TeamSettings\n"
             "c = TeamCache(TeamSettings(cache_url='redis://127.0.0.1:9/0'), 's')\n"
             "before = 'redis' in sys.modules\nc.get('b3:x')\nprint(before, 'redis' in sys.modules, c.status().state)\n"
             "c.close()")
@@ -416,20 +417,13 @@ def test_redis_is_imported_only_when_the_tier_is_used() -> None:
     assert out == ["False", "True", "down"]
 
 
-def test_entry_copies_a_local_cache_answer() -> None:
-    from assistant.storage.cache import CachedAnswer
-
-    local = CachedAnswer("b3:k", "ollama", "llama3.2", "hi", 1, 2, 0.0, True, None, 5.0, 1.0)
-    assert TeamEntry.of(local) == TeamEntry("ollama", "llama3.2", "hi", 1, 2, 0.0, True, None, 5.0, 1.0)
-
-
 def test_oversized_entries_are_not_shared(server: RedisServer, make: Callable[..., TeamCache]) -> None:
     import random
 
     cache = make(server.url, share=True)
     rng = random.Random(1)
     noise = "".join(chr(rng.randrange(0x4E00, 0x9FFF)) for _ in range(MAX_BLOB // 2))  # does not compress
-    assert cache.put(KEY, TeamEntry("p", "m", noise, 1, 1, 0.0, False, None, None, time.time())) is True
+    assert cache.put(CachedAnswer(KEY, "p", "m", noise, 1, 1, 0.0, False, None, None, time.time())) is True
     assert cache.flush(10.0)
     assert (cache.status().dropped, cache.status().writes) == (1, 0) and bare(server).dbsize() == 0
 
@@ -441,12 +435,12 @@ def test_many_threads_share_one_cache(server: RedisServer, make: Callable[..., T
     entry = sample_entry(created_at=time.time())
     keys = [f"b3:{i:064x}" for i in range(40)]
     for key in keys[::2]:
-        writer.put(key, entry)
+        writer.put(replace(entry, key=key))
     assert writer.flush(5.0)
     found: list[bool] = []
 
     def client() -> None:
-        found.extend(reader.get(key) == entry for key in keys)
+        found.extend(reader.get(key) == replace(entry, key=key) for key in keys)
 
     threads = [threading.Thread(target=client) for _ in range(8)]
     for t in threads:
@@ -466,8 +460,8 @@ text_st = st.text(max_size=3000) | st.sampled_from(["", "lone surrogate \ud800 f
 def test_seal_round_trips_and_any_change_is_rejected(text: str, cost: float, ttft: float | None, cut: int, flip: int,
                                                      bit: int) -> None:
     mac = team_key(SECRET)
-    entry = TeamEntry("anthropic", "claude-haiku-4-5", text, 3, 4, cost, True, ttft, None, 1.7e9)
-    blob = seal(mac, "team", KEY, entry)
+    entry = CachedAnswer(KEY, "anthropic", "claude-haiku-4-5", text, 3, 4, cost, True, ttft, None, 1.7e9)
+    blob = seal(mac, "team", entry)
     assert unseal(mac, "team", KEY, blob) == entry
     assert isinstance(unseal(mac, "team", KEY, blob[:-cut]), str)
     i = flip % len(blob)
@@ -475,3 +469,38 @@ def test_seal_round_trips_and_any_change_is_rejected(text: str, cost: float, ttf
     assert isinstance(unseal(mac, "team", KEY, changed), str)
     assert isinstance(unseal(team_key("other"), "team", KEY, blob), str)
     assert isinstance(unseal(mac, "team2", KEY, blob), str)
+
+
+def test_submit_reads_on_its_own_thread_and_a_stuck_read_is_not_queued_behind(server: RedisServer,
+                                                                              make: Callable[..., TeamCache]) -> None:
+    alice = make(server.url, share=True)
+    entry = sample_entry(created_at=time.time())
+    alice.put(entry)
+    assert alice.flush(5.0)
+    future = alice.submit([KEY])
+    assert future is not None and future.result(5.0) == entry
+
+    with socket.socket() as hung:
+        hung.bind(("127.0.0.1", 0))
+        hung.listen(64)
+        stuck = make(f"redis://127.0.0.1:{hung.getsockname()[1]}/0", read_timeout_ms=400, cooldown_s=600)
+        first = stuck.submit([KEY])
+        assert first is not None
+        assert wait_for(lambda: (stuck._reading_since is not None and time.monotonic() - stuck._reading_since > 0.4)
+                        or first.done())
+        if not first.done():  # still stuck past the budget: nothing more is queued behind it
+            assert stuck.submit([KEY]) is None and stuck.status().skipped == 1
+        assert first.result(5.0) is None
+        assert stuck.status().state == "down" and stuck.submit([KEY]) is None
+
+
+def test_an_idle_connected_cache_notices_an_outage_without_a_request(server: RedisServer,
+                                                                     make: Callable[..., TeamCache]) -> None:
+    cache = make(server.url, cooldown_s=0.2)
+    cache.warm()
+    assert wait_for(lambda: cache.status().state == "connected")
+    server.kill()
+    assert wait_for(lambda: cache.status().state == "down")  # the idle check found it
+    assert cache.status().hits + cache.status().misses == 0
+    server.start()
+    assert wait_for(lambda: cache.status().state == "connected")

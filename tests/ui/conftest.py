@@ -10,6 +10,7 @@ import keyring
 import pytest
 from keyring.backends import fail
 
+from assistant.core.config import Settings
 from assistant.ui.app import AssistantApp, make_app
 from tests.fakes.memory_keyring import MemoryKeyring
 from tests.helpers import ScriptedProvider, Usage, engine_setup, make_engine
@@ -37,10 +38,11 @@ def memory_backend() -> Iterator[None]:
 @pytest.fixture
 def build_app(isolated_env: Path) -> Callable[..., tuple[AssistantApp, Any]]:
     def build(providers: list[ScriptedProvider] | None = None, environ: dict[str, str] | None = None,
-              ) -> tuple[AssistantApp, Any]:
+              cfg: Settings | None = None, home: Path | None = None) -> tuple[AssistantApp, Any]:
         providers = providers or offline_providers()
-        engine = make_engine(isolated_env, providers, environ=environ)
-        return make_app(engine_setup(isolated_env, providers), engine_factory=lambda setup: engine), engine
+        where = home or isolated_env
+        engine = make_engine(where, providers, cfg, environ=environ)
+        return make_app(engine_setup(where, providers, cfg), engine_factory=lambda setup: engine), engine
     return build
 
 

@@ -51,7 +51,7 @@ class ChatScreen(ForwardWorkerFailures, ConversationActions):
         Binding("ctrl+g", "copy_code", "Copy code", tooltip="Copy the last code block of the answer"),
         Binding("ctrl+b", "toggle_sidebar", "History", tooltip="Show or hide past conversations and search"),
         Binding("f2", "pick_model", "Model", tooltip="Pick the model, or let the router choose"),
-        Binding("f3", "conversation_settings", "System/temp", tooltip="System prompt and temperature of this conversation"),
+        Binding("f3", "conversation_settings", "System/temp", tooltip="System prompt, temperature and privacy of this conversation"),
         Binding("ctrl+s", "export", "Export", tooltip="Export the conversation to Markdown or JSON"),
         Binding("f8", "rename", "Rename", tooltip="Rename the selected conversation"),
         Binding("f9", "delete", "Delete", tooltip="Delete the selected conversation"),
@@ -64,6 +64,7 @@ class ChatScreen(ForwardWorkerFailures, ConversationActions):
         self.model: ModelRef | None = None  # None lets the router choose
         self.system: str | None = None
         self.temperature: float | None = None
+        self.private = False  # this conversation is kept out of the team cache (F3)
         self.current: AnswerView | None = None  # the answer being streamed into
         self.pending: str | None = None  # a prompt typed before the engine was open
         self.session_spend = 0.0
@@ -112,7 +113,7 @@ class ChatScreen(ForwardWorkerFailures, ConversationActions):
         assert self.engine is not None
         return self.engine.new_request(prompt, model=self.model, system=self.system, temperature=self.temperature,
                                        conversation_id=self.conversation_id, regenerate=regenerate,
-                                       use_cache=not regenerate)
+                                       use_cache=not regenerate, private=self.private)
 
     @property
     def busy(self) -> bool:
@@ -233,6 +234,8 @@ class ChatScreen(ForwardWorkerFailures, ConversationActions):
     def action_new_conversation(self) -> None:
         self.action_stop()
         self.conversation_id, self.system, self.temperature, self.current = None, None, None, None
+        self.private = False
+        self.host.show_team()
         self.log_view.clear()
         self.sub_title = ""
         self.query_one(PromptInput).focus()
@@ -308,15 +311,18 @@ class ChatScreen(ForwardWorkerFailures, ConversationActions):
     def open_conversation(self, conversation_id: str) -> None:
         assert self.engine is not None
         conv = self.engine.queries.conversation(conversation_id)
-        self.post_message(msg.ConversationOpened(conv, self.engine.queries.messages(conv.id)))
+        self.post_message(msg.ConversationOpened(conv, self.engine.queries.messages(conv.id),
+                                                 self.engine.queries.replays(conv.id)))
 
     def on_conversation_opened(self, message: msg.ConversationOpened) -> None:
         if self.busy:
             self.workers.cancel_group(self, "chat")
         conv = message.conversation
         self.conversation_id, self.system, self.temperature, self.current = conv.id, conv.system, conv.temperature, None
+        self.private = conv.private
+        self.host.show_team()
         self.sub_title = for_terminal(conv.title)
-        self.log_view.show_conversation(message.messages)
+        self.log_view.show_conversation(message.messages, message.replays)
         self.query_one(PromptInput).focus()
 
     def selected_conversation(self) -> str | None:

@@ -28,6 +28,7 @@ class ConversationActions(Screen[None]):
     model: ModelRef | None
     system: str | None
     temperature: float | None
+    private: bool
 
     if TYPE_CHECKING:  # provided by ChatScreen
         @property
@@ -65,18 +66,21 @@ class ConversationActions(Screen[None]):
         def chosen(result: ConversationSettings | None) -> None:
             if result is None:
                 return
-            self.system, self.temperature = result.system, result.temperature
+            self.system, self.temperature, self.private = result.system, result.temperature, result.private
             if self.conversation_id and self.engine is not None:
-                self.save_settings(self.conversation_id, result.system, result.temperature)
+                self.save_settings(self.conversation_id, result)
+            self.host.show_team()
             temp = "model default" if result.temperature is None else f"{result.temperature:g}"
-            self.notify(f"System prompt {'set' if result.system else 'cleared'}; temperature {temp}.")
+            private = "; kept out of the team cache" if result.private else ""
+            self.notify(f"System prompt {'set' if result.system else 'cleared'}; temperature {temp}{private}.")
 
-        self.app.push_screen(ConversationSettingsScreen(self.system, self.temperature), chosen)
+        self.app.push_screen(ConversationSettingsScreen(self.system, self.temperature, self.private), chosen)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="history-edit")
-    def save_settings(self, conversation_id: str, system: str | None, temperature: float | None) -> None:
+    def save_settings(self, conversation_id: str, chosen: ConversationSettings) -> None:
         assert self.engine is not None
-        self.engine.queries.save_settings(conversation_id, system, temperature)
+        self.engine.queries.save_settings(conversation_id, chosen.system, chosen.temperature)
+        self.engine.queries.set_private(conversation_id, chosen.private)
 
     def _engine(self) -> Engine | None:
         if self.engine is None:

@@ -1,4 +1,4 @@
-"""API keys: per provider whether a key is set, where from, its last 4 characters; set or delete one."""
+"""API keys and the team cache's secrets: whether each is set, where from, its last 4 characters; set or delete one."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Label, Static
 
+from assistant.compose import EXTRA_SECRET_LABELS, EXTRA_SECRETS
 from assistant.core.records import KeyStatus
 from assistant.ui.messages import Done, KeysLoaded
 from assistant.ui.worker_errors import ForwardWorkerFailures
@@ -34,21 +35,25 @@ class KeysScreen(ForwardWorkerFailures, Screen[None]):
         super().__init__(id="keys")
         self.engine = engine
         self.keys = engine.keys
-        self.specs = engine.key_specs()
-        self.names = tuple(s.name for s in self.specs)
+        # Every secret the key store keeps: the providers' keys, then the others (the team cache's), by name.
+        rows = [(s.name, f"{s.label} ({s.name})", s.key_env) for s in engine.key_specs()]
+        rows += [(name, f"{EXTRA_SECRET_LABELS[name]} ({name})", env) for name, env in EXTRA_SECRETS.items()
+                 if name in self.keys.names]
+        self.rows = rows
+        self.names = tuple(name for name, _, _ in rows)
 
     def compose(self) -> ComposeResult:
         yield Header()
         with VerticalScroll(id="keys-body"):
             yield Static("", id="keyring-guidance", markup=False)
-            for spec in self.specs:
-                name = spec.name
+            for name, label, env in self.rows:
                 with Vertical(classes="key-row", id=f"row-{name}"):
-                    yield Label(f"{spec.label} ({name}) · or set {' / '.join(spec.key_env)}", classes="key-name",
-                                markup=False)
+                    yield Label(f"{label} · or set {' / '.join(env)}", classes="key-name", markup=False)
                     yield Static("checking…", id=f"status-{name}", markup=False)
                     with Horizontal(classes="key-edit"):
-                        yield Input(placeholder=f"paste a new {name} key, Enter saves", password=True, id=f"key-{name}")
+                        what = "secret" if name in EXTRA_SECRETS else "key"
+                        yield Input(placeholder=f"paste a new {name} {what}, Enter saves", password=True,
+                                    id=f"key-{name}")
                         yield Button("Delete", id=f"delete-{name}", variant="error")
             yield Static("Keys live in the OS keyring; an environment variable, when set, wins. "
                          "Only the last 4 characters are ever shown.", classes="hint", markup=False)

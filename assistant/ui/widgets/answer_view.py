@@ -17,7 +17,8 @@ _FENCE = re.compile(r"```[^\n]*\n(.*?)(?:```|\Z)", re.S)
 
 def answer_figures(answer: Answer, local: bool) -> str:
     """model · local/cloud/cached · time to first token · tokens/s · cost or saving."""
-    where = "cached" if answer.cached else "local" if local else "cloud"
+    where = ("from the team cache" if answer.cache == "team" else "cached") if answer.cached else \
+        "local" if local else "cloud"
     parts = [f"{answer.provider}:{answer.model}", where]
     if answer.ttft_ms is not None:
         parts.append(f"first token {answer.ttft_ms:,.0f} ms")

@@ -36,7 +36,11 @@ class ChatLog(VerticalScroll):
         else:
             self.mount(notice)
 
-    def show_conversation(self, messages: list[Any]) -> None:
+    def show_conversation(self, messages: list[Any], replays: dict[int, str] | None = None) -> None:
+        """`replays` names the cache tier that served an answer (message id -> exact, team or semantic)."""
+        from assistant.engine.tiers import REPLAYED
+
+        replays = replays or {}
         self.remove_children()
         widgets: list[Static | AnswerView] = []
         for m in messages:
@@ -45,7 +49,10 @@ class ChatLog(VerticalScroll):
                 widgets.append(Static(for_terminal(shown), classes="user", markup=False))
             elif m.role == "assistant":
                 status = "" if m.status == "complete" else f"({m.status})"
-                widgets.append(AnswerView(for_terminal(m.content), header=f"{m.provider}:{m.model}", status=status))
+                header = f"{m.provider}:{m.model}"
+                if m.id in replays:
+                    header += f" · {REPLAYED.get(replays[m.id], 'cached answer')}"
+                widgets.append(AnswerView(for_terminal(m.content), header=for_terminal(header), status=status))
         self.mount_all(widgets)
 
     def answers(self) -> list[AnswerView]:

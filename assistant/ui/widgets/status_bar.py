@@ -20,12 +20,14 @@ class StatusBar(Static):
     providers: reactive[str] = reactive("…", repaint=False)
     spend: reactive[float] = reactive(0.0, repaint=False)
     saved: reactive[float] = reactive(0.0, repaint=False)
+    team: reactive[str] = reactive("", repaint=False)  # the team cache's state; "" hides it (none set up)
 
     _shown: str | None = None
 
     def line(self) -> str:
         engine = f" engine {self.engine} │" if self.engine == "unavailable" else ""
-        return (f" model {self.model} │{engine} {self.local} │ cloud {self.providers} "
+        team = f" │ team {self.team}" if self.team else ""
+        return (f" model {self.model} │{engine} {self.local} │ cloud {self.providers}{team} "
                 f"│ session {usd(self.spend)} spent, {usd(self.saved)} saved")
 
     def render(self) -> str:
@@ -36,4 +38,4 @@ class StatusBar(Static):
         if self.line() != self._shown:
             self.refresh()
 
-    watch_model = watch_engine = watch_local = watch_providers = watch_spend = watch_saved = _changed
+    watch_model = watch_engine = watch_local = watch_providers = watch_spend = watch_saved = watch_team = _changed
