@@ -21,24 +21,39 @@ from assistant.core.types import ChatMessage, GenerationSettings, ModelRef, Prov
 from assistant.providers.base import Availability, Chunk, Provider
 
 if TYPE_CHECKING:
-    from assistant.storage.cache import ResponseCache
+    pass
 
 MODEL = ModelRef("openai", "gpt-4o-mini")
 PROMPT = "Summarise the trade-offs between write-ahead logging and rollback journals in SQLite."
 SYSTEM = "You are a careful assistant for software engineers. Answer precisely, with short paragraphs. " * 3
-HEAVY = ("httpx", "ollama", "llama_cpp", "keyring", "sqlite_utils", "textual")
+# A cached `ask` must import none of these: the event loop, the engine, HTTP clients, SDKs, the keyring, the UI.
+HEAVY = ("asyncio", "httpx", "ollama", "llama_cpp", "keyring", "sqlite_utils", "textual", "assistant.engine.engine")
 _ANSWER = ("Write-ahead logging appends changes to a separate file, so readers keep reading the database while a "
            "writer works, and commits need one sequential write. ") * 12  # about 2 KB
 
 
-def _request(i: int) -> ProviderRequest:
-    """About 1 KB of request: a system prompt, one earlier turn and the question (what a chat resends)."""
-    return ProviderRequest(MODEL, (ChatMessage("system", SYSTEM), ChatMessage("user", f"Question number {i}: {PROMPT}"),
-                                   ChatMessage("assistant", _ANSWER[:400]), ChatMessage("user", f"And for case {i}?")),
-                           GenerationSettings(0.2, 1024, None))
+TURNS = 50  # a long chat: its earlier messages carry the digests stored with them, as the engine loads them
 
 
-def _fill(conn: sqlite3.Connection, entries: int) -> None:
+def _messages(i: int, turns: int) -> tuple[ChatMessage, ...]:
+    """About 1 KB for one question (a system prompt, one earlier turn and the question: what a chat resends), or a
+    conversation of `turns` questions and answers before the question."""
+    from assistant.core.cache_key import content_digest
+
+    earlier: list[ChatMessage] = [ChatMessage("user", f"Question number {i}: {PROMPT}"),
+                                  ChatMessage("assistant", _ANSWER[:400])]
+    for t in range(1, turns):
+        earlier += [ChatMessage("user", f"Follow-up {t} of {i}: and what about case {t}?"),
+                    ChatMessage("assistant", _ANSWER[: 300 + t * 7])]
+    stored = [ChatMessage(m.role, m.content, content_digest(m.content)) for m in earlier]
+    return (ChatMessage("system", SYSTEM), *stored, ChatMessage("user", f"And for case {i}?"))
+
+
+def _request(i: int, turns: int = 1) -> ProviderRequest:
+    return ProviderRequest(MODEL, _messages(i, turns), GenerationSettings(0.2, 1024, None))
+
+
+def _fill(conn: sqlite3.Connection, entries: int, turns: int) -> None:
     from assistant.core.cache_key import KEY_SCHEME, cache_key
     from assistant.core.records import CachedAnswer
     from assistant.storage.cache import CacheLimits, ResponseCache
@@ -47,8 +62,9 @@ def _fill(conn: sqlite3.Connection, entries: int) -> None:
     now = time.time()
     batch: list[CachedAnswer] = []
     for i in range(entries):
-        text = f"{i}: {_ANSWER}"
-        batch.append(CachedAnswer(cache_key(_request(i)), MODEL.provider, MODEL.model, text, 300, 500, 0.0004, False,
+        # Most entries are one-question requests; every tenth is a long conversation's next question.
+        key = cache_key(_request(i, turns if i % 10 == 0 else 1))
+        batch.append(CachedAnswer(key, MODEL.provider, MODEL.model, f"{i}: {_ANSWER}", 300, 500, 0.0004, False,
                                   300.0, 2000.0, now - random.random() * 86400))
         if len(batch) == 5_000:
             cache.put_many(batch, scheme=KEY_SCHEME)
@@ -57,18 +73,16 @@ def _fill(conn: sqlite3.Connection, entries: int) -> None:
     conn.execute("PRAGMA optimize")
 
 
-def _timed(cache: ResponseCache, requests: list[ProviderRequest],
+def _timed(lookup: Callable[[ProviderRequest], object], requests: list[ProviderRequest],
            clock: Callable[[], int] = time.perf_counter_ns) -> list[float]:
-    """Microseconds per lookup, blake3 of the canonical request included (wall time unless `clock` says otherwise)."""
-    from assistant.core.cache_key import cache_key
-
-    get = cache.get
+    """Microseconds per lookup, the key computed from the request each time."""
     out = []
     gc.disable()
     try:
         for request in requests:
             t = clock()
-            get(cache_key(request))
+            if lookup(request) is None:
+                raise RuntimeError("a bench lookup missed an entry it should hit")
             out.append((clock() - t) / 1000)
     finally:
         gc.enable()
@@ -80,27 +94,81 @@ def _pct(values: list[float], q: float) -> float:
     return round(ordered[min(len(ordered) - 1, int(len(ordered) * q))], 2)
 
 
-def _lookups(conn: sqlite3.Connection, entries: int, samples: int) -> dict[str, float]:
+def _floors(conn: sqlite3.Connection) -> tuple[Callable[[ProviderRequest], object], Callable[[ProviderRequest], object],
+                                                Callable[[list[ProviderRequest]], None]]:
+    """The physical floors: blake3 of exactly the bytes our key hashes, then a plain sqlite3 primary-key SELECT, or
+    an OrderedDict LRU lookup (get and move to the end)."""
+    from collections import OrderedDict
+
+    from blake3 import blake3
+
+    from assistant.core.cache_key import key_header, messages_part
+
+    def raw_key(request: ProviderRequest) -> str:
+        head = key_header(request.model.provider, request.model.model, request.settings)
+        return "b3:" + blake3(head + messages_part(request.messages)).hexdigest()
+
+    cur = conn.cursor()
+    sql = "SELECT text, input_tokens, output_tokens, cost_usd, created_at FROM response_cache WHERE key = ?"
+
+    def sqlite_hit(request: ProviderRequest) -> object:
+        rows = cur.execute(sql, (raw_key(request),)).fetchall()
+        return rows[0] if rows else None
+
+    lru: OrderedDict[str, object] = OrderedDict()
+
+    def dict_hit(request: ProviderRequest) -> object:
+        key = raw_key(request)
+        found = lru.get(key)
+        if found is not None:
+            lru.move_to_end(key)
+        return found
+
+    def warm(requests: list[ProviderRequest]) -> None:
+        for r in requests:
+            lru[raw_key(r)] = sqlite_hit(r)
+    return sqlite_hit, dict_hit, warm
+
+
+def _lookups(conn: sqlite3.Connection, entries: int, samples: int, turns: int) -> dict[str, float]:
+    """Ours (the engine's exact tier: key from the request, then ResponseCache) against the floors, interleaved in
+    blocks so drift in the machine's load hits both alike; p50 and p99 per side and their ratios."""
+    from assistant.core.cache_key import cache_key
     from assistant.storage.cache import CacheLimits, ResponseCache
 
     rng = random.Random(7)
     persistent = ResponseCache(conn, CacheLimits(0, 0, 0, 0))
-    hits = _timed(persistent, [_request(rng.randrange(entries)) for _ in range(samples)])
-    misses = _timed(persistent, [_request(entries + rng.randrange(10 * entries)) for _ in range(samples)])
-    # CPU time of the same lookups: on a busy machine the wall-time tail is mostly waiting for a core.
-    cpu = _timed(persistent, [_request(rng.randrange(entries)) for _ in range(samples)], time.thread_time_ns)
     hot = ResponseCache(conn, CacheLimits(0, 0, 0, 1024))
-    warm = [_request(i) for i in rng.sample(range(entries), min(1000, entries))]
-    _timed(hot, warm)
-    hot_hits = _timed(hot, [rng.choice(warm) for _ in range(samples)])
+    sqlite_hit, dict_hit, warm = _floors(conn)
+    out: dict[str, float] = {}
+    for shape, ids in (("", [i for i in range(entries) if i % 10]), (f"conv{turns}_", list(range(0, entries, 10)))):
+        size = turns if shape else 1
+        pick = [_request(rng.choice(ids), size) for _ in range(samples)]
+        warm_set = [_request(i, size) for i in rng.sample(ids, min(500, len(ids)))]
+        for r in warm_set:
+            hot.get(cache_key(r))
+        warm(warm_set)
+        hot_pick = [rng.choice(warm_set) for _ in range(samples)]
+        sides: dict[str, list[float]] = {"ours_p": [], "floor_p": [], "ours_h": [], "floor_h": []}
+        for start in range(0, samples, 500):  # alternate blocks of each side
+            block, hot_block = pick[start:start + 500], hot_pick[start:start + 500]
+            sides["ours_p"] += _timed(lambda r: persistent.get(cache_key(r)), block)
+            sides["floor_p"] += _timed(sqlite_hit, block)
+            # As the exact tier asks: memory, or (once a second, to see other processes' clears) the full lookup.
+            sides["ours_h"] += _timed(lambda r: hot.get_hot(k := cache_key(r)) or hot.get(k), hot_block)
+            sides["floor_h"] += _timed(dict_hit, hot_block)
+        for side, tag in (("p", "persistent_hit"), ("h", "hot_hit")):
+            ours, floor = sides[f"ours_{side}"], sides[f"floor_{side}"]
+            for q, name in ((0.5, "p50"), (0.99, "p99")):
+                out[f"{shape}{tag}_{name}_us"] = _pct(ours, q)
+                out[f"{shape}{tag}_floor_{name}_us"] = _pct(floor, q)
+                out[f"{shape}{tag}_{name}_ratio"] = round(_pct(ours, q) / max(_pct(floor, q), 0.01), 3)
+    misses = _timed(lambda r: 0 if persistent.get(cache_key(r)) is None else None,
+                    [_request(entries + rng.randrange(10 * entries)) for _ in range(samples)])
+    out["persistent_miss_p50_us"], out["persistent_miss_p99_us"] = _pct(misses, 0.5), _pct(misses, 0.99)
     persistent.flush()
     hot.flush()
-    return {
-        "persistent_hit_p50_us": _pct(hits, 0.5), "persistent_hit_p99_us": _pct(hits, 0.99),
-        "persistent_miss_p50_us": _pct(misses, 0.5), "persistent_miss_p99_us": _pct(misses, 0.99),
-        "hot_hit_p50_us": _pct(hot_hits, 0.5), "hot_hit_p99_us": _pct(hot_hits, 0.99),
-        "persistent_hit_cpu_p50_us": _pct(cpu, 0.5), "persistent_hit_cpu_p99_us": _pct(cpu, 0.99),
-    }
+    return out
 
 
 class _Scripted(Provider):
@@ -163,7 +231,7 @@ def _end_to_end(home: Path, runs: int) -> dict[str, float]:
             raise RuntimeError(f"the cached ask did not hit the cache: {done.stderr.strip()[-300:] or done.stdout[:300]}")
         asks.append(took)
     _, traced = _wall([sys.executable, "-X", "importtime", "-m", "assistant", *_ask_args()], env)
-    imported = set(re.findall(r"\|\s+(\w+)\s*$", traced.stderr, re.M))
+    imported = {n.strip() for n in re.findall(r"\|\s+([\w.]+)\s*$", traced.stderr, re.M)}
     ask_s, pass_s = statistics.median(asks), statistics.median(passes)
     return {"cached_ask_s": round(ask_s, 4), "python_pass_s": round(pass_s, 4),
             "cached_ask_over_python_s": round(ask_s - pass_s, 4),
@@ -178,12 +246,13 @@ def run_cache_bench(workdir: Path, entries: int = 100_000) -> dict[str, float]:
     db_path = home / "data" / "assistant.db"
     conn = open_database(db_path).conn
     try:
-        _fill(conn, entries)
-        figures: dict[str, float] = {"entries": float(entries), "request_bytes": 0.0}
+        _fill(conn, entries, TURNS)
         from assistant.core.cache_key import canonical_request
 
-        figures["request_bytes"] = float(len(canonical_request(_request(0)).encode()))
-        figures.update(_lookups(conn, entries, samples=min(20_000, max(2_000, entries // 5))))
+        figures: dict[str, float] = {"entries": float(entries), "turns": float(TURNS),
+                                     "request_bytes": float(len(canonical_request(_request(0)).encode())),
+                                     "conversation_bytes": float(len(canonical_request(_request(0, TURNS)).encode()))}
+        figures.update(_lookups(conn, entries, min(10_000, max(2_000, entries // 10)), TURNS))
     finally:
         conn.close()
     _prime(home)

@@ -108,6 +108,8 @@ async def _measure(workdir: Path, tokens: int, rounds: int) -> dict[str, float]:
         "engine_token_raw_us": raw_tok * 1e6,
         "engine_token_us": via_tok * 1e6,
         "engine_token_overhead_us": (via_tok - raw_tok) * 1e6,
+        "engine_ttft_ratio": via_ttft / raw_ttft,
+        "engine_token_ratio": via_tok / raw_tok,
         "engine_stream_tokens": float(tokens),
         "engine_rounds": float(rounds),
     }

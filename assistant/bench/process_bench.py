@@ -120,6 +120,8 @@ def run_tui_bench(workdir: Path, runs: int = 5, quiet: float = 1.5) -> dict[str,
     figures["tui_stable_screen_ms"] = ours.seconds * 1000
     figures["tui_minimal_stable_screen_ms"] = minimal.seconds * 1000
     figures["tui_stable_vs_minimal_ratio"] = ours.seconds / minimal.seconds
+    figures["tui_first_frame_ratio"] = ours.first_paint / minimal.first_paint
     figures["tui_idle_rss_mb"] = ours.rss_mb
     figures["tui_minimal_idle_rss_mb"] = minimal.rss_mb
+    figures["tui_idle_rss_ratio"] = ours.rss_mb / minimal.rss_mb
     return figures

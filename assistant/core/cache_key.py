@@ -53,7 +53,7 @@ def messages_part(messages: Iterable[ChatMessage]) -> bytes:
 
 
 @lru_cache(maxsize=256)
-def _header(provider: str, model: str, settings: GenerationSettings) -> bytes:
+def key_header(provider: str, model: str, settings: GenerationSettings) -> bytes:
     # Few (model, settings) pairs exist in a process; caching keeps json.dumps off the lookup path.
     head = {"scheme": KEY_SCHEME, "provider": provider, "model": model, "settings": settings.as_dict()}
     text = json.dumps(head, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
@@ -63,7 +63,7 @@ def _header(provider: str, model: str, settings: GenerationSettings) -> bytes:
 
 def key_for(ref: ModelRef, settings: GenerationSettings, part: bytes) -> str:
     """The key of one model's request, from the messages' part (computed once for every candidate model)."""
-    return "b3:" + blake3(_header(ref.provider, ref.model, settings) + part).hexdigest()
+    return "b3:" + blake3(key_header(ref.provider, ref.model, settings) + part).hexdigest()
 
 
 def cache_key(request: ProviderRequest) -> str:

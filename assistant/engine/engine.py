@@ -187,11 +187,14 @@ class Engine:
         requests = tuple(ProviderRequest(ref, messages, request.settings) for ref in refs)
         return Lookup(tuple(key_for(ref, request.settings, part) for ref in refs), requests, turn.private)
 
-    async def _candidate(self, ref: ModelRef, latency: dict[str, float], named: bool) -> router.Candidate:
+    async def _candidate(self, ref: ModelRef, latency: dict[str, float], named: bool, probe: bool) -> router.Candidate:
         local = self.is_local(ref.provider)
         price = self.prices.price(ref, local=local)
         extra = {"input_price": price.input_per_token, "output_price": price.output_per_token,
                  "quality": price.quality} if price else {"priced": False}
+        if named and not probe:
+            # The user asked for it: no probe (its own stream says clearly if it cannot answer), no waiting.
+            return router.Candidate(ref, True, "", local, **extra)
         if self.health.resting(ref.provider):
             # Not even probed: a resting provider must not cost the request any time.
             return router.Candidate(ref, True, self.health.detail(ref.provider), local, healthy=False, **extra)
@@ -211,12 +214,14 @@ class Engine:
         return router.Candidate(ref, status.available, status.detail, local, latency_ms=latency.get(str(ref)),
                                 probe_ms=probe_ms, **extra)
 
-    async def candidates(self, request: ChatRequest) -> list[router.Candidate]:
+    async def candidates(self, request: ChatRequest, *, probe_named: bool = False) -> list[router.Candidate]:
+        """Each model the request could go to, probed (a named model only when `probe_named`: a preview asks)."""
         refs = self.static_refs(request)
         latency: dict[str, float] = {}
         if self.settings.general.policy == "fastest":
             latency = await self.db.call(self.queries.stats.ttft_medians)
-        return list(await asyncio.gather(*(self._candidate(r, latency, request.model is not None) for r in refs)))
+        named = request.model is not None
+        return list(await asyncio.gather(*(self._candidate(r, latency, named, probe_named) for r in refs)))
 
     async def plan(self, request: ChatRequest, prompt_tokens: int, rec: TurnRecorder) -> router.Plan:
         candidates = await self.candidates(request)

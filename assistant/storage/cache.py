@@ -23,8 +23,9 @@ HOT_MAX_BYTES = 32 * 1024 * 1024
 HOT_MAX_ENTRY = 1024 * 1024
 # Another process may clear or replace entries; the hot tier re-checks the shared generation this often.
 GENERATION_CHECK_SECONDS = 1.0
-# Hits are written back (LRU position, hit count) in batches, never on the lookup path.
-FLUSH_AFTER = 1024
+# Hits are written back (LRU position, hit count) in batches by the next store, prune or close: a lookup never
+# writes. Only if that many hits pile up with no store in between does a lookup write them (a read-only burst).
+FLUSH_ON_LOOKUP_AFTER = 65_536
 # About one put in this many checks the limits; keys are hashes, so the checks spread evenly over processes.
 LIMIT_CHECK_EVERY = 32
 DAY = 86400.0
@@ -138,7 +139,7 @@ class ResponseCache:
     def _touch(self, key: str, now: float) -> None:
         seen = self._touched.get(key)
         self._touched[key] = (now, seen[1] + 1 if seen else 1)
-        if len(self._touched) >= FLUSH_AFTER:
+        if len(self._touched) >= FLUSH_ON_LOOKUP_AFTER:
             self._flush_locked()
 
     def flush(self) -> None:

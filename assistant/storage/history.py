@@ -214,14 +214,18 @@ class History:
 
     # search and export -----------------------------------------------------------
     def search(self, words: str, limit: int = 50) -> list[SearchHit]:
-        query = _fts_query(words)
+        """Messages that contain every word (the last may be a prefix), newest first.
+
+        Newest first lets FTS5 stop after `limit` matches instead of ranking every one: a word found in most of
+        100,000 conversations costs what a rare one does.
+        """
         rows = self.conn.execute(
-            "SELECT m.conversation_id, c.title, m.id, m.role, "
-            "snippet(messages_fts, 0, '[', ']', '…', 12), m.created_at "
-            "FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid "
-            "JOIN conversations c ON c.id = m.conversation_id "
-            "WHERE messages_fts MATCH ? ORDER BY rank LIMIT ?",
-            (query, limit),
+            "WITH hits AS (SELECT rowid AS id, snippet(messages_fts, 0, '[', ']', '…', 12) AS snip "
+            "FROM messages_fts WHERE messages_fts MATCH ? ORDER BY rowid DESC LIMIT ?) "
+            "SELECT m.conversation_id, c.title, m.id, m.role, hits.snip, m.created_at "
+            "FROM hits JOIN messages m ON m.id = hits.id JOIN conversations c ON c.id = m.conversation_id "
+            "ORDER BY hits.id DESC",
+            (fts_query(words), limit),
         ).fetchall()
         return [SearchHit(*r) for r in rows]
 
@@ -249,7 +253,7 @@ def _conversation(row: tuple[Any, ...]) -> Conversation:
     return Conversation(cid, title, created, updated, model, system, temperature, count, bool(private))
 
 
-def _fts_query(words: str) -> str:
+def fts_query(words: str) -> str:
     """Quote each word so user text never becomes FTS5 syntax (a stray quote or AND is not an error)."""
     terms = [w.replace('"', '""') for w in words.split()]
     if not terms:
