@@ -103,11 +103,13 @@ def peek_recent(paths: Paths, limit: int = 200) -> list[Conversation] | None:
 def cached_answer(setup: Setup, request: ChatRequest) -> tuple[Answer | None, list[str]]:
     """A new question answered straight from the exact cache, without the engine, an event loop or a provider:
     key -> SQLite -> the answer, recorded in history as the engine would record it. (None, notices) on a miss,
-    and whenever the request is not one the fast path can take (a conversation to continue, cache off)."""
+    and whenever the request is not one the fast path can take (a conversation to continue, cache off, tools)."""
     settings, specs = setup.settings, setup.registry.specs()
     if (request.conversation_id is not None or request.regenerate or not request.use_cache
             or not settings.cache.enabled or not setup.paths.database.exists()):
         return None, []
+    if settings.mcp.enabled and request.tools.enabled:
+        return None, []  # the key includes the tools offered, known only once the MCP servers have started
     import time
     import uuid
 

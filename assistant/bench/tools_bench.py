@@ -39,15 +39,12 @@ def _serve() -> None:
 async def _measure(calls: int, sleepers: int, nap: float) -> dict[str, float]:
     from mcp import ClientSession, StdioServerParameters, stdio_client
 
-    from assistant.tools import (
-        ConsentPolicy,
-        ToolCall,
-        ToolHub,
-        mcp_settings_from_mapping,
-    )
+    from assistant.core.config import settings_from_mapping
+    from assistant.core.tools import ToolCall
+    from assistant.tools import ConsentPolicy, ToolHub
 
-    settings = mcp_settings_from_mapping({"max_parallel": sleepers, "servers": {
-        "bench": {"command": _SERVER[0], "args": _SERVER[1:], "trusted_tools": ["*"]}}})
+    settings = settings_from_mapping({"mcp": {"max_parallel": sleepers, "servers": {
+        "bench": {"command": _SERVER[0], "args": _SERVER[1:], "trusted_tools": ["*"]}}}}).mcp
     policy = ConsentPolicy.from_settings(settings)
     params = StdioServerParameters(command=_SERVER[0], args=_SERVER[1:])
     with open(os.devnull, "w") as quiet:  # opened once, before anything is timed

@@ -12,7 +12,7 @@ from assistant.core.money import usd
 from assistant.core.textsafe import for_terminal
 
 if TYPE_CHECKING:
-    from assistant.core.types import Answer, ChatRequest
+    from assistant.core.types import Answer, ChatRequest, ToolUse
     from assistant.engine.engine import Engine
 
 
@@ -31,6 +31,10 @@ def register(sub: Any) -> None:
     p.add_argument("--private", action="store_true",
                    help="keep this question (and its conversation from now on) out of the team cache")
     p.add_argument("--compare", action="store_true", help="ask every -m model at once and show the answers side by side")
+    p.add_argument("--allow-tool", action="append", default=[], metavar="NAME",
+                   help="let the model run this MCP tool (its name, or server.tool); repeatable. Other calls are "
+                        "refused unless listed in trusted_tools")
+    p.add_argument("--no-tools", action="store_true", help="do not offer the configured MCP tools to the model")
     p.set_defaults(handler=run)
 
 
@@ -58,9 +62,18 @@ def build_request(engine: Engine, args: argparse.Namespace, prompt: str) -> Chat
         conversation = engine.queries.latest_conversation_id()
         if conversation is None:
             raise UsageError("There is no earlier conversation to continue; ask without --continue first.")
+    tools = tool_use(args)
     return engine.new_request(prompt, model=args.model[0] if args.model else None, system=args.system,
                               temperature=args.temperature, max_tokens=args.max_tokens, conversation_id=conversation,
-                              use_cache=not args.no_cache, local_only=args.local_only, private=args.private)
+                              use_cache=not args.no_cache, local_only=args.local_only, private=args.private,
+                              tools=tools)
+
+
+def tool_use(args: argparse.Namespace) -> ToolUse:
+    """Nobody can be asked from the command line: only --allow-tool names (and trusted_tools) run."""
+    from assistant.core.types import ToolUse
+
+    return ToolUse(enabled=not args.no_tools, allowed=tuple(args.allow_tool))
 
 
 def route_line(answer: Answer) -> str:
@@ -74,6 +87,10 @@ def route_line(answer: Answer) -> str:
         parts.append(f"first token {answer.ttft_ms:.0f} ms")
     if answer.tokens_per_second:
         parts.append(f"{answer.tokens_per_second:.0f} tok/s")
+    if answer.tool_results:
+        from assistant.tools.display import summary_line
+
+        parts.append(summary_line(answer.tool_results, answer.tools_ms))
     return " · ".join(parts)
 
 
@@ -99,11 +116,13 @@ def print_cached(answer: Answer, out: TextIO, err: TextIO, as_json: bool) -> Non
 async def stream_answer(engine: Engine, request: ChatRequest, out: TextIO, err: TextIO, as_json: bool) -> int:
     from contextlib import aclosing
 
-    from assistant.core.events import Failed, Finished, Notice, TextDelta
+    from assistant.core.events import Failed, Finished, Notice, TextDelta, ToolCallFinished
+    from assistant.tools.display import result_line
 
     tty = out.isatty() and not as_json
     clean = for_terminal if tty else (lambda s: s)
     wrote_text = False
+    mid_line = False  # the answer's last text did not end a line (a line on a shared terminal must start one)
     # "Ollama is down - answering with X" is said again by the route line after the answer; hold such
     # info notices and print them only where no route line follows (--json, or a failure).
     held: list[str] = []
@@ -120,11 +139,20 @@ async def stream_answer(engine: Engine, request: ChatRequest, out: TextIO, err: 
                     out.write(clean(event.text))
                     out.flush()
                     wrote_text = True
+                    mid_line = not event.text.endswith("\n")
             elif isinstance(event, Notice):
                 if event.level == "info":
                     held.append(event.text)
                 else:
                     say([event.text])
+            elif isinstance(event, ToolCallFinished):
+                # One line per call on stderr (the answer on stdout stays clean); a refusal says how to allow it.
+                if mid_line and tty and err.isatty():
+                    out.write("\n")
+                    out.flush()
+                    mid_line = False
+                say([event.result.note if event.result.status == "refused" and event.result.note
+                     else result_line(event.result)])
             elif isinstance(event, Finished):
                 if as_json:
                     say(held)
@@ -162,7 +190,8 @@ def run(args: argparse.Namespace) -> int:
 
         model = setup.registry.parse_model(args.model[0]) if args.model else None
         request = request_for(setup.settings, prompt, model=model, system=args.system,
-                                temperature=args.temperature, max_tokens=args.max_tokens, local_only=args.local_only)
+                                temperature=args.temperature, max_tokens=args.max_tokens, local_only=args.local_only,
+                                tools=tool_use(args))
         answer, notices = cached_answer(setup, request)
         for note in notices:
             print(f"assistant: {for_terminal(note)}", file=sys.stderr)

@@ -72,5 +72,7 @@ def run_config(args: argparse.Namespace) -> int:
         settings = load().settings
         data = asdict(settings)
         data["providers"] = {name: asdict(section) for name, section in settings.providers.items()}
+        for server in data["mcp"]["servers"].values():  # an MCP server's env may hold its token: names only
+            server["env"] = {k: v if v.startswith("${") and v.endswith("}") else "(set)" for k, v in server["env"].items()}
         print(json.dumps(data, indent=1, default=str))
     return 0

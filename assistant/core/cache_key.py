@@ -14,6 +14,7 @@ from functools import lru_cache
 
 from blake3 import blake3
 
+from assistant.core.tools import ToolSpec
 from assistant.core.types import ChatMessage, GenerationSettings, ModelRef, ProviderRequest
 
 # Bump when what goes into the key changes, so old entries stop matching instead of answering wrongly
@@ -52,6 +53,22 @@ def messages_part(messages: Iterable[ChatMessage]) -> bytes:
     return b"".join(parts)
 
 
+def _tools_body(tools: Iterable[ToolSpec]) -> list[dict[str, object]]:
+    """The tools as the model sees them: name, description and parameters."""
+    return [{"description": t.description, "input_schema": dict(t.input_schema), "name": t.wire_name or t.name}
+            for t in tools]
+
+
+def tools_part(tools: tuple[ToolSpec, ...]) -> bytes:
+    """What offering tools adds to a key (nothing when none are offered): "t" and the digest of the tools, so a
+    request offering tools never shares an answer with one that does not. A turn that ran a tool is never stored,
+    so the calls and results of later turns are not part of any key."""
+    if not tools:
+        return b""
+    text = json.dumps(_tools_body(tools), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return b"t" + blake3(text.encode("utf-8", "surrogatepass")).digest()
+
+
 @lru_cache(maxsize=256)
 def key_header(provider: str, model: str, settings: GenerationSettings) -> bytes:
     # Few (model, settings) pairs exist in a process; caching keeps json.dumps off the lookup path.
@@ -67,7 +84,7 @@ def key_for(ref: ModelRef, settings: GenerationSettings, part: bytes) -> str:
 
 
 def cache_key(request: ProviderRequest) -> str:
-    return key_for(request.model, request.settings, messages_part(request.messages))
+    return key_for(request.model, request.settings, messages_part(request.messages) + tools_part(request.tools))
 
 
 def canonical_request(request: ProviderRequest) -> str:
@@ -75,4 +92,6 @@ def canonical_request(request: ProviderRequest) -> str:
     body = {"scheme": KEY_SCHEME, "provider": request.model.provider, "model": request.model.model,
             "settings": request.settings.as_dict(),
             "messages": [{"role": m.role, "content": normalise(m.content)} for m in request.messages]}
+    if request.tools:
+        body["tools"] = _tools_body(request.tools)
     return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)

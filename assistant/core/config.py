@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -99,6 +100,42 @@ TEAM_SECRETS: Mapping[str, tuple[str, tuple[str, ...]]] = {
 
 
 @dataclass(frozen=True)
+class McpServerSettings:
+    """One [mcp.servers.NAME] table: a program started over stdio (`command`), or a streamable-HTTP `url`."""
+
+    command: str = setting("", "Program that starts a stdio MCP server, e.g. \"npx\" or \"uvx\"; empty when `url` is set.")
+    args: tuple[str, ...] = setting((), "Arguments for `command`, e.g. [\"-y\", \"@modelcontextprotocol/server-filesystem\", "
+                                        "\"/tmp\"].")
+    env: Mapping[str, str] = field(default_factory=dict, hash=False, metadata={
+        "doc": "Environment for `command` (PATH, HOME and USER are passed on anyway); a value \"${NAME}\" is taken "
+               "from your environment when the server starts, so tokens need not be written here."})
+    url: str = setting("", "Streamable-HTTP endpoint of a running MCP server, e.g. \"http://127.0.0.1:8000/mcp\".")
+    trusted_tools: tuple[str, ...] = setting((), "Tools of this server that run without asking (\"*\" for all of them).")
+
+    @property
+    def transport(self) -> str:
+        return "http" if self.url else "stdio"
+
+
+@dataclass(frozen=True)
+class McpSettings:
+    call_timeout: float = setting(60.0, "Seconds one tool call may take before it is stopped and reported as timed "
+                                        "out.", lo=0.1, hi=3600)
+    start_timeout: float = setting(15.0, "Seconds an MCP server may take to start and list its tools.", lo=0.1, hi=600)
+    max_parallel: int = setting(4, "Most tool calls of one model turn that run at the same time.", lo=1, hi=64)
+    max_turns: int = setting(8, "Most rounds of tool calls in one answer; further calls the model asks for are not "
+                                "run.", lo=1, hi=100)
+    max_output_chars: int = setting(16_000, "Longest tool output passed to the model and shown; the rest is cut.",
+                                    lo=100, hi=10_000_000)
+    servers: Mapping[str, McpServerSettings] = field(default_factory=dict, hash=False, metadata={
+        "table": True, "doc": "The servers: one [mcp.servers.NAME] table each, described below."})
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.servers)
+
+
+@dataclass(frozen=True)
 class Settings:
     general: GeneralSettings = GeneralSettings()
     generation: GenerationSettingsConfig = GenerationSettingsConfig()
@@ -106,6 +143,7 @@ class Settings:
     network: NetworkSettings = NetworkSettings()
     ui: UISettings = UISettings()
     team: TeamSettings = TeamSettings()
+    mcp: McpSettings = McpSettings()
     # Per-model price overrides: {"openai:gpt-4o-mini": {"input_per_mtok": 0.15, "output_per_mtok": 0.6}}
     prices: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     # One [name] table per provider, typed by the provider's own section class (see ProviderSpec.section).
@@ -133,6 +171,7 @@ class Settings:
 
 _APP_SECTIONS = tuple(f.name for f in dataclasses.fields(Settings) if f.name not in ("prices", "providers"))
 _SECRET_WORDS = ("api_key", "apikey", "secret", "token", "password")
+_SERVER_NAME = re.compile(r"[A-Za-z0-9_-]{1,40}")
 
 
 def _coerce(path: str, where: str, value: Any, kind: type) -> Any:
@@ -158,6 +197,11 @@ def _coerce(path: str, where: str, value: Any, kind: type) -> Any:
         return value
     elif kind in (list, tuple) and isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
         return tuple(value)
+    elif issubclass(kind, Mapping):
+        if isinstance(value, dict) and all(isinstance(v, str) for v in value.values()):
+            return dict(value)
+        # The values may be tokens (an MCP server's environment): the message never repeats them.
+        raise ConfigError(f"{where}: '{path}' must be a table of strings, e.g. {{ NAME = \"value\" }}.")
     shown = kind.__name__ if kind not in (list, tuple) else "a list of strings"
     raise ConfigError(f"{where}: '{path}' must be {shown}, not {value!r}.")
 
@@ -177,12 +221,16 @@ def _in_range(path: str, where: str, value: Any, meta: Mapping[str, Any]) -> Non
         raise ConfigError(f"{where}: '{path}' must be one of {', '.join(choices)}, not {value!r}.")
 
 
+def _looks_secret(key: str) -> bool:
+    lowered = key.lower()
+    return lowered in _SECRET_WORDS or ("key" in lowered and lowered != "keep_alive")
+
+
 def _section(base: Any, data: Mapping[str, Any], name: str, where: str) -> Any:
-    known = {f.name: f for f in dataclasses.fields(base)}
+    known = {f.name: f for f in dataclasses.fields(base) if not f.metadata.get("table")}
     values: dict[str, Any] = {}
     for key, value in data.items():
-        lowered = key.lower()
-        if lowered in _SECRET_WORDS or ("key" in lowered and lowered != "keep_alive"):
+        if _looks_secret(key):
             raise ConfigError(f"{where}: '{name}.{key}' looks like a secret; store keys with `assistant keys set {name}` "
                               "instead.")
         if key not in known:
@@ -211,6 +259,38 @@ def _prices(data: Any, where: str) -> dict[str, dict[str, float]]:
     return out
 
 
+def _mcp_server(name: str, data: Any, where: str) -> McpServerSettings:
+    path = f"mcp.servers.{name}"
+    if not _SERVER_NAME.fullmatch(name):
+        raise ConfigError(f"{where}: '[{path}]': a server name may use only letters, digits, '_' and '-'.")
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: '{path}' must be a [{path}] table.")
+    for key in data:
+        if key not in {f.name for f in dataclasses.fields(McpServerSettings)} and _looks_secret(key):
+            raise ConfigError(f"{where}: '{path}.{key}' looks like a secret; give the server its token through `env` "
+                              f"as {{ NAME = \"${{NAME}}\" }} and set NAME in your environment.")
+    server: McpServerSettings = _section(McpServerSettings(), data, path, where)
+    if bool(server.command) == bool(server.url):
+        raise ConfigError(f"{where}: '[{path}]' needs either `command` (a stdio server) or `url` (streamable HTTP), "
+                          "not both or neither.")
+    if server.url and not server.url.startswith(("http://", "https://")):
+        raise ConfigError(f"{where}: '{path}.url' must start with http:// or https://.")
+    if server.url and (server.args or server.env):
+        raise ConfigError(f"{where}: '[{path}]' sets `url`, so `args` and `env` would be ignored; remove them.")
+    return server
+
+
+def _mcp(data: Any, where: str) -> McpSettings:
+    """[mcp] with its limits, and one [mcp.servers.NAME] table per server."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: 'mcp' must be an [mcp] table.")
+    servers = data.get("servers", {})
+    if not isinstance(servers, dict):
+        raise ConfigError(f"{where}: 'mcp.servers' must hold [mcp.servers.NAME] tables.")
+    limits: McpSettings = _section(McpSettings(), {k: v for k, v in data.items() if k != "servers"}, "mcp", where)
+    return dataclasses.replace(limits, servers={n: _mcp_server(n, t, where) for n, t in servers.items()})
+
+
 def settings_from_mapping(data: Mapping[str, Any], specs: Mapping[str, ProviderSpec] | None = None,
                           where: str = "config.toml") -> Settings:
     """Build settings from parsed TOML; unknown keys, wrong types and values out of range are errors naming the key."""
@@ -220,6 +300,9 @@ def settings_from_mapping(data: Mapping[str, Any], specs: Mapping[str, ProviderS
     for name, value in data.items():
         if name == "prices":
             sections["prices"] = _prices(value, where)
+            continue
+        if name == "mcp":
+            sections["mcp"] = _mcp(value, where)
             continue
         if name not in _APP_SECTIONS and name not in specs:
             raise ConfigError(f"{where}: unknown section '[{name}]'; see `assistant config defaults` for every setting.")
@@ -291,6 +374,8 @@ def _rendered(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, tuple):
         return "[" + ", ".join(f'"{v}"' for v in value) + "]"
+    if isinstance(value, Mapping):
+        return "{ " + ", ".join(f'{k} = "{v}"' for k, v in value.items()) + " }" if value else "{}"
     return repr(value).replace("'", '"')
 
 
@@ -310,6 +395,9 @@ def default_config_text(specs: Mapping[str, ProviderSpec] | None = None) -> str:
     defaults = Settings()
     for name in _APP_SECTIONS:
         lines += _describe(name, getattr(defaults, name), {})
+    lines += ["# MCP servers whose tools the model may call, each only with your consent. One table per server:"]
+    server = _describe("mcp.servers.NAME", McpServerSettings(), {})
+    lines += ["# " + server[0]] + server[1:]
     for name, spec in (specs or {}).items():
         lines += _describe(name, spec.default_section(), spec.env)
     lines += ["# [prices.\"openai:gpt-4o-mini\"]", "# input_per_mtok = 0.15", "# output_per_mtok = 0.6", ""]

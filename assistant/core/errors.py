@@ -109,6 +109,14 @@ class BadRequest(ProviderError):
     kind = "bad_request"
 
 
+class ToolsUnsupported(BadRequest):
+    """The model cannot call tools (Ollama: "does not support tools"): another model may answer."""
+
+    title = "No tool support"
+    kind = "tools_unsupported"
+    falls_back = True
+
+
 class RateLimited(ProviderError):
     title = "Rate limited"
     kind = "rate_limited"

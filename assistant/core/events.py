@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+from dataclasses import dataclass, field
+from typing import Literal
 
 from assistant.core.errors import AssistantError
+from assistant.core.tools import ToolCall, ToolResult
 from assistant.core.types import Answer, ModelRef
+
+Choice = Literal["once", "always", "refuse"]
 
 
 @dataclass(frozen=True)
@@ -55,4 +60,58 @@ class Failed:
     partial_text: str = ""
 
 
-Event = Started | TextDelta | Notice | Waiting | Finished | Failed
+class ConsentReply:
+    """The answer to one ToolCallRequested: the engine waits for it; answering twice, or after the answer was
+    stopped, does nothing. Safe to call from any thread."""
+
+    def __init__(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._future: asyncio.Future[Choice] = self._loop.create_future()
+
+    def answer(self, choice: Choice) -> None:
+        def settle() -> None:
+            if not self._future.done():
+                self._future.set_result(choice)
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is self._loop:
+            settle()
+        elif not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(settle)
+
+    @property
+    def answered(self) -> bool:
+        return self._future.done()
+
+    async def wait(self) -> Choice:
+        return await self._future
+
+    def cancel(self) -> None:
+        self._future.cancel()
+
+
+@dataclass(frozen=True)
+class ToolCallRequested:
+    """The model asked for a call that nobody has allowed yet: show it and `reply.answer("once" | "always" |
+    "refuse")`. Only requests made with ToolUse(ask=True) yield this."""
+
+    call: ToolCall
+    reply: ConsentReply = field(compare=False)
+
+
+@dataclass(frozen=True)
+class ToolCallStarted:
+    call: ToolCall
+
+
+@dataclass(frozen=True)
+class ToolCallFinished:
+    """A call's result (refused and failed calls included); `result.text` is untrusted: sanitise before showing."""
+
+    call: ToolCall
+    result: ToolResult
+
+
+Event = Started | TextDelta | Notice | Waiting | Finished | Failed | ToolCallRequested | ToolCallStarted | ToolCallFinished

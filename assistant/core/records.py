@@ -40,6 +40,24 @@ class StoredMessage:
 
 
 @dataclass(frozen=True)
+class StoredToolCall:
+    """One tool call of an answer, as history keeps it (result as the model read it: untrusted, capped)."""
+
+    message_id: int | None
+    round: int
+    seq: int
+    server: str
+    tool: str
+    arguments: str  # JSON object
+    status: str  # ok, refused, error, timeout
+    approved_by: str  # trusted, --allow-tool, user once, user always, refused, or "" (never asked: unknown tool)
+    result: str
+    truncated: bool
+    elapsed_ms: float
+    created_at: float
+
+
+@dataclass(frozen=True)
 class SearchHit:
     conversation_id: str
     title: str

@@ -6,6 +6,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from assistant.core.errors import UsageError
+from assistant.core.tools import ToolExchange, ToolResult, ToolSpec
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,17 @@ class GenerationSettings:
 
 
 @dataclass(frozen=True)
+class ToolUse:
+    """How a request may use the configured MCP tools, and who says yes to each call."""
+
+    enabled: bool = True  # offer the tools of the configured servers (False: --no-tools)
+    allowed: tuple[str, ...] = ()  # `--allow-tool` names: a tool's name or server.tool
+    # True when the caller answers ToolCallRequested events (the TUI's dialog); otherwise a call runs only when
+    # trusted or allowed, and any other is refused with a line saying how to allow it.
+    ask: bool = False
+
+
+@dataclass(frozen=True)
 class ChatRequest:
     """What the user asked: the new prompt plus everything that shapes the answer."""
 
@@ -66,15 +78,19 @@ class ChatRequest:
     edit_of: int | None = None
     # Kept out of everything shared beyond this machine (the team cache); a conversation once private stays so.
     private: bool = False
+    tools: ToolUse = ToolUse()
 
 
 @dataclass(frozen=True)
 class ProviderRequest:
-    """The exact request sent to one provider: full message list, system prompt first."""
+    """The exact request sent to one provider: full message list, system prompt first; then, when the model has
+    asked for tools in this answer, each round of calls and results (in the provider's own format on the wire)."""
 
     model: ModelRef
     messages: tuple[ChatMessage, ...]
     settings: GenerationSettings = GenerationSettings()
+    tools: tuple[ToolSpec, ...] = ()  # offered to the model; part of the cache key
+    exchanges: tuple[ToolExchange, ...] = ()
 
     @property
     def system(self) -> str | None:
@@ -142,14 +158,21 @@ class Answer:
     cache: str | None = None  # which cache tier answered: "exact", "team" or "semantic"; None for a fresh answer
     similarity: float | None = None  # a similar (not identical) question's answer: how similar
     similar_prompt: str | None = None  # ...and the earlier question it answered
+    tool_results: tuple[ToolResult, ...] = ()  # every call the model asked for, in order, refused ones included
+    tools_ms: float = 0.0  # wall time spent running tool calls (calls of one turn run side by side)
+
+    @property
+    def tool_calls_run(self) -> int:
+        return sum(1 for r in self.tool_results if r.ran)
 
     @property
     def tokens_per_second(self) -> float | None:
         # A replayed answer was not generated now, so it has no generation speed.
         if self.cached:
             return None
+        # Time spent running tools is not generation time.
         return tokens_per_second(self.usage.output_tokens, self.ttft_ms,
-                                 self.answer_ms if self.answer_ms is not None else self.total_ms)
+                                 (self.answer_ms if self.answer_ms is not None else self.total_ms) - self.tools_ms)
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -173,6 +196,12 @@ class Answer:
             ],
             **({"similarity": round(self.similarity, 4), "similar_prompt": self.similar_prompt}
                if self.similarity is not None else {}),
+            "tool_calls": [
+                {"server": r.server, "tool": r.tool, "arguments": dict(r.arguments), "status": r.status,
+                 "approved_by": r.approved_by, "elapsed_ms": round(r.elapsed_ms, 1), "result": r.text}
+                for r in self.tool_results
+            ],
+            "tools_ms": round(self.tools_ms, 1),
         }
 
 

@@ -11,8 +11,9 @@ from typing import TYPE_CHECKING
 
 from assistant.core.cache_key import cache_key
 from assistant.core.errors import AssistantError, StorageError
-from assistant.core.events import Event, Failed, Finished, Notice, Started, TextDelta
+from assistant.core.events import Event, Failed, Finished, Notice, Started, TextDelta, Waiting
 from assistant.core.records import CachedAnswer, CallRecord
+from assistant.core.tools import ToolSpec
 from assistant.core.types import Answer, Attempt, ChatRequest, ModelRef, Usage
 from assistant.engine import router
 from assistant.engine.accounting import estimate_tokens
@@ -20,9 +21,12 @@ from assistant.engine.recorder import TurnRecorder, answer_call
 from assistant.engine.run import RunState, stream_attempt
 from assistant.engine.session import Turn, begin_turn
 from assistant.engine.tiers import REPLAYED, Hit, Lookup, Tier
+from assistant.engine.tools_loop import model_turns
 
 if TYPE_CHECKING:
+    from assistant.core.types import ProviderRequest
     from assistant.engine.engine import Engine
+    from assistant.providers.base import Provider
 
 
 class ChatRun:
@@ -34,6 +38,7 @@ class ChatRun:
         self.request_id = uuid.uuid4().hex
         self.t0 = time.perf_counter()
         self.attempts: list[Attempt] = []
+        self.tools: tuple[ToolSpec, ...] = ()  # offered to the models that can call tools
 
     @property
     def looks_up(self) -> bool:
@@ -49,7 +54,13 @@ class ChatRun:
             return
         rec = TurnRecorder(engine.db, engine.history_log, engine.call_log, turn.conversation_id, self.request_id,
                            turn.user_message_id)
-        lookup = engine.lookup_for(turn, request)
+        if engine.tools.configured and request.tools.enabled:
+            if not engine.tools.started:
+                yield Waiting("starting MCP servers")
+            self.tools = await engine.tools.offered(request.tools)
+            for line in engine.tools.failures():
+                yield Notice(line, "warning")
+        lookup = engine.lookup_for(turn, request, self.tools)
         if self.looks_up:
             hit, missed = await engine.tiers.lookup(lookup)
             if hit is not None:
@@ -58,7 +69,7 @@ class ChatRun:
                         yield event
                 return
         try:
-            plan = await engine.plan(request, self._prompt_tokens(turn), rec)
+            plan = await engine.plan(request, self._prompt_tokens(turn), rec, tools=bool(self.tools))
         except AssistantError as exc:
             yield Failed(exc, turn.conversation_id)
             return
@@ -107,7 +118,7 @@ class ChatRun:
                     yield event
                 return
             last_error = state.error
-            if state.parts or not state.error.falls_back or request.model:
+            if state.underway or not state.error.falls_back or request.model:
                 break
         assert last_error is not None
         yield Failed(last_error, turn.conversation_id, "")
@@ -121,15 +132,26 @@ class ChatRun:
             state.error = exc
             self._failed(state, exc, turn, rec, step.reason)
             return
-        preq = turn.provider_request(step.ref, self.request.settings)
+        state.offered = self.tools if step.tools else ()
+        preq = turn.provider_request(step.ref, self.request.settings, state.offered)
 
         def failed(s: RunState, e: AssistantError) -> None:
             self._failed(s, e, turn, rec, step.reason)
 
-        async with aclosing(stream_attempt(provider, preq, state, recorder=rec, reason=step.reason, retry=engine.retry,
-                                           deadline=deadline, on_failure=failed,
-                                           prompt_tokens=self._prompt_tokens(turn))) as stream:
-            async for event in stream:
+        def stream(provider: Provider, preq: ProviderRequest, state: RunState, *, continuing: bool = False,
+                   deadline: float | None) -> AsyncGenerator[Event, None]:
+            return stream_attempt(provider, preq, state, recorder=rec, reason=step.reason, retry=engine.retry,
+                                  deadline=deadline, on_failure=failed, prompt_tokens=self._prompt_tokens(turn),
+                                  continuing=continuing)
+
+        if state.offered:  # the model may ask for tools: turns continue until it answers in text
+            next_deadline = (lambda: None) if step.local else (lambda: engine.first_token_deadline(time.perf_counter()))
+            run = model_turns(engine.tools, self.request.tools, provider, preq, state, rec, stream, deadline,
+                              next_deadline)
+        else:
+            run = stream(provider, preq, state, deadline=deadline)
+        async with aclosing(run) as events:
+            async for event in events:
                 yield event
 
     # bookkeeping --------------------------------------------------------------------------------
@@ -151,14 +173,15 @@ class ChatRun:
         self.attempts.append(Attempt(state.ref, error.kind, error.message, state.elapsed_ms))
         self.engine.health.failure(state.ref.provider, error.kind, error.message)
         usage, cost = Usage(), 0.0
-        if state.parts:  # a stream cut after text was still billed for what it sent: estimate it honestly
+        if state.underway:  # a stream cut after text (or tool calls) was still billed for what it sent: estimate it
             usage = self._usage(state, turn)
             cost = self.engine.accountant.fresh(state.ref, usage).cost_usd
         call = CallRecord(self.request_id, turn.conversation_id, None, state.ref.provider, state.ref.model, "error",
                           usage.input_tokens, usage.output_tokens, cost, usage.estimated, total_ms=state.elapsed_ms,
                           ttft_ms=state.ttft_ms, error_kind=error.kind, route_reason=reason)
         # A stream cut after some text keeps what arrived, marked interrupted, never cached.
-        rec.attempt_ended(call, status="interrupted" if state.parts else None, text=state.text if state.parts else None)
+        cut = state.underway
+        rec.attempt_ended(call, status="interrupted" if cut else None, text=state.text if cut else None)
 
     def _interrupted(self, state: RunState, turn: Turn, rec: TurnRecorder) -> None:
         usage = self._usage(state, turn)
@@ -173,8 +196,10 @@ class ChatRun:
         engine, request = self.engine, self.request
         usage = self._usage(state, turn)
         money = engine.accountant.fresh(state.ref, usage)
-        answered = turn.provider_request(state.ref, request.settings)
+        answered = turn.provider_request(state.ref, request.settings, state.offered)
         key = cache_key(answered)
+        # An answer that called tools is kept in no tier: a tool may have side effects, or answer differently later.
+        storable = engine.settings.cache.enabled and not state.tool_results
         ttft = None if state.ttft_ms is None else state.ttft_ms
         # Read once: the answer line, the latency panel and the cache all show the same time (and tokens/s).
         answer_ms = state.elapsed_ms
@@ -183,7 +208,7 @@ class ChatRun:
         entry = CachedAnswer(key, state.ref.provider, state.ref.model, state.text, usage.input_tokens,
                              usage.output_tokens, money.cost_usd, money.estimated, ttft, answer_ms, time.time())
         try:
-            keep = (lambda: engine.tiers.keep(lookup, answered, entry)) if engine.settings.cache.enabled else None
+            keep = (lambda: engine.tiers.keep(lookup, answered, entry)) if storable else None
             mid: int | None = await rec.complete(call, state.text, keep=keep, looked_up=self.looks_up)
         except StorageError as exc:
             yield Notice(f"The answer could not be saved in history: {exc.message}", "warning")
@@ -194,7 +219,8 @@ class ChatRun:
         total_ms = (time.perf_counter() - self.t0) * 1000
         yield Finished(Answer(state.text, state.ref.provider, state.ref.model, False, usage, money.cost_usd,
                               money.saved_usd, ttft, total_ms, turn.conversation_id, mid, reason, money.estimated,
-                              tuple(self.attempts), answer_ms))
+                              tuple(self.attempts), answer_ms, tool_results=tuple(state.tool_results),
+                              tools_ms=state.tools_ms))
 
     async def _replay(self, hit: Hit, missed: list[Tier], turn: Turn, rec: TurnRecorder) -> AsyncGenerator[Event, None]:
         engine, entry = self.engine, hit.entry

@@ -9,14 +9,15 @@ from collections.abc import AsyncGenerator, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from assistant.core.cache_key import KEY_SCHEME, key_for, messages_part
+from assistant.core.cache_key import KEY_SCHEME, key_for, messages_part, tools_part
 from assistant.core.config import Settings
 from assistant.core.errors import AssistantError, UsageError
 from assistant.core.events import Event
 from assistant.core.pricing import Price, PriceTable
 from assistant.core.records import CallRecord, TeamStatus
-from assistant.core.spec import WARM, ProviderSpec
-from assistant.core.types import ChatRequest, Estimate, ModelInfo, ModelRef, ProviderRequest, RoutePreview
+from assistant.core.spec import TOOLS, WARM, ProviderSpec
+from assistant.core.tools import ToolSpec
+from assistant.core.types import ChatRequest, Estimate, ModelInfo, ModelRef, ProviderRequest, RoutePreview, ToolUse
 from assistant.engine import router
 from assistant.engine.accounting import Accountant, choose_baseline
 from assistant.engine.chat import ChatRun
@@ -27,6 +28,7 @@ from assistant.engine.retry import RetryPolicy
 from assistant.engine.session import Turn, build_request
 from assistant.engine.team_tier import TeamTier
 from assistant.engine.tiers import ExactTier, Lookup, Tiers
+from assistant.engine.tools_loop import SessionTools
 from assistant.providers.base import Availability, ProviderContext, Warmable
 from assistant.providers.http import SharedClient
 from assistant.providers.registry import Registry
@@ -76,6 +78,7 @@ class Engine:
         self.notices: list[str] = list(notices)  # start-up news for the user, e.g. a damaged database kept aside
         if self.team.problem:
             self.notices.append(f"The team cache is off: {self.team.problem}")
+        self.tools = SessionTools(settings.mcp)  # MCP servers, started on first use
         self._closed = False
 
     def _context_for(self, spec: ProviderSpec) -> ProviderContext:
@@ -151,12 +154,12 @@ class Engine:
     def new_request(self, prompt: str, *, model: str | ModelRef | None = None, system: str | None = None,
                     temperature: float | None = None, max_tokens: int | None = None,
                     conversation_id: str | None = None, use_cache: bool = True, local_only: bool = False,
-                    regenerate: bool = False, private: bool = False) -> ChatRequest:
+                    regenerate: bool = False, private: bool = False, tools: ToolUse | None = None) -> ChatRequest:
         """A request with the configured defaults applied once, the same way for the CLI and the TUI."""
         ref = self.parse_model(model) if isinstance(model, str) else model
         return build_request(self.settings, prompt, model=ref, system=system, temperature=temperature,
                              max_tokens=max_tokens, conversation_id=conversation_id, use_cache=use_cache,
-                             local_only=local_only, regenerate=regenerate, private=private)
+                             local_only=local_only, regenerate=regenerate, private=private, tools=tools)
 
     def chat(self, request: ChatRequest) -> AsyncGenerator[Event, None]:
         """The one entry point: yields Started, TextDelta, Notice, Waiting, then Finished or Failed."""
@@ -175,26 +178,41 @@ class Engine:
             return [self.parse_model(self.settings.general.default_model)]
         return self.settings.default_refs(self.specs, local_only=request.local_only or self.settings.general.local_only)
 
-    def lookup_for(self, turn: Turn, request: ChatRequest) -> Lookup:
+    def lookup_for(self, turn: Turn, request: ChatRequest, tools: tuple[ToolSpec, ...] = ()) -> Lookup:
         """What the cache tiers look for: the request as each model it could go to would receive it, before
-        anything is probed or paid for."""
+        anything is probed or paid for (with `tools` offered to the models that can call tools)."""
         try:
             refs = self.static_refs(request)
         except AssistantError:
             refs = []  # a bad default model is reported by the router, with its fix
         messages = turn.messages
         part = messages_part(messages)  # the messages' share of the key, the same for every candidate model
-        requests = tuple(ProviderRequest(ref, messages, request.settings) for ref in refs)
-        return Lookup(tuple(key_for(ref, request.settings, part) for ref in refs), requests, turn.private)
+        offered = [tools if self._tooled(ref) else () for ref in refs]
+        requests = tuple(ProviderRequest(ref, messages, request.settings, o) for ref, o in zip(refs, offered, strict=True))
+        keys = tuple(key_for(ref, request.settings, part + tools_part(o)) for ref, o in zip(refs, offered, strict=True))
+        return Lookup(keys, requests, turn.private)
 
-    async def _candidate(self, ref: ModelRef, latency: dict[str, float], named: bool, probe: bool) -> router.Candidate:
+    async def _can_call_tools(self, ref: ModelRef) -> bool:
+        try:
+            return await self.registry.get(ref.provider).supports_tools(ref.model)
+        except AssistantError:
+            return False
+
+    def _tooled(self, ref: ModelRef) -> bool:
+        spec = self.specs.get(ref.provider)
+        return spec is not None and spec.can(TOOLS)
+
+    async def _candidate(self, ref: ModelRef, latency: dict[str, float], named: bool, probe: bool,
+                         tools: bool = False) -> router.Candidate:
         local = self.is_local(ref.provider)
         price = self.prices.price(ref, local=local)
         extra = {"input_price": price.input_per_token, "output_price": price.output_per_token,
                  "quality": price.quality} if price else {"priced": False}
         if named and not probe:
-            # The user asked for it: no probe (its own stream says clearly if it cannot answer), no waiting.
-            return router.Candidate(ref, True, "", local, **extra)
+            # The user asked for it: no probe (its own stream says clearly if it cannot answer), no waiting; only
+            # whether it can call tools, when they are offered (Ollama knows that per model).
+            can_call = not tools or await self._can_call_tools(ref)
+            return router.Candidate(ref, True, "", local, tools=can_call, **extra)
         if self.health.resting(ref.provider):
             # Not even probed: a resting provider must not cost the request any time.
             return router.Candidate(ref, True, self.health.detail(ref.provider), local, healthy=False, **extra)
@@ -211,20 +229,24 @@ class Engine:
         if not status.available and probe_ms > SLOW_PROBE_MS:
             # Up but not answering (a hung server): rest it so the next requests do not wait for it again.
             self.health.failure(ref.provider, "probe_timeout", status.detail)
+        can_call = not tools or (status.available and await provider.supports_tools(ref.model))
         return router.Candidate(ref, status.available, status.detail, local, latency_ms=latency.get(str(ref)),
-                                probe_ms=probe_ms, **extra)
+                                probe_ms=probe_ms, tools=can_call, **extra)
 
-    async def candidates(self, request: ChatRequest, *, probe_named: bool = False) -> list[router.Candidate]:
-        """Each model the request could go to, probed (a named model only when `probe_named`: a preview asks)."""
+    async def candidates(self, request: ChatRequest, *, probe_named: bool = False,
+                         tools: bool = False) -> list[router.Candidate]:
+        """Each model the request could go to, probed (a named model only when `probe_named`: a preview asks);
+        with `tools`, each says whether it can call them."""
         refs = self.static_refs(request)
         latency: dict[str, float] = {}
         if self.settings.general.policy == "fastest":
             latency = await self.db.call(self.queries.stats.ttft_medians)
         named = request.model is not None
-        return list(await asyncio.gather(*(self._candidate(r, latency, named, probe_named) for r in refs)))
+        return list(await asyncio.gather(*(self._candidate(r, latency, named, probe_named, tools) for r in refs)))
 
-    async def plan(self, request: ChatRequest, prompt_tokens: int, rec: TurnRecorder) -> router.Plan:
-        candidates = await self.candidates(request)
+    async def plan(self, request: ChatRequest, prompt_tokens: int, rec: TurnRecorder, tools: bool = False) -> router.Plan:
+        """The ordered models to try; with `tools`, those that can call tools first (see router.plan)."""
+        candidates = await self.candidates(request, tools=tools)
         for c in candidates:  # a probe that timed out cost real time: kept, so later processes rest it too
             if not c.available and c.probe_ms > SLOW_PROBE_MS:
                 rec.record(CallRecord(rec.request_id, rec.conversation_id, None, c.ref.provider, c.ref.model, "error",
@@ -235,7 +257,7 @@ class Engine:
         return router.plan(candidates, named=request.model, policy=self.settings.general.policy,
                            local_only=request.local_only or self.settings.general.local_only,
                            budget_left=None if budget <= 0 else budget - spent,
-                           tokens=(prompt_tokens, request.settings.max_tokens))
+                           tokens=(prompt_tokens, request.settings.max_tokens), tools=tools)
 
     async def refuse(self, plan: router.Plan, rec: TurnRecorder) -> AssistantError:
         """The error for an empty plan, kept as a request that got no answer (no provider was contacted)."""
@@ -320,6 +342,7 @@ class Engine:
             return
         self._closed = True
         await self.db.call(self.cache.flush)
+        await self.tools.aclose()
         await self.db.call(self._close_team)
         await self.registry.aclose()
         await self.http.aclose()

@@ -20,6 +20,7 @@ from assistant.core.records import (
     SavingsReport,
     SearchHit,
     StoredMessage,
+    StoredToolCall,
 )
 from assistant.core.types import Answer, ModelRef, Usage
 from assistant.engine.accounting import Accountant, estimate_tokens
@@ -84,6 +85,8 @@ class Queries:
     def save_model(self, conversation_id: str, model: str | None) -> None:
         """The model this conversation asks (None: the router chooses), used again when it is reopened."""
         self._run(lambda: self.history.update_conversation(conversation_id, model=model))
+    def tool_calls(self, conversation_id: str) -> list[StoredToolCall]:
+        return self._run(self.history.tool_calls, conversation_id)
 
     def latest_conversation_id(self) -> str | None:
         return self._run(self.history.latest_conversation_id)

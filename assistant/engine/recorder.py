@@ -7,11 +7,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from assistant.core.records import CallRecord
+from assistant.core.tools import ToolResult
 from assistant.core.types import ModelRef, Usage
 from assistant.engine.accounting import Money
 from assistant.storage.calls import CallLog
 from assistant.storage.db import Database
 from assistant.storage.history import History
+from assistant.storage.tool_log import ToolLog
 
 # Streamed text is written in batches at most this far apart: a crash (kill -9, power loss) loses at most the
 # text of the last interval, and a token costs a list append instead of an INSERT.
@@ -54,19 +56,38 @@ class TurnRecorder:
             ids.call = self.calls.record(record)
         self.db.submit(insert)
 
+    def _answer_row(self, ids: _Ids, ref: ModelRef) -> int:
+        """On the database thread: the answer's row (once), linked to its attempt."""
+        if ids.message is None:
+            ids.message = self._start_answer(ref.provider, ref.model)
+            if ids.call is not None:
+                self.calls.link_message(ids.call, ids.message)
+        return ids.message
+
     async def first_text(self, ref: ModelRef, text: str) -> None:
         """The answer's row and its first text are written before that text is shown: a crash after the first
         token never loses the answer, only (at most) the last batch of it."""
+        ids, seq = self._ids, self._seq
+
+        def insert() -> None:
+            self.history.append_chunk(self._answer_row(ids, ref), seq, text)
+        await self.db.call(insert)
+        self._seq = seq + 1
+        self._flushed_at = time.perf_counter()
+
+    async def ensure_answer(self, ref: ModelRef) -> None:
+        """The answer's row before its first tool call runs (the model may ask for tools before saying anything)."""
+        ids = self._ids
+        await self.db.call(lambda: self._answer_row(ids, ref))
+
+    def tool_result(self, round_no: int, seq: int, result: ToolResult) -> None:
+        """One finished (or refused) call, kept with the answer as soon as it is known."""
+        self.flush()  # the text before the call is saved first
         ids = self._ids
 
         def insert() -> None:
-            ids.message = self._start_answer(ref.provider, ref.model)
-            self.history.append_chunk(ids.message, 0, text)
-            if ids.call is not None:
-                self.calls.link_message(ids.call, ids.message)
-        await self.db.call(insert)
-        self._seq = 1
-        self._flushed_at = time.perf_counter()
+            ToolLog(self.history.conn).record(self.request_id, self.conversation_id, ids.message, round_no, seq, result)
+        self.db.submit(insert)
 
     def chunk(self, text: str) -> None:
         self._buffer.append(text)

@@ -27,6 +27,7 @@ class Candidate:
     healthy: bool = True  # False while the provider's circuit breaker is open
     priced: bool = True  # False for a cloud model missing from the price table
     probe_ms: float = 0.0  # how long the availability check took
+    tools: bool = True  # can be offered tools (asked only when the request offers some)
 
     def cost(self, tokens: tuple[int, int]) -> float:
         """Worst-case cost for (prompt tokens, most output tokens); per-token prices when no tokens are known."""
@@ -39,9 +40,10 @@ class Candidate:
 class Step:
     ref: ModelRef
     reason: str
-    # Why a model was left out: unavailable, unhealthy, local_only or budget ("" for planned steps).
+    # Why a model was left out: unavailable, unhealthy, local_only, budget or no_tools ("" for planned steps).
     code: str = ""
     local: bool = False
+    tools: bool = False  # offer the request's tools to this model
 
 
 @dataclass(frozen=True)
@@ -90,15 +92,18 @@ def plan(
     local_only: bool = False,
     budget_left: float | None = None,
     tokens: tuple[int, int] = (0, 0),
+    tools: bool = False,
 ) -> Plan:
     """Order candidates; unavailable, unhealthy and over-budget ones are skipped with a reason.
 
-    `tokens` is (prompt tokens, most output tokens): it prices each cloud model for this request.
+    `tokens` is (prompt tokens, most output tokens): it prices each cloud model for this request. With `tools`,
+    models that cannot call tools are skipped too, unless no other model can answer: then they answer without.
     """
     if named is not None:
-        return _named(named, candidates, local_only, budget_left, tokens)
+        return _named(named, candidates, local_only, budget_left, tokens, tools)
     usable: list[Candidate] = []
     skipped: list[Step] = []
+    toolless: list[Candidate] = []
     for c in candidates:
         over = _budget_skip(c, budget_left, tokens)
         if local_only and not c.local:
@@ -109,8 +114,13 @@ def plan(
             skipped.append(Step(c.ref, c.detail or f"{c.ref} failed recently; resting it", "unhealthy", c.local))
         elif over:
             skipped.append(Step(c.ref, over, "budget", c.local))
+        elif tools and not c.tools:
+            skipped.append(Step(c.ref, f"{c.ref} cannot call tools", "no_tools", c.local))
+            toolless.append(c)
         else:
             usable.append(c)
+    if tools and not usable:  # better an answer without tools than none at all
+        usable, tools = toolless, False
     order = {c.ref: i for i, c in enumerate(usable)}
 
     def price(c: Candidate) -> tuple[bool, float]:
@@ -127,15 +137,16 @@ def plan(
     word = POLICY_WORDS.get(policy, policy)
     steps = tuple(
         Step(c.ref, f"{c.ref} - {_describe(c, policy, tokens)}" + (f", {word}" if policy != "local-first" and i == 0 else ""),
-             local=c.local)
+             local=c.local, tools=tools)
         for i, c in enumerate(usable)
     )
     return Plan(steps, tuple(skipped))
 
 
 def _named(named: ModelRef, candidates: list[Candidate], local_only: bool, budget_left: float | None,
-           tokens: tuple[int, int]) -> Plan:
-    """The user naming a model wins over every policy, but never over local-only mode or the budget."""
+           tokens: tuple[int, int], tools: bool) -> Plan:
+    """The user naming a model wins over every policy (it answers without tools if it cannot call them), but never
+    over local-only mode or the budget."""
     known = next((c for c in candidates if c.ref == named), None)
     probe = known or Candidate(named, True, priced=False)
     if local_only and not probe.local:
@@ -143,7 +154,9 @@ def _named(named: ModelRef, candidates: list[Candidate], local_only: bool, budge
     over = _budget_skip(probe, budget_left, tokens)
     if over:
         return Plan((), (Step(named, over, "budget"),))
-    return Plan((Step(named, f"{named} - you asked for it", local=probe.local),))
+    step = Step(named, f"{named} - you asked for it", local=probe.local, tools=tools and probe.tools)
+    no_tools = (Step(named, f"{named} cannot call tools", "no_tools", probe.local),) if tools and not probe.tools else ()
+    return Plan((step,), no_tools)
 
 
 def _down_locals(plan: Plan) -> list[Step]:
@@ -157,6 +170,13 @@ def skip_notes(plan: Plan) -> list[tuple[str, str]]:
     budget = [s for s in plan.skipped if s.code == "budget"]
     if budget:
         notes.append((f"{budget[0].reason} - answering with {first}.", "warning"))
+    no_tools = [str(s.ref) for s in plan.skipped if s.code == "no_tools"]
+    if no_tools:
+        names = ", ".join(no_tools)
+        if plan.steps[0].tools:
+            notes.append((f"{names} cannot call tools - answering with {first}.", "info"))
+        else:
+            notes.append((f"{names} cannot call tools - answering without tools.", "warning"))
     return notes
 
 

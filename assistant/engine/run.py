@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from assistant.core.errors import AssistantError, ProviderError, ProviderTimeout
 from assistant.core.events import Event, Notice, Started, TextDelta, Waiting
+from assistant.core.tools import ToolCall, ToolCalls, ToolResult, ToolSpec
 from assistant.core.types import ModelRef, ProviderRequest, Usage
 from assistant.engine.recorder import TurnRecorder
 from assistant.engine.retry import RetryPolicy
@@ -28,10 +29,20 @@ class RunState:
     error: AssistantError | None = None
     retries: int = 0
     waited_ms: float = 0.0  # retry back-offs inside this attempt, part of its first-token time
+    offered: tuple[ToolSpec, ...] = ()  # the tools this attempt offers the model
+    calls: tuple[ToolCall, ...] = ()  # what the model's last turn asked for, not yet run
+    tool_results: list[ToolResult] = field(default_factory=list)  # every call of the answer so far, in order
+    tools_ms: float = 0.0
 
     @property
     def text(self) -> str:
         return "".join(self.parts)
+
+    @property
+    def underway(self) -> bool:
+        """Text was shown or tools were asked for: from here the answer is never retried or moved to another model
+        (a tool may have had side effects, and the user has seen or approved what happened)."""
+        return bool(self.parts) or bool(self.tool_results) or bool(self.calls)
 
     @property
     def elapsed_ms(self) -> float:
@@ -70,18 +81,22 @@ async def stream_attempt(
     deadline: float | None,
     on_failure: Callable[[RunState, AssistantError], None],
     prompt_tokens: int = 0,
+    continuing: bool = False,
 ) -> AsyncGenerator[Event, None]:
     """Yield Started, Waiting and TextDelta events; on a final error leave it in `state.error` and stop.
 
-    `deadline` (a perf_counter time, or None) bounds the wait for the first token, retries included.
+    `deadline` (a perf_counter time, or None) bounds the wait for the first token, retries included. `continuing`:
+    a later model turn of the same answer (after tool calls), which adds to the answer and its row.
     """
-    yield Started(recorder.conversation_id, state.ref, reason)
+    if not continuing:
+        yield Started(recorder.conversation_id, state.ref, reason)
+        state.started = time.perf_counter()
     if not provider.ready:
         yield Waiting(f"loading {state.ref}")
-    state.started = time.perf_counter()
     while True:
         attempt_start = time.perf_counter()
-        recorder.attempt_started(state.ref, reason, prompt_tokens)  # each try gets its own row, pending until it ends
+        if not continuing:
+            recorder.attempt_started(state.ref, reason, prompt_tokens)  # each try gets its own row, pending until it ends
         stream = provider.stream(request).__aiter__()
         error: AssistantError | None = None
         chunk: Chunk | None = None
@@ -106,6 +121,11 @@ async def stream_attempt(
                         recorder.chunk(text)
                     state.parts.append(text)
                     yield TextDelta(text)
+                elif chunk.__class__ is ToolCalls:
+                    assert isinstance(chunk, ToolCalls)  # once per stream, before the bill
+                    state.calls = chunk.calls
+                    if state.ttft_ms is None:  # the model's first output, though not text
+                        state.ttft_ms = (time.perf_counter() - state.started) * 1000
                 else:
                     assert isinstance(chunk, Usage)  # once per stream: the bill
                     state.usage = chunk
@@ -121,7 +141,7 @@ async def stream_attempt(
         if error is None:
             return
         on_failure(state, error)
-        if not retry.should_retry(error, state.retries, bool(state.parts)):
+        if not retry.should_retry(error, state.retries, state.underway):
             state.error = error
             return
         wait = retry.delay(error, state.retries)

@@ -9,7 +9,8 @@ from assistant.core.cache_key import content_digest
 from assistant.core.config import Settings
 from assistant.core.errors import UsageError
 from assistant.core.records import StoredMessage
-from assistant.core.types import ChatMessage, ChatRequest, GenerationSettings, ModelRef, ProviderRequest
+from assistant.core.tools import ToolSpec
+from assistant.core.types import ChatMessage, ChatRequest, GenerationSettings, ModelRef, ProviderRequest, ToolUse
 from assistant.storage.history import History
 from assistant.storage.tree import LEAF
 
@@ -34,8 +35,9 @@ class Turn:
         system = (ChatMessage("system", self.system),) if self.system else ()
         return system + self.prior + (ChatMessage("user", self.prompt, self.prompt_digest),)
 
-    def provider_request(self, ref: ModelRef, settings: GenerationSettings) -> ProviderRequest:
-        return ProviderRequest(ref, self.messages, settings)
+    def provider_request(self, ref: ModelRef, settings: GenerationSettings,
+                         tools: tuple[ToolSpec, ...] = ()) -> ProviderRequest:
+        return ProviderRequest(ref, self.messages, settings, tools)
 
     @property
     def chars(self) -> int:
@@ -50,7 +52,7 @@ def _visible(text: str) -> bool:
 def build_request(settings: Settings, prompt: str, *, model: ModelRef | None = None, system: str | None = None,
                   temperature: float | None = None, max_tokens: int | None = None,
                   conversation_id: str | None = None, use_cache: bool = True, local_only: bool = False,
-                  regenerate: bool = False, private: bool = False) -> ChatRequest:
+                  regenerate: bool = False, private: bool = False, tools: ToolUse | None = None) -> ChatRequest:
     """A request with the configured defaults applied once, the same way for the CLI and the TUI."""
     gen = settings.generation
     if temperature is None and gen.temperature >= 0:
@@ -61,7 +63,7 @@ def build_request(settings: Settings, prompt: str, *, model: ModelRef | None = N
         raise UsageError("The most tokens of an answer must be a positive number.")
     generation = GenerationSettings(temperature=temperature, max_tokens=max_tokens or gen.max_tokens)
     return ChatRequest(prompt, model, system, generation, conversation_id, use_cache, local_only, regenerate,
-                       private=private)
+                       private=private, tools=tools or ToolUse())
 
 
 def validate_prompt(prompt: str) -> str:

@@ -8,13 +8,15 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from assistant.core.config import NetworkSettings
-from assistant.core.spec import ProviderSpec
+from assistant.core.spec import TOOLS, ProviderSpec
+from assistant.core.tools import ToolCalls
 from assistant.core.types import ModelInfo, ModelRef, ProviderRequest, Usage
 
 if TYPE_CHECKING:
     import httpx
 
-Chunk = str | Usage
+# Text deltas, then (when the model's turn ended by asking for tools) one ToolCalls, then one Usage.
+Chunk = str | ToolCalls | Usage
 
 
 def _no_client() -> httpx.AsyncClient:
@@ -70,9 +72,13 @@ class Provider(ABC):
         model = self.default_model()
         return [ModelInfo(ModelRef(self.name, model), True, "", local=self.spec.local)] if model else []
 
+    async def supports_tools(self, model: str) -> bool:
+        """Whether this model can be offered tools (spec capability TOOLS; a provider that knows per model says so)."""
+        return self.spec.can(TOOLS)
+
     @abstractmethod
     def stream(self, request: ProviderRequest) -> AsyncIterator[Chunk]:
-        """Text deltas as they arrive, then one Usage."""
+        """Text deltas as they arrive, then the tool calls the turn ended with (if any), then one Usage."""
 
     async def aclose(self) -> None:
         return None

@@ -24,6 +24,7 @@ from assistant.core.errors import (
     RateLimited,
 )
 from assistant.core.textsafe import for_terminal, one_line
+from assistant.core.tools import ToolCall, ToolCalls, ToolSpec
 from assistant.core.types import ModelInfo, ModelRef, ProviderRequest, Usage
 from assistant.providers.base import Availability, Chunk, Provider
 
@@ -235,6 +236,7 @@ class CloudProvider(Provider):
         key = self.require_key()
         model = request.model.model
         parser = self.parser(model, key)
+        parser.tools = request.tools
         try:
             async with aconnect_sse(self.context.http_client(), "POST", self.endpoint(request),
                                     headers=self.headers(key), json=self.body(request)) as source:
@@ -256,6 +258,9 @@ class CloudProvider(Provider):
             raise self.transport_error(exc) from None
         if not parser.complete:
             raise ConnectionLost(f"{self.label}'s stream ended before the answer was finished.", provider=self.name)
+        calls = parser.tool_calls()
+        if calls:
+            yield ToolCalls(calls)
         yield parser.usage()
 
 
@@ -288,9 +293,14 @@ class StreamParser:
         self.finished = False  # nothing more will come: stop reading
         self.input_tokens: int | None = None
         self.output_tokens: int | None = None
+        self.tools: tuple[ToolSpec, ...] = ()  # offered in the request: the model's calls are resolved against them
 
     def feed(self, event: str, data: str) -> list[str]:
         raise NotImplementedError
+
+    def tool_calls(self) -> tuple[ToolCall, ...]:
+        """The calls the model's turn ended with; () when it answered in text or was cut off mid-call."""
+        return ()
 
     def usage(self) -> Usage:
         if self.input_tokens is None or self.output_tokens is None:

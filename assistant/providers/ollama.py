@@ -1,8 +1,9 @@
-"""Local models served by Ollama, through the official ollama AsyncClient."""
+"""Local models served by Ollama, through the official ollama AsyncClient; tools for the models whose
+/api/show capabilities include "tools", calls arriving whole in `message.tool_calls`, results as `tool` messages."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -17,9 +18,11 @@ from assistant.core.errors import (
     ProviderError,
     ProviderTimeout,
     ProviderUnavailable,
+    ToolsUnsupported,
 )
-from assistant.core.spec import ProviderSpec
+from assistant.core.spec import TOOLS, ProviderSpec
 from assistant.core.textsafe import for_terminal, one_line
+from assistant.core.tools import ToolCall, ToolCalls, ToolExchange, ToolSpec, make_call, paired
 from assistant.core.types import ModelInfo, ModelRef, ProviderRequest, Usage
 from assistant.providers.base import Availability, Chunk, Provider, ProviderContext
 
@@ -62,6 +65,7 @@ class OllamaProvider(Provider):
         self._client: Any = None
         self._pulled: list[str] | None = None
         self._sizes: dict[str, int | None] = {}
+        self._tool_models: dict[str, bool] = {}  # model -> /api/show lists "tools" among its capabilities
 
     def _get_client(self) -> Any:
         if self._client is None:
@@ -132,6 +136,20 @@ class OllamaProvider(Provider):
                                    f"not pulled: run `ollama pull {self.config.model}`", local=True))
         return infos
 
+    async def supports_tools(self, model: str) -> bool:
+        """From /api/show's capabilities (asked once per model); an Ollama too old to list them is given the tools,
+        and its 400 "does not support tools" sends the request to the next model."""
+        import asyncio
+
+        if model not in self._tool_models:
+            try:
+                shown = await asyncio.wait_for(self._get_client().show(model), max(1.0, self.config.probe_timeout * 8))
+            except Exception:  # not pulled, down, slow: the request itself will say what is wrong
+                return True
+            capabilities = getattr(shown, "capabilities", None)
+            self._tool_models[model] = capabilities is None or "tools" in capabilities
+        return self._tool_models[model]
+
     def _translate(self, exc: BaseException, model: str | None) -> ProviderError:
         import asyncio
 
@@ -146,6 +164,11 @@ class OllamaProvider(Provider):
                 # A proxy or a secured Ollama refusing us: the next candidate may still answer.
                 return ProviderUnavailable(f"Ollama at {self.host} refused access (HTTP {exc.status_code}: "
                                            f"{text or 'unauthorised'}); check the proxy in front of it.", provider=self.name)
+            if "does not support tools" in text.lower():
+                if model:
+                    self._tool_models[model] = False
+                return ToolsUnsupported(f"The Ollama model '{model}' cannot call tools; name a model that can, or "
+                                        "ask without tools (--no-tools).", provider=self.name)
             if exc.status_code == 404 or "not found" in text.lower():
                 return ModelNotFound(
                     f"Ollama has no model '{model}'; pull it with `ollama pull {model}`.", provider=self.name
@@ -171,18 +194,28 @@ class OllamaProvider(Provider):
         if request.settings.seed is not None:
             options["seed"] = request.settings.seed
         messages = [{"role": m.role, "content": m.content} for m in request.messages]
+        messages += [m for exchange in request.exchanges for m in turn_messages(exchange)]
         model = request.model.model
         done = False
+        calls = ToolStream(request.tools)
+        tools = {"tools": tool_definitions(request.tools)} if request.tools else {}
         try:
             response = await self._get_client().chat(
-                model=model, messages=messages, stream=True, options=options, keep_alive=self.config.keep_alive
+                model=model, messages=messages, stream=True, options=options, keep_alive=self.config.keep_alive,
+                **tools,
             )
             async for part in response:
-                text = part.message.content if part.message else None
+                message = part.message
+                text = message.content if message else None
                 if text:
                     yield text
+                if message is not None and message.tool_calls:
+                    calls.feed({"message": {"tool_calls": [c.model_dump() for c in message.tool_calls]}})
                 if part.done:
                     done = True
+                    calls.feed({"done": True, "done_reason": part.done_reason})
+                    if calls.wants_tools:
+                        yield ToolCalls(calls.calls)
                     usage = Usage(part.prompt_eval_count or 0, part.eval_count or 0,
                                   estimated=part.prompt_eval_count is None or part.eval_count is None)
                     yield usage
@@ -199,8 +232,57 @@ class OllamaProvider(Provider):
                 pass
 
 
+def tool_definitions(tools: Sequence[ToolSpec]) -> list[dict[str, Any]]:
+    """Ollama takes OpenAI's function definitions."""
+    out = []
+    for spec in tools:
+        function: dict[str, Any] = {"name": spec.wire_name or spec.name, "description": spec.description,
+                                    "parameters": dict(spec.input_schema) or {"type": "object", "properties": {}}}
+        out.append({"type": "function", "function": function})
+    return out
+
+
+def turn_messages(exchange: ToolExchange) -> list[dict[str, Any]]:
+    """The assistant message with its calls (arguments as objects), then one `tool` message per call."""
+    assistant = {"role": "assistant", "content": exchange.text,
+                 "tool_calls": [{"function": {"name": c.wire_name, "arguments": dict(c.arguments)}}
+                                for c in exchange.calls]}
+    return [assistant] + [{"role": "tool", "content": r.text, "tool_name": c.wire_name} for c, r in paired(exchange)]
+
+
+class ToolStream:
+    """Feed every NDJSON line of /api/chat (or the one non-streamed answer); calls arrive whole, not in fragments."""
+
+    def __init__(self, tools: Sequence[ToolSpec]) -> None:
+        self._tools = tools
+        self._raw: list[dict[str, Any]] = []
+        self.done_reason = ""
+
+    def feed(self, chunk: Mapping[str, Any]) -> None:
+        for call in (chunk.get("message") or {}).get("tool_calls") or []:
+            self._raw.append(dict(call))
+        if chunk.get("done"):
+            self.done_reason = chunk.get("done_reason") or "stop"
+
+    @property
+    def calls(self) -> tuple[ToolCall, ...]:
+        out = []
+        for n, call in enumerate(self._raw):
+            function = call.get("function") or {}
+            provider_id = str(call.get("id") or "")
+            out.append(make_call(self._tools, provider_id or f"ollama_call_{n}", function.get("name") or "",
+                                 function.get("arguments"), provider_id))
+        return tuple(out)
+
+    @property
+    def wants_tools(self) -> bool:
+        """Ollama ends a tool-calling turn with done_reason "stop"; only a cut-off turn ("length") is not run."""
+        return bool(self._raw) and self.done_reason != "length"
+
+
 SPEC = ProviderSpec(
     name="ollama", label="Ollama", local=True, section=OllamaSettings, model_example="llama3.2", default_tag="latest",
+    capabilities=frozenset({TOOLS}),
 )
 
 

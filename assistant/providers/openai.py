@@ -1,10 +1,13 @@
-"""OpenAI Chat Completions (and compatible servers: OpenRouter, LiteLLM, vLLM, LM Studio), streamed over SSE."""
+"""OpenAI Chat Completions (and compatible servers: OpenRouter, LiteLLM, vLLM, LM Studio), streamed over SSE;
+tools as `tools` of type function, calls as streamed `tool_calls` fragments, results as `tool` messages."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from assistant.core.spec import ProviderSpec
+from assistant.core.spec import TOOLS, ProviderSpec
+from assistant.core.tools import ToolCall, ToolExchange, ToolSpec, arguments_json, make_call, paired
 from assistant.core.types import ProviderRequest
 from assistant.providers.base import ProviderContext
 from assistant.providers.cloud import CloudProvider, CloudSettings, ErrorInfo, StreamParser
@@ -22,7 +25,8 @@ class OpenAIProvider(CloudProvider):
     def body(self, request: ProviderRequest) -> dict[str, Any]:
         body: dict[str, Any] = {
             "model": request.model.model,
-            "messages": [{"role": m.role, "content": m.content} for m in request.messages],
+            "messages": [{"role": m.role, "content": m.content} for m in request.messages]
+                        + [m for exchange in request.exchanges for m in turn_messages(exchange)],
             "stream": True,
             # Without this the stream carries no token counts and the cost would be a guess.
             "stream_options": {"include_usage": True},
@@ -34,7 +38,7 @@ class OpenAIProvider(CloudProvider):
             body["temperature"] = request.settings.temperature
         if request.settings.seed is not None:
             body["seed"] = request.settings.seed
-        return body
+        return with_tools(body, request.tools)
 
     def error_info(self, status: int, data: Any) -> ErrorInfo:
         error = data.get("error") if isinstance(data, dict) else None
@@ -51,6 +55,11 @@ class OpenAIProvider(CloudProvider):
 
 class OpenAIParser(StreamParser):
     """chat.completion.chunk events: text in choices[0].delta.content, usage in the last chunk, then [DONE]."""
+
+    _calls: ToolStream | None = None
+
+    def tool_calls(self) -> tuple[ToolCall, ...]:
+        return self._calls.calls if self._calls is not None and self._calls.wants_tools else ()
 
     def feed(self, event: str, data: str) -> list[str]:
         if data.strip() == "[DONE]":
@@ -74,6 +83,9 @@ class OpenAIParser(StreamParser):
             if not isinstance(choice, dict) or choice.get("index", 0) != 0:
                 continue
             delta = choice.get("delta") or {}
+            if self.tools and (delta.get("tool_calls") or (self._calls is not None and choice.get("finish_reason"))):
+                self._calls = self._calls or ToolStream(self.tools)
+                self._calls.feed({"choices": [choice]})
             text = delta.get("content") or delta.get("refusal")
             if isinstance(text, str) and text:
                 out.append(text)
@@ -82,9 +94,75 @@ class OpenAIParser(StreamParser):
         return out
 
 
+# Finish reasons after which a call's arguments may be cut off: such calls are not run.
+INCOMPLETE = frozenset({"length", "content_filter"})
+
+
+def tool_definitions(tools: Sequence[ToolSpec]) -> list[dict[str, Any]]:
+    out = []
+    for spec in tools:
+        function: dict[str, Any] = {"name": spec.wire_name or spec.name}
+        if spec.description:
+            function["description"] = spec.description
+        function["parameters"] = dict(spec.input_schema) or {"type": "object", "properties": {}}
+        out.append({"type": "function", "function": function})
+    return out
+
+
+def with_tools(body: Mapping[str, Any], tools: Sequence[ToolSpec]) -> dict[str, Any]:
+    """The request body with the tools offered (unchanged when there are none: an empty list is an error)."""
+    return {**body, "tools": tool_definitions(tools)} if tools else dict(body)
+
+
+def turn_messages(exchange: ToolExchange) -> list[dict[str, Any]]:
+    """The assistant message that made the calls, then one `tool` message per call, in the calls' order."""
+    assistant: dict[str, Any] = {"role": "assistant"}
+    if exchange.text:
+        assistant["content"] = exchange.text
+    assistant["tool_calls"] = [{"type": "function", "id": c.provider_id or c.id,
+                                "function": {"name": c.wire_name, "arguments": arguments_json(c.arguments)}}
+                               for c in exchange.calls]
+    return [assistant] + [{"role": "tool", "tool_call_id": c.provider_id or c.id, "content": r.text}
+                          for c, r in paired(exchange)]
+
+
+class ToolStream:
+    """Feed every chunk (`chat.completion.chunk`, or a whole non-streamed `chat.completion`); then read `calls`."""
+
+    def __init__(self, tools: Sequence[ToolSpec]) -> None:
+        self._tools = tools
+        self._parts: dict[int, dict[str, str]] = {}
+        self.finish_reason = ""
+
+    def feed(self, chunk: Mapping[str, Any]) -> None:
+        for choice in chunk.get("choices") or []:
+            if choice.get("index", 0) != 0:
+                continue
+            delta = choice.get("delta") or choice.get("message") or {}
+            for position, fragment in enumerate(delta.get("tool_calls") or []):
+                part = self._parts.setdefault(fragment.get("index", position), {"id": "", "name": "", "arguments": ""})
+                function = fragment.get("function") or {}
+                # Some OpenAI-compatible servers repeat the id and name in every fragment: the first one counts.
+                part["id"] = part["id"] or fragment.get("id") or ""
+                part["name"] = part["name"] or function.get("name") or ""
+                part["arguments"] += function.get("arguments") or ""
+            self.finish_reason = choice.get("finish_reason") or self.finish_reason
+
+    @property
+    def calls(self) -> tuple[ToolCall, ...]:
+        return tuple(make_call(self._tools, p["id"] or f"call_{i}", p["name"], p["arguments"], p["id"])
+                     for i, p in sorted(self._parts.items()))
+
+    @property
+    def wants_tools(self) -> bool:
+        """The turn ended to have its calls run (some compatible servers send no `tool_calls` finish reason)."""
+        return bool(self._parts) and self.finish_reason not in INCOMPLETE
+
+
 SPEC = ProviderSpec(
     name="openai", label="OpenAI", local=False, section=CloudSettings, section_defaults={"model": "gpt-4o-mini"},
     key_env=("OPENAI_API_KEY",), env={"base_url": ("OPENAI_BASE_URL",)}, model_example="gpt-4o-mini",
+    capabilities=frozenset({TOOLS}),
 )
 
 

@@ -14,9 +14,10 @@ from urllib.parse import quote
 
 from assistant.core.cache_key import content_digest
 from assistant.core.errors import UsageError
-from assistant.core.records import Conversation, SearchHit, StoredMessage
+from assistant.core.records import Conversation, SearchHit, StoredMessage, StoredToolCall
 from assistant.storage import tree
 from assistant.storage.db import finish_message, guarded
+from assistant.storage.tool_log import ToolLog
 from assistant.storage.tree import LEAF
 
 _CONV_COLS = "c.id, c.title, c.created_at, c.updated_at, c.model, c.system, c.temperature"
@@ -109,6 +110,7 @@ class History:
                 "DELETE FROM message_chunks WHERE message_id IN (SELECT id FROM messages WHERE conversation_id = ?)", (cid,)
             )
             self.conn.execute("DELETE FROM messages WHERE conversation_id = ?", (cid,))
+            self.conn.execute("DELETE FROM tool_calls WHERE conversation_id = ?", (cid,))
             self.conn.execute("UPDATE calls SET conversation_id = NULL, message_id = NULL WHERE conversation_id = ?", (cid,))
             self.conn.execute("DELETE FROM conversations WHERE id = ?", (cid,))
             self.conn.execute("COMMIT")
@@ -212,6 +214,10 @@ class History:
                     break
         return out
 
+    def tool_calls(self, cid: str) -> list[StoredToolCall]:
+        """The tool calls of the conversation's answers (StoredToolCall.message_id says whose)."""
+        return ToolLog(self.conn).of_conversation(self.resolve_id(cid))
+
     # search and export -----------------------------------------------------------
     def search(self, words: str, limit: int = 50) -> list[SearchHit]:
         """Messages that contain every word (the last may be a prefix), newest first.
@@ -232,8 +238,13 @@ class History:
     def export(self, cid: str, fmt: str) -> str:
         conv = self.get_conversation(cid)
         msgs = self.messages(conv.id)
+        tools: dict[int | None, list[StoredToolCall]] = {}
+        for call in self.tool_calls(conv.id):
+            tools.setdefault(call.message_id, []).append(call)
         if fmt == "json":
-            exported = [{k: v for k, v in asdict(m).items() if k != "digest"} for m in msgs]  # a key detail, not content
+            exported = [{**{k: v for k, v in asdict(m).items() if k != "digest"},  # a key detail, not content
+                         **({"tool_calls": [_call_json(c) for c in tools[m.id]]} if m.id in tools else {})}
+                        for m in msgs]
             return json.dumps({"conversation": asdict(conv), "messages": exported}, indent=2, ensure_ascii=False)
         if fmt not in ("md", "markdown"):
             raise UsageError(f"Unknown export format '{fmt}'; use md or json.")
@@ -243,7 +254,7 @@ class History:
         for m in msgs:
             who = "You" if m.role == "user" else f"Assistant ({m.provider}:{m.model})" if m.provider else m.role.title()
             note = f" *({m.status})*" if m.status not in ("complete",) else ""
-            out += [f"## {who}{note}", "", m.content, ""]
+            out += [f"## {who}{note}", ""] + [line for c in tools.get(m.id, []) for line in _call_md(c)] + [m.content, ""]
         return "\n".join(out)
 
 
@@ -251,6 +262,21 @@ def _conversation(row: tuple[Any, ...]) -> Conversation:
     """A row of _CONV_COLS, the message count, then the private flag."""
     cid, title, created, updated, model, system, temperature, count, private = row
     return Conversation(cid, title, created, updated, model, system, temperature, count, bool(private))
+
+
+def _call_json(call: StoredToolCall) -> dict[str, object]:
+    data = asdict(call)
+    data.pop("message_id")
+    data["arguments"] = json.loads(call.arguments)
+    return data
+
+
+def _call_md(call: StoredToolCall) -> list[str]:
+    """A tool call in the Markdown export: who allowed it, then its arguments and its result as code blocks."""
+    who = "refused" if call.status == "refused" else f"{call.status}, {call.approved_by or 'not run'}"
+    fence = "````" if "```" in call.result or "```" in call.arguments else "```"
+    return [f"**Tool call** `{call.server}.{call.tool}` ({who}, {call.elapsed_ms:.0f} ms)", "",
+            f"{fence}json", call.arguments, fence, "", f"{fence}text", call.result, fence, ""]
 
 
 def fts_query(words: str) -> str:

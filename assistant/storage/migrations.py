@@ -132,6 +132,21 @@ def m022_private_conversations_and_team_counts(db: Any) -> None:
     db.execute("CREATE TABLE team_counts (name TEXT PRIMARY KEY, value INTEGER NOT NULL)")
 
 
+@migration
+def m024_tool_calls(db: Any) -> None:
+    # Every tool call an answer made: what was asked (arguments), who let it run, how it ended and what came back
+    # (capped, as the model read it), in the order of the model's rounds and of the calls within each.
+    db.execute(
+        """CREATE TABLE tool_calls (
+            id INTEGER PRIMARY KEY, request_id TEXT NOT NULL, conversation_id TEXT, message_id INTEGER,
+            round INTEGER NOT NULL, seq INTEGER NOT NULL, server TEXT NOT NULL, tool TEXT NOT NULL,
+            arguments TEXT NOT NULL, status TEXT NOT NULL, approved_by TEXT NOT NULL, result TEXT NOT NULL,
+            truncated INTEGER NOT NULL DEFAULT 0, elapsed_ms REAL NOT NULL, created_at REAL NOT NULL)"""
+    )
+    db.execute("CREATE INDEX idx_tool_calls_message ON tool_calls(message_id, round, seq)")
+    db.execute("CREATE INDEX idx_tool_calls_conversation ON tool_calls(conversation_id)")
+
+
 def pending(conn: sqlite3.Connection) -> list[str]:
     """Names not yet applied; plain sqlite3 so the common case never imports sqlite_utils."""
     conn.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at REAL NOT NULL)")

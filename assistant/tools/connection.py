@@ -6,16 +6,20 @@ import asyncio
 import json
 import logging
 import os
+import re
 import tempfile
+from collections.abc import Mapping
 from contextlib import AbstractAsyncContextManager
 from typing import IO, Any
+from urllib.parse import urlsplit
 
+from assistant.core.config import McpServerSettings
 from assistant.core.textsafe import for_terminal
-from assistant.tools.settings import McpServerSettings
-from assistant.tools.values import Status
+from assistant.core.tools import Status
 
 CLOSE_WAIT = 10.0  # the SDK bounds its own shutdown (stdin closed, then TERM, then KILL); this only guards against a bug
 _LIST_PAGES = 50
+_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 class StartFailed(Exception):
@@ -34,6 +38,33 @@ def quiet_sdk_logs() -> None:
 def _one_line(text: str, limit: int = 200) -> str:
     line = " ".join(for_terminal(text).split())
     return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def shown_url(url: str) -> str:
+    """Scheme, host, port and path only: a URL may carry a user, a password or a token in its query."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return "the configured url"
+    return _one_line(f"{parts.scheme}://{host}{port}{parts.path}", 120)
+
+
+def server_env(name: str, env: Mapping[str, str], environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The server's environment with each "${NAME}" taken from ours; a missing one stops the start with a line
+    that names the variable (never a value)."""
+    environ = os.environ if environ is None else environ
+    out: dict[str, str] = {}
+    for key, value in env.items():
+        def lookup(match: re.Match[str], key: str = key) -> str:
+            found = environ.get(match.group(1))
+            if found is None:
+                raise StartFailed(f"its env {key} needs ${{{match.group(1)}}}, which is not set in your environment; "
+                                  f"set it, or change [mcp.servers.{name}].env")
+            return found
+        out[key] = _REFERENCE.sub(lookup, value)
+    return out
 
 
 def _leaf(exc: BaseException) -> BaseException:
@@ -92,7 +123,7 @@ class Connection:
         from mcp import StdioServerParameters, stdio_client
 
         params = StdioServerParameters(command=self.settings.command, args=list(self.settings.args),
-                                       env=dict(self.settings.env) or None)
+                                       env=server_env(self.name, self.settings.env) or None)
         return stdio_client(params, errlog=self._errlog)  # type: ignore[arg-type]  # any file with a fileno will do
 
     async def _on_message(self, message: Any) -> None:
@@ -179,6 +210,8 @@ class Connection:
     def _reason(self, exc: BaseException) -> str:
         from mcp.shared.exceptions import MCPError
 
+        if isinstance(exc, StartFailed):
+            return str(exc)
         if isinstance(exc, FileNotFoundError):
             return f"cannot start '{_one_line(self.settings.command, 80)}': no such program (check `command` and PATH)"
         if isinstance(exc, OSError) and not self.settings.url:
@@ -186,7 +219,7 @@ class Connection:
         if isinstance(exc, MCPError) and "closed" in str(exc).lower():
             return ("stopped" if self._session else "exited before it was ready") + self._last_words()
         if self.settings.url and type(exc).__module__.split(".")[0] in ("httpx", "httpx2", "httpcore"):
-            return f"cannot reach {_one_line(self.settings.url, 80)} ({type(exc).__name__})"
+            return f"cannot reach {shown_url(self.settings.url)} ({type(exc).__name__})"
         return f"failed: {type(exc).__name__}: {_one_line(str(exc), 120)}" + self._last_words()
 
     # -- calling --------------------------------------------------------------------------------------------------

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Collection, Mapping
-from typing import Literal
 
-from assistant.tools.settings import McpSettings
-from assistant.tools.values import Decision, ToolCall
+from assistant.core.config import McpSettings
+from assistant.core.events import Choice
+from assistant.core.tools import ToolCall
+from assistant.tools.values import Decision
 
-Choice = Literal["once", "always", "refuse"]
 # The TUI's dialog: shown with the call (server, tool, arguments), answers approve once, always for this tool, refuse.
 Approver = Callable[[ToolCall], Awaitable[Choice]]
 
@@ -19,18 +19,19 @@ class ConsentPolicy:
     """Decides each call in order: trusted, then `--allow-tool`, then what the user chose before, then the approver."""
 
     def __init__(self, trusted: Mapping[str, Collection[str]] | None = None, allowed: Collection[str] = (),
-                 approver: Approver | None = None) -> None:
+                 approver: Approver | None = None, always: set[str] | None = None) -> None:
         self._trusted = {server: frozenset(tools) for server, tools in (trusted or {}).items()}
         self._allowed = frozenset(allowed)
         self._approver = approver
-        self._always: set[str] = set()  # "server.tool" the user approved for the rest of this session
+        # "server.tool" the user approved for the rest of the session; shared by the requests of one session.
+        self._always = set() if always is None else always
 
     @classmethod
-    def from_settings(cls, settings: McpSettings, allowed: Collection[str] = (),
-                      approver: Approver | None = None) -> ConsentPolicy:
+    def from_settings(cls, settings: McpSettings, allowed: Collection[str] = (), approver: Approver | None = None,
+                      always: set[str] | None = None) -> ConsentPolicy:
         """`allowed` are the `--allow-tool` names; `approver` is None where nobody can be asked (`assistant ask`)."""
         trusted = {name: server.trusted_tools for name, server in settings.servers.items()}
-        return cls(trusted, allowed, approver)
+        return cls(trusted, allowed, approver, always)
 
     @property
     def always_allowed(self) -> frozenset[str]:

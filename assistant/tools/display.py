@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from assistant.core.textsafe import for_terminal
-from assistant.tools.values import ServerStatus, ToolCall, ToolResult
+from assistant.core.tools import ToolCall, ToolResult
+from assistant.tools.values import ServerStatus
 
 _ARGS_SHOWN = 300
 _STATUS_WORD = {"ok": "ran", "refused": "refused", "error": "failed", "timeout": "timed out"}
@@ -16,18 +18,26 @@ def _short(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _arguments(arguments: Mapping[str, Any], limit: int = _ARGS_SHOWN) -> str:
+    return _short(json.dumps(dict(arguments), ensure_ascii=False, sort_keys=True), limit)
+
+
 def call_line(call: ToolCall) -> str:
     """`server.tool {"a": 1}`: what a dialog or the CLI shows before a call runs."""
-    args = json.dumps(dict(call.arguments), ensure_ascii=False, sort_keys=True)
-    return for_terminal(f"{call.qualified} {_short(args, _ARGS_SHOWN)}")
+    return for_terminal(f"{call.qualified} {_arguments(call.arguments)}")
+
+
+def result_head(result: ToolResult) -> str:
+    """`server.tool {"a": 1} ran in 12 ms (trusted)`: a call and how it ended, without its output."""
+    who = f" ({result.approved_by})" if result.approved_by and result.approved_by != "refused" else ""
+    took = f" in {result.elapsed_ms:.0f} ms" if result.ran else ""
+    return for_terminal(f"{result.qualified} {_arguments(result.arguments, 120)} {_STATUS_WORD[result.status]}{took}{who}")
 
 
 def result_line(result: ToolResult) -> str:
-    """One line per finished call: who allowed it, how it ended, how long it took, the first line of its output."""
+    """One line per finished call: the call, how it ended, who allowed it, and the first line of its output."""
     first = next((line for line in result.text.splitlines() if line.strip()), "")
-    who = f", {result.approved_by}" if result.approved_by and result.approved_by != "refused" else ""
-    took = f" in {result.elapsed_ms:.0f} ms" if result.status != "refused" else ""
-    return for_terminal(f"{result.qualified} {_STATUS_WORD[result.status]}{took}{who}: {_short(first, 120)}")
+    return result_head(result) + for_terminal(f": {_short(first.strip(), 120)}")
 
 
 def result_text(result: ToolResult) -> str:
@@ -38,7 +48,7 @@ def result_text(result: ToolResult) -> str:
 def summary_line(results: Sequence[ToolResult], wall_ms: float) -> str:
     """What the answer says about its tools: how many calls ran, how long they took (side by side, so the wall time
     is less than the sum), and how many were refused."""
-    ran = [r for r in results if r.status != "refused" and r.elapsed_ms > 0]
+    ran = [r for r in results if r.ran]
     refused = sum(1 for r in results if r.status == "refused")
     total = sum(r.elapsed_ms for r in ran)
     extra = f", {refused} refused" if refused else ""
@@ -46,8 +56,9 @@ def summary_line(results: Sequence[ToolResult], wall_ms: float) -> str:
             f"({total / 1000:.2f}s if one after another){extra}")
 
 
-def inventory_lines(statuses: Sequence[ServerStatus]) -> list[str]:
-    """`assistant tools list`: each server, started or why not, then its tools with their descriptions."""
+def inventory_lines(statuses: Sequence[ServerStatus], trusted: Mapping[str, Sequence[str]] | None = None) -> list[str]:
+    """`assistant tools list`: each server, started or why not, then its tools with their descriptions (and which
+    run without asking: `trusted` is each server's trusted_tools)."""
     if not statuses:
         return ["No MCP servers are configured; add one as [mcp.servers.NAME] in config.toml."]
     lines: list[str] = []
@@ -57,7 +68,9 @@ def inventory_lines(statuses: Sequence[ServerStatus]) -> list[str]:
             continue
         count = len(status.tools)
         lines.append(for_terminal(f"{status.name} ({status.transport}): started, {count} tool{'s' if count != 1 else ''}"))
+        mine = (trusted or {}).get(status.name, ())
         for tool in status.tools:
             described = " ".join(tool.description.split())
-            lines.append(for_terminal(f"  {tool.name}" + (f" - {_short(described, 160)}" if described else "")))
+            mark = " [trusted]" if "*" in mine or tool.name in mine else ""
+            lines.append(for_terminal(f"  {tool.name}{mark}" + (f" - {_short(described, 160)}" if described else "")))
     return lines

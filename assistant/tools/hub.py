@@ -8,19 +8,11 @@ from collections.abc import Sequence
 from types import TracebackType
 from typing import Any, Self
 
+from assistant.core.config import McpSettings
+from assistant.core.tools import Status, ToolCall, ToolResult, ToolSpec, find_tool
 from assistant.tools.consent import ConsentPolicy
 from assistant.tools.runner import Observer, run_calls
-from assistant.tools.settings import McpSettings
-from assistant.tools.values import (
-    ServerStatus,
-    Status,
-    ToolCall,
-    ToolResult,
-    ToolSpec,
-    assign_wire_names,
-    cap_text,
-    find_tool,
-)
+from assistant.tools.values import ServerStatus, assign_wire_names, cap_text
 
 
 class ToolHub:
@@ -108,7 +100,7 @@ class ToolHub:
             status, text = await conn.call(call.tool, dict(call.arguments), self.settings.call_timeout)
         text, cut = cap_text(text or "(no output)", self.settings.max_output_chars)
         elapsed = (time.perf_counter() - began) * 1000
-        return ToolResult(call.id, call.server, call.tool, status, text, elapsed, truncated=cut)
+        return ToolResult(call.id, call.server, call.tool, status, text, elapsed, truncated=cut, arguments=call.arguments)
 
     async def run_turn(self, calls: Sequence[ToolCall], policy: ConsentPolicy,
                        observer: Observer | None = None) -> tuple[ToolResult, ...]:

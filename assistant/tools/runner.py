@@ -6,8 +6,8 @@ import asyncio
 import dataclasses
 from collections.abc import Awaitable, Callable, Sequence
 
+from assistant.core.tools import Approval, ToolCall, ToolResult
 from assistant.tools.consent import REFUSED_FOR_MODEL, ConsentPolicy
-from assistant.tools.values import Approval, ToolCall, ToolResult
 
 Execute = Callable[[ToolCall], Awaitable[ToolResult]]
 # Told when a call starts running (result None) and when it has a result (refused and failed calls included).
@@ -16,7 +16,7 @@ Observer = Callable[[ToolCall, "ToolResult | None"], None]
 
 def _not_run(call: ToolCall, text: str, note: str, refused: bool = False) -> ToolResult:
     return ToolResult(call.id, call.server, call.tool or call.wire_name, "refused" if refused else "error", text, 0.0,
-                      "refused" if refused else "", note=note)
+                      "refused" if refused else "", note=note, arguments=call.arguments)
 
 
 async def run_calls(calls: Sequence[ToolCall], policy: ConsentPolicy, execute: Execute, max_parallel: int,

@@ -47,3 +47,34 @@ class FakeAnthropic(CloudFake):
 
     def stream(self, pieces: list[str]) -> list[bytes]:
         return message_stream(pieces)
+
+
+def tool_use_stream(calls: list[tuple[str, str, dict[str, object]]], text: str = "", input_tokens: int = 377,
+                    model: str = "claude-sonnet-4-20250514") -> list[bytes]:
+    """A turn that ends by asking for `calls` (id, name, input), shaped like the SDK's recorded stream
+    (tests/fixtures/anthropic/anthropic-sdk-python/streaming-fixtures/tool_use_response.sse): an optional text
+    block, then a tool_use block per call whose input arrives as input_json_delta pieces, stop_reason "tool_use"."""
+    out = [event("message_start", {"type": "message_start", "message": {
+        "id": "msg_fake", "type": "message", "role": "assistant", "model": model, "content": [], "stop_reason": None,
+        "stop_sequence": None, "usage": {"input_tokens": input_tokens, "cache_creation_input_tokens": 0,
+                                         "cache_read_input_tokens": 0, "output_tokens": 1}}})]
+    index = 0
+    if text:
+        out += [event("content_block_start", {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
+                event("ping", {"type": "ping"}),
+                event("content_block_delta", {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": text}}),
+                event("content_block_stop", {"type": "content_block_stop", "index": 0})]
+        index = 1
+    for call_id, name, arguments in calls:
+        out.append(event("content_block_start", {"type": "content_block_start", "index": index, "content_block": {
+            "type": "tool_use", "id": call_id, "name": name, "caller": {"type": "direct"}, "input": {}}}))
+        encoded = json.dumps(arguments)
+        for piece in [""] + [encoded[i:i + 7] for i in range(0, len(encoded), 7)]:
+            out.append(event("content_block_delta", {"type": "content_block_delta", "index": index,
+                                                     "delta": {"type": "input_json_delta", "partial_json": piece}}))
+        out.append(event("content_block_stop", {"type": "content_block_stop", "index": index}))
+        index += 1
+    out.append(event("message_delta", {"type": "message_delta", "delta": {"stop_reason": "tool_use", "stop_sequence": None},
+                                       "usage": {"output_tokens": 65}}))
+    out.append(event("message_stop", {"type": "message_stop"}))
+    return out

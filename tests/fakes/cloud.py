@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from assistant.core.config import NetworkSettings
+from assistant.core.tools import ToolCall, ToolCalls
 from assistant.core.types import ChatMessage, GenerationSettings, ModelRef, ProviderRequest, Usage
 from assistant.providers.base import ProviderContext
 from assistant.providers.http import SharedClient
@@ -21,6 +22,7 @@ class Outcome:
     texts: list[str]
     usage: Usage | None
     error: BaseException | None
+    calls: tuple[ToolCall, ...] = ()  # what the model's turn ended by asking for
 
     @property
     def text(self) -> str:
@@ -53,20 +55,24 @@ async def run(name: str, base_url: str, req: ProviderRequest | None = None, key:
     provider = registry.get(name)
     texts: list[str] = []
     usage: Usage | None = None
+    calls: tuple[ToolCall, ...] = ()
     error: BaseException | None = None
     try:
         async for chunk in provider.stream(req or request(name)):
             if isinstance(chunk, Usage):
                 assert usage is None, "a provider yields exactly one Usage"
                 usage = chunk
+            elif isinstance(chunk, ToolCalls):
+                assert usage is None and not calls, "one ToolCalls, before the Usage"
+                calls = chunk.calls
             else:
-                assert usage is None, "text after the Usage"
+                assert usage is None and not calls, "text after the calls or the Usage"
                 texts.append(chunk)
     except Exception as exc:  # the contract: only ProviderError subclasses; tests assert on the type
         error = exc
     finally:
         await client.aclose()
-    return Outcome(texts, usage, error)
+    return Outcome(texts, usage, error, calls)
 
 
 class CloudFake(FakeServer):

@@ -41,3 +41,22 @@ class FakeGemini(CloudFake):
 
     def stream(self, pieces: list[str]) -> list[bytes]:
         return content_stream(pieces)
+
+
+def function_call_stream(calls: list[tuple[str, dict[str, object]]], text: str = "", signature: str = "c2lnbmF0dXJl",
+                         prompt_tokens: int = 29) -> list[bytes]:
+    """A turn that ends by asking for `calls` (name, args), shaped like the recorded alt=sse stream
+    (tests/fixtures/pydantic-ai/gemini/test_google_streaming_tool_call_thought_signature.yaml): the functionCall
+    parts whole (the first with a thoughtSignature), then an empty text part with finishReason STOP."""
+    parts: list[dict[str, object]] = [{"text": text}] if text else []
+    for n, (name, args) in enumerate(calls):
+        part: dict[str, object] = {"functionCall": {"name": name, "args": args}}
+        if n == 0 and signature:
+            part["thoughtSignature"] = signature
+        parts.append(part)
+    usage = {"promptTokenCount": prompt_tokens, "candidatesTokenCount": 10, "totalTokenCount": prompt_tokens + 10}
+    first = {"candidates": [{"content": {"parts": parts, "role": "model"}, "index": 0}], "usageMetadata": usage,
+             "modelVersion": "gemini-2.5-flash", "responseId": "fake"}
+    last = {"candidates": [{"content": {"parts": [{"text": ""}], "role": "model"}, "finishReason": "STOP", "index": 0}],
+            "usageMetadata": usage, "modelVersion": "gemini-2.5-flash", "responseId": "fake"}
+    return [b"data: " + json.dumps(chunk).encode() + b"\r\n\r\n" for chunk in (first, last)]

@@ -27,13 +27,39 @@ def tags(models: list[str]) -> Reply:
                                    "digest": "a80c4f17acd5", "details": {"format": "gguf", "family": "llama"}} for m in models]})
 
 
-class FakeOllama(FakeServer):
-    """Answers every chat with `pieces`; models listed by /api/tags are `models`."""
+def tool_calls_stream(model: str, calls: list[tuple[str, dict[str, object]]], prompt_eval: int = 169) -> list[bytes]:
+    """A turn that ends by asking for `calls` (name, arguments), shaped like Ollama's documented stream (tests/fixtures/
+    ollama/ollama-docs, "Chat request (Streaming with tools)"): one line with the calls whole, then the done line."""
+    first = {"model": model, "created_at": "2025-07-07T20:22:19.184789Z", "done": False, "message": {
+        "role": "assistant", "content": "", "tool_calls": [{"function": {"name": n, "arguments": a}} for n, a in calls]}}
+    final = {"model": model, "created_at": "2025-07-07T20:22:19.19314Z", "message": {"role": "assistant", "content": ""},
+             "done_reason": "stop", "done": True, "total_duration": 182242375, "load_duration": 41295167,
+             "prompt_eval_count": prompt_eval, "prompt_eval_duration": 24573166, "eval_count": 15,
+             "eval_duration": 115959084}
+    return [(json.dumps(line) + "\n").encode() for line in (first, final)]
 
-    def __init__(self, models: list[str] | None = None, pieces: list[str] | None = None) -> None:
+
+def show(capabilities: list[str] | None) -> Reply:
+    """/api/show for a model; `capabilities` None is an Ollama too old to list them."""
+    body: dict[str, object] = {"modelfile": "", "template": "", "details": {"format": "gguf", "family": "llama"},
+                               "model_info": {}, "modified_at": "2024-05-24T20:57:43Z"}
+    if capabilities is not None:
+        body["capabilities"] = capabilities
+    return Reply.json(body)
+
+
+class FakeOllama(FakeServer):
+    """Answers every chat with `pieces` (or plays `replies`, one per chat); models listed by /api/tags are `models`;
+    /api/show lists `capabilities` for every model."""
+
+    def __init__(self, models: list[str] | None = None, pieces: list[str] | None = None,
+                 replies: list[Reply] | None = None, capabilities: list[str] | None = None) -> None:
         self.models = ["llama3.2:latest"] if models is None else models
         self.pieces = pieces or ["Paris", " is the", " capital."]
-        super().__init__({("GET", "/api/tags"): lambda s: tags(self.models), ("POST", "/api/chat"): self._chat})
+        self.replies = list(replies or [])
+        self.capabilities = ["completion", "tools"] if capabilities is None else capabilities
+        super().__init__({("GET", "/api/tags"): lambda s: tags(self.models), ("POST", "/api/chat"): self._chat,
+                          ("POST", "/api/show"): lambda s: show(self.capabilities)})
 
     def _chat(self, seen: Seen) -> Reply:
         body = seen.json()
@@ -42,4 +68,8 @@ class FakeOllama(FakeServer):
         names = set(self.models) | {m.split(":")[0] for m in self.models if m.endswith(":latest")}
         if model not in names:
             return Reply.json({"error": f"model '{model}' not found"}, 404)
+        if body.get("tools") and "tools" not in self.capabilities:  # what Ollama answers for such a model
+            return Reply.json({"error": f"registry.ollama.ai/library/{model} does not support tools"}, 400)
+        if self.replies:
+            return self.replies.pop(0) if len(self.replies) > 1 else self.replies[0]
         return Reply(200, chat_stream(model, self.pieces), content_type="application/x-ndjson")

@@ -40,3 +40,29 @@ class FakeOpenAI(CloudFake):
 
     def stream(self, pieces: list[str]) -> list[bytes]:
         return chat_stream(pieces)
+
+
+def tool_calls_stream(calls: list[tuple[str, str, dict[str, object]]], text: str = "", prompt_tokens: int = 44,
+                      model: str = "gpt-4o-2024-08-06") -> list[bytes]:
+    """A turn that ends by asking for `calls` (id, name, arguments), shaped like the SDK's recorded stream
+    (tests/fixtures/openai/openai-python-sse/2018feb66ae1.sse): the id and name in each call's first fragment,
+    its arguments JSON split over later fragments, finish_reason "tool_calls", the usage chunk, [DONE]."""
+    base = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 1727346182, "model": model}
+    chunks: list[object] = []
+    if text:
+        chunks.append({**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": text}, "finish_reason": None}]})
+    for n, (call_id, name, arguments) in enumerate(calls):
+        first = {"index": n, "id": call_id, "type": "function", "function": {"name": name, "arguments": ""}}
+        delta: dict[str, object] = {"tool_calls": [first]}
+        if n == 0 and not text:
+            delta = {"role": "assistant", "content": None, "tool_calls": [first], "refusal": None}
+        chunks.append({**base, "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": None}]})
+        encoded = json.dumps(arguments)
+        for piece in (encoded[i:i + 7] for i in range(0, len(encoded), 7)):
+            chunks.append({**base, "choices": [{"index": 0, "delta": {"tool_calls": [{"index": n, "function": {"arguments": piece}}]},
+                                                "logprobs": None, "finish_reason": None}]})
+    chunks.append({**base, "choices": [{"index": 0, "delta": {}, "logprobs": None, "finish_reason": "tool_calls"}]})
+    chunks.append({**base, "choices": [], "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": 16,
+                                                    "total_tokens": prompt_tokens + 16}})
+    chunks.append("[DONE]")
+    return sse(chunks)

@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from assistant.tools import McpSettings, ToolHub, mcp_settings_from_mapping
+from assistant.core.config import McpSettings, settings_from_mapping
+from assistant.tools import ToolHub
 
 SERVER = str(Path(__file__).with_name("mcp_server.py"))
 
@@ -40,7 +41,7 @@ def alive(pids: Path) -> list[int]:
 
 
 def settings(servers: dict[str, dict[str, Any]], **limits: Any) -> McpSettings:
-    return mcp_settings_from_mapping({"start_timeout": 20, **limits, "servers": servers})
+    return settings_from_mapping({"mcp": {"start_timeout": 20, **limits, "servers": servers}}).mcp
 
 
 def sleeps(log: Path) -> list[dict[str, Any]]:

@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from assistant.tools import Choice, ConsentPolicy, ToolCall, ToolHub
+from assistant.core.events import Choice
+from assistant.core.tools import ToolCall
+from assistant.tools import ConsentPolicy, ToolHub
 from assistant.tools.consent import REFUSED_FOR_MODEL
 from tests.tools.conftest import settings, stdio_server
 

@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
-from assistant.tools.formats import anthropic, gemini, ollama, openai
-from assistant.tools.values import ToolCall, ToolResult, ToolSpec, assign_wire_names
+from assistant.core.tools import ToolCall, ToolExchange, ToolResult, ToolSpec
+from assistant.providers import anthropic, gemini, ollama, openai
+from assistant.tools.values import assign_wire_names
 from tests.fakes.cassettes import cassette
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures"
@@ -39,6 +40,11 @@ def specs_from(tools: list[dict[str, Any]], pick: str, server: str = "rec") -> t
 
 def results_for(calls: tuple[ToolCall, ...], *texts: str) -> list[ToolResult]:
     return [ToolResult(c.id, c.server, c.tool, "ok", text) for c, text in zip(calls, texts, strict=True)]
+
+
+def answered(calls: tuple[ToolCall, ...], *texts: str) -> ToolExchange:
+    """The round of `calls`, each answered with one of `texts` (a model turn that said nothing first)."""
+    return ToolExchange("", calls, tuple(results_for(calls, *texts)))
 
 
 # -- OpenAI --------------------------------------------------------------------------------------------------------
@@ -81,7 +87,7 @@ def test_openai_chain_of_two_calls_rebuilds_each_next_request() -> None:
         stream = openai.ToolStream(tools)
         stream.feed(json.loads(rec[i].body))
         assert stream.wants_tools
-        history += openai.turn_messages("", stream.calls, results_for(stream.calls, answer_text))
+        history += openai.turn_messages(answered(stream.calls, answer_text))
         assert history == json.loads(rec[i + 1].request_body)["messages"]
     last = openai.ToolStream(tools)
     last.feed(json.loads(rec[2].body))
@@ -101,7 +107,7 @@ def test_openai_compatible_streams_from_openrouter(variant: str) -> None:
     assert (call.server, call.tool, dict(call.arguments), call.problem) == ("rec", "llm_version", {}, "")
     assert stream.wants_tools
     sent = json.loads(rec[1].request_body)["messages"][2:]  # llm also sends an empty assistant message before these
-    mine = openai.turn_messages("", stream.calls, results_for(stream.calls, "0.fixed-version"))
+    mine = openai.turn_messages(answered(stream.calls, "0.fixed-version"))
     assert [m["role"] for m in mine] == [m["role"] for m in sent] == ["assistant", "tool"]
     assert mine[0]["tool_calls"][0]["function"] == sent[0]["tool_calls"][0]["function"]
     assert mine[1]["content"] == sent[1]["content"]
@@ -146,7 +152,7 @@ def test_anthropic_two_parallel_calls_rebuild_the_next_request() -> None:
     for event in sse_data(rec[0].body):
         stream.feed(event)
     assert stream.wants_tools and [c.tool for c in stream.calls] == ["pelican_name_generator"] * 2
-    mine = anthropic.turn_messages("", stream.calls, results_for(stream.calls, "Charles", "Sammy"))
+    mine = anthropic.turn_messages(answered(stream.calls, "Charles", "Sammy"))
     sent = json.loads(rec[1].request_body)["messages"][1:]
     # llm puts a " " text block first; an empty text block is rejected, so ours has none.
     assert mine[0] == {"role": "assistant", "content": [b for b in sent[0]["content"] if b["type"] == "tool_use"]}
@@ -169,7 +175,7 @@ def test_anthropic_single_call_with_empty_input() -> None:
 def test_anthropic_failed_and_refused_results_are_marked_as_errors() -> None:
     call = ToolCall("toolu_1", "s", "w", {"p": "x"}, "toolu_1", "w")
     for status in ("error", "refused", "timeout"):
-        (_, user) = anthropic.turn_messages("Let me try.", [call], [ToolResult("toolu_1", "s", "w", status, "no")])
+        (_, user) = anthropic.turn_messages(ToolExchange("Let me try.", (call,), (ToolResult("toolu_1", "s", "w", status, "no"),)))
         assert user["content"] == [{"type": "tool_result", "tool_use_id": "toolu_1", "content": "no", "is_error": True}]
 
 
@@ -193,7 +199,7 @@ def test_gemini_function_call_with_thought_signature_rebuilds_the_next_request()
     (call,) = stream.calls
     assert (call.tool, call.provider_id, call.id) == ("pelican_name_generator", "", "gemini_call_0")
     assert call.signature.startswith("ClgBEU0yD8z3") and stream.wants_tools and stream.finish_reason == "STOP"
-    mine = gemini.turn_messages("", stream.calls, results_for(stream.calls, "Charles"))
+    mine = gemini.turn_messages(answered(stream.calls, "Charles"))
     sent = _camel(json.loads(rec[1].request_body)["contents"][1:3])
     for turn in sent:  # llm made up call ids the API never sent
         for part in turn["parts"]:
@@ -209,7 +215,7 @@ def test_gemini_3_signature_and_arguments() -> None:
         stream.feed(chunk)
     (call,) = stream.calls
     assert (call.tool, dict(call.arguments)) == ("multiply", {"x": 5, "y": 3})
-    model_turn, answer = gemini.turn_messages("", stream.calls, results_for(stream.calls, "15"))
+    model_turn, answer = gemini.turn_messages(answered(stream.calls, "15"))
     sent = _camel(json.loads(rec[1].request_body)["contents"])
     assert model_turn["parts"] == [p for p in sent[1]["parts"] if "functionCall" in p]
     assert answer == sent[2]
@@ -225,7 +231,7 @@ def test_gemini_alt_sse_stream_with_ids_from_pydantic_ai() -> None:
     for chunk in sse_data(rec[0].body):
         stream.feed(chunk)
     assert len(stream.calls) == 1 and stream.wants_tools
-    model_turn, answer = gemini.turn_messages("", stream.calls, results_for(stream.calls, "Mexico"))
+    model_turn, answer = gemini.turn_messages(answered(stream.calls, "Mexico"))
     sent_model, sent_answer = json.loads(rec[1].request_body)["contents"][1:3]
     assert model_turn["parts"][0]["functionCall"] == {"name": "get_country", "args": {}}
     # pydantic-ai re-encodes the signature as URL-safe base64; the bytes are the same.
@@ -237,7 +243,7 @@ def test_gemini_alt_sse_stream_with_ids_from_pydantic_ai() -> None:
 
 def test_gemini_error_results_use_the_error_key() -> None:
     call = ToolCall("c", "s", "w", {}, "fc-1", "w")
-    _, answer = gemini.turn_messages("", [call], [ToolResult("c", "s", "w", "timeout", "too slow")])
+    _, answer = gemini.turn_messages(ToolExchange("", (call,), (ToolResult("c", "s", "w", "timeout", "too slow"),)))
     assert answer["parts"] == [{"functionResponse": {"name": "w", "response": {"error": "too slow"}, "id": "fc-1"}}]
 
 
@@ -266,7 +272,7 @@ def test_ollama_history_matches_the_recorded_request() -> None:
     sent = json.loads(rec.request_body)["messages"]
     call = ToolCall("ollama_call_0", "w", "get_current_weather", sent[0]["tool_calls"][0]["function"]["arguments"],
                     wire_name="get_current_weather")
-    mine = ollama.turn_messages("", [call], [ToolResult(call.id, "w", call.tool, "ok", sent[1]["content"])])
+    mine = ollama.turn_messages(ToolExchange("", (call,), (ToolResult(call.id, "w", call.tool, "ok", sent[1]["content"]),)))
     assert mine[0] == sent[0]
     # Current Ollama (and its Python client's Message.tool_name) names the tool a result belongs to; this 2024
     # recording predates the field.
@@ -276,6 +282,6 @@ def test_ollama_history_matches_the_recorded_request() -> None:
     assert answer.calls == () and not answer.wants_tools
 
 
-def test_every_format_leaves_a_body_without_tools_alone() -> None:
-    for module in (openai, anthropic, gemini, ollama):
+def test_every_cloud_format_leaves_a_body_without_tools_alone() -> None:
+    for module in (openai, anthropic, gemini):
         assert module.with_tools({"model": "m"}, ()) == {"model": "m"}

@@ -8,14 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.tools import (
-    ConsentPolicy,
-    ServerStatus,
-    ToolCall,
-    ToolHub,
-    ToolSpec,
-    inventory,
-)
+from assistant.core.tools import ToolCall, ToolSpec
+from assistant.tools import ConsentPolicy, ServerStatus, ToolHub, inventory
 from assistant.tools.display import (
     call_line,
     inventory_lines,
@@ -175,7 +169,7 @@ async def test_streamable_http_server(http_server: str) -> None:
 
 
 def test_importing_the_tools_package_does_not_import_the_sdk() -> None:
-    code = ("import sys, assistant.tools, assistant.tools.hub, assistant.tools.formats.openai; "
+    code = ("import sys, assistant.tools, assistant.tools.hub, assistant.providers.openai, assistant.engine.tools_loop; "
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('mcp', 'mcp_types', 'pydantic', 'anyio')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).resolve().parents[2]).stdout.strip()
