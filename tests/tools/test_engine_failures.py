@@ -140,3 +140,17 @@ async def test_ollama_with_tools_runs_calls_and_sends_results_by_tool_name(isola
     second = json.loads([s for s in ollama.seen if s.path.startswith("/api/chat")][1].body)
     assert second["messages"][-2]["tool_calls"] == [{"function": {"name": "add", "arguments": {"a": 4, "b": 5}}}]
     assert second["messages"][-1] == {"role": "tool", "content": "9.0", "tool_name": "add"}
+
+
+async def test_a_named_ollama_model_without_tools_is_asked_without_them(isolated_env: Path) -> None:
+    with fo.FakeOllama(capabilities=["completion"], pieces=["Hi", "."]) as ollama:
+        engine = tool_engine(isolated_env, {"ollama": ollama.url})
+        try:
+            events = await converse(engine, ask(engine, "Say hi", "ollama:llama3.2"))
+        finally:
+            await engine.aclose()
+    assert finished(events).answer.text == "Hi."
+    assert "ollama:llama3.2:latest cannot call tools - answering without tools." in [
+        e.text for e in events if isinstance(e, Notice)]
+    (chat,) = [s for s in ollama.seen if s.path.startswith("/api/chat")]
+    assert not json.loads(chat.body).get("tools")  # the client sends an empty list when none are offered
