@@ -45,7 +45,12 @@ def run_models(args: argparse.Namespace) -> int:
         return 0
     for name, models in groups.items():
         print(name)
+        several = len({m.where for m in models}) > 1  # several servers (Ollama hosts): a heading for each
+        where = None
         for m in models:
+            if several and m.where != where:
+                where = m.where
+                print(f"  @ {for_terminal(where)}")
             mark = "✓" if m.available else "✗"
             price = engine.price(m.ref)
             if price is None:
@@ -54,7 +59,8 @@ def run_models(args: argparse.Namespace) -> int:
                 cost = "free"
             else:
                 cost = f"${price.input_per_token * 1e6:.2f}/${price.output_per_token * 1e6:.2f} per M"
-            print(f"  {mark} {for_terminal(str(m.ref)):<40} {cost:<22} {m.size:>8}  {for_terminal(m.detail)}")
+            indent = "    " if several else "  "
+            print(f"{indent}{mark} {for_terminal(str(m.ref)):<40} {cost:<22} {m.size:>8}  {for_terminal(m.detail)}")
     return 0
 
 

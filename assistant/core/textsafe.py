@@ -36,3 +36,9 @@ def one_line(text: str, secret: str | None = None) -> str:
         words = ["[redacted]" if "*" in w and (secret[:6] in w or secret[-4:] in w) else w for w in words]
     text = " ".join(words)
     return text if len(text) <= MESSAGE_LIMIT else text[: MESSAGE_LIMIT - 1] + "…"
+
+
+def first_clause(message: str) -> str:
+    """The first clause of an error message: enough to say why, short enough for one line."""
+    head = message.split(";")[0].strip().rstrip(".")
+    return head[:80]

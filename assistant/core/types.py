@@ -123,6 +123,7 @@ class ModelInfo:
     detail: str = ""
     local: bool = False
     size: str = ""
+    where: str = ""  # which server of its provider has it, for listings (Ollama: a host, its state and latency)
 
 
 @dataclass(frozen=True)

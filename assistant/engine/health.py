@@ -7,6 +7,8 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from assistant.core.textsafe import first_clause
+
 # Failures that say something about the provider as a whole; a bad request or an unknown model does not.
 COUNTED = frozenset({"unavailable", "rate_limited", "overloaded", "timeout", "connection", "malformed", "auth",
                      "probe_timeout", "hang"})
@@ -98,9 +100,3 @@ class Health:
     def window(self) -> float:
         """How far back `replay` needs to look."""
         return max(self.cooldown * 4, 600.0)
-
-
-def first_clause(message: str) -> str:
-    """The first clause of an error message: enough to say why, short enough for one line."""
-    head = message.split(";")[0].strip().rstrip(".")
-    return head[:80]

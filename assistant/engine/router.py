@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 from assistant.core.errors import AssistantError, BudgetExceeded, ProviderUnavailable, UsageError
 from assistant.core.money import usd
+from assistant.core.textsafe import first_clause
 from assistant.core.types import Attempt, ModelRef
-from assistant.engine.health import first_clause
 
 POLICY_WORDS = {"cheapest": "cheapest", "fastest": "fastest", "best": "best quality", "local-first": "local-first"}
 

@@ -1,16 +1,16 @@
-"""Local models served by Ollama, through the official ollama AsyncClient; tools for the models whose
-/api/show capabilities include "tools", calls arriving whole in `message.tool_calls`, results as `tool` messages."""
+"""Local models served by Ollama (one host or several, see ollama_hosts.py), through the official ollama AsyncClient;
+tools for the models whose /api/show capabilities include "tools", calls arriving whole in `message.tool_calls`,
+results as `tool` messages."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from assistant.core.config import setting
 from assistant.core.errors import (
-    ConfigError,
     ConnectionLost,
     MalformedResponse,
     ModelNotFound,
@@ -21,36 +21,22 @@ from assistant.core.errors import (
     ToolsUnsupported,
 )
 from assistant.core.spec import TOOLS, ProviderSpec
-from assistant.core.textsafe import for_terminal, one_line
+from assistant.core.textsafe import first_clause, one_line
 from assistant.core.tools import ToolCall, ToolCalls, ToolExchange, ToolSpec, make_call, paired
 from assistant.core.types import ModelInfo, ModelRef, ProviderRequest, Usage
 from assistant.providers.base import Availability, Chunk, Provider, ProviderContext
+from assistant.providers.ollama_hosts import Host, HostPool, base_url, host_port, listing, tcp_reachable
 
 
 @dataclass(frozen=True)
 class OllamaSettings:
     host: str = setting("http://127.0.0.1:11434", "Where Ollama listens.", "OLLAMA_HOST")
+    hosts: tuple[str, ...] = setting((), "Several Ollama servers (e.g. [\"http://gpu-box:11434\", \"127.0.0.1:11434\"]); "
+                                         "each request goes to a healthy one that has the model (loaded first, then the "
+                                         "fastest), and to the next one if it fails. Empty: host alone.")
     model: str = setting("llama3.2", "Ollama model preferred when several are pulled.")
     probe_timeout: float = setting(0.25, "Seconds to wait when checking whether Ollama is up.", lo=0.01, hi=30)
     keep_alive: str = setting("5m", "How long Ollama keeps the model loaded after a request.")
-
-
-def host_port(host: str) -> tuple[str, int]:
-    """Host and port of an Ollama address; a malformed one is a configuration error that says what to fix."""
-    try:
-        parts = urlsplit(host if "://" in host else f"http://{host}")
-        port = parts.port or (443 if parts.scheme == "https" else 11434)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(host)
-    except ValueError:
-        raise ConfigError(f"The Ollama address '{for_terminal(host)}' is not valid; set OLLAMA_HOST (or host under "
-                          "[ollama]) to host:port, e.g. 127.0.0.1:11434.") from None
-    return parts.hostname, port
-
-
-def base_url(host: str) -> str:
-    """Ollama accepts OLLAMA_HOST=0.0.0.0:11434; the client needs a scheme."""
-    return host if "://" in host else f"http://{host}"
 
 
 def _size(num: int | None) -> str:
@@ -58,54 +44,73 @@ def _size(num: int | None) -> str:
 
 
 class OllamaProvider(Provider):
+    """One provider over one or more Ollama hosts (ollama_hosts.py says which host a request goes to)."""
+
     def __init__(self, context: ProviderContext) -> None:
         super().__init__(context)
         self.config: OllamaSettings = context.section
-        self.host = base_url(self.config.host)
-        self._client: Any = None
-        self._pulled: list[str] | None = None
-        self._sizes: dict[str, int | None] = {}
+        urls = [base_url(h) for h in (self.config.hosts or (self.config.host,))]
+        for url in urls:
+            host_port(url)  # a malformed address fails here with a line that says what to fix
+        self.pool = HostPool(urls)
+        self.host = self.pool.first.url  # model management (and single-host messages) use the first host
         self._tool_models: dict[str, bool] = {}  # model -> /api/show lists "tools" among its capabilities
 
-    def _get_client(self) -> Any:
-        if self._client is None:
+    def _client_for(self, host: Host) -> Any:
+        if host.client is None:
             import httpx
             import ollama
 
-            host_port(self.host)  # a malformed address fails here with a line that says what to fix
             timeout = httpx.Timeout(self.context.network.read_timeout, connect=self.config.probe_timeout * 4)
-            self._client = ollama.AsyncClient(host=self.host, timeout=timeout)
-        return self._client
+            host.client = ollama.AsyncClient(host=host.url, timeout=timeout)
+        return host.client
 
-    def _down(self) -> ProviderUnavailable:
+    def _get_client(self) -> Any:
+        return self._client_for(self.pool.first)
+
+    @property
+    def _pulled(self) -> list[str] | None:
+        """Models pulled on the hosts that are up (None before the first probe)."""
+        return self.pool.models() if any(h.models is not None for h in self.pool.hosts) else None
+
+    @_pulled.setter
+    def _pulled(self, value: list[str] | None) -> None:
+        if value is None:  # forget the listings: the next probe asks again
+            for host in self.pool.hosts:
+                host.models = None
+
+    def _down(self, host: Host | None = None) -> ProviderUnavailable:
+        url = (host or self.pool.first).url
         return ProviderUnavailable(
-            f"Ollama is not running at {self.host}; start it with `ollama serve` (or set OLLAMA_HOST).", provider=self.name
+            f"Ollama is not running at {url}; start it with `ollama serve` (or set OLLAMA_HOST).", provider=self.name
         )
 
-    async def reachable(self) -> bool:
-        """A TCP connect, bounded by probe_timeout: a down Ollama costs at most a fraction of a second."""
-        import asyncio
+    async def _reachable(self, host: Host) -> bool:
+        return await tcp_reachable(host.url, self.config.probe_timeout)
 
-        host, port = host_port(self.host)
+    async def reachable(self) -> bool:
+        return await self._reachable(self.pool.first)
+
+    async def _probe(self, host: Host) -> tuple[list[str], dict[str, int | None], frozenset[str]]:
+        """What the host has pulled and (if it says) has loaded."""
         try:
-            _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), self.config.probe_timeout)
-        except (TimeoutError, OSError):
-            return False
-        writer.close()
-        return True
+            return await listing(self._client_for(host), max(1.0, self.config.probe_timeout * 8))
+        except Exception as exc:
+            raise self._translate(exc, None, host) from exc
 
     async def pulled_models(self) -> list[str]:
-        import asyncio
+        await self.pool.refresh(self._probe, self._reachable)
+        if not self.pool.up():
+            raise self._unavailable()
+        return self.pool.models()
 
-        if not await self.reachable():
-            raise self._down()
-        try:
-            response = await asyncio.wait_for(self._get_client().list(), max(1.0, self.config.probe_timeout * 8))
-        except Exception as exc:
-            raise self._translate(exc, None) from exc
-        self._pulled = [m.model for m in response.models if m.model]
-        self._sizes = {m.model: m.size for m in response.models}
-        return self._pulled
+    def _unavailable(self) -> ProviderUnavailable:
+        if len(self.pool.hosts) == 1:
+            host = self.pool.first
+            return self._down() if host.detail == "not running" else ProviderUnavailable(host.detail, provider=self.name)
+        why = "; ".join(f"{h.label}: {first_clause(h.detail or 'down')}" for h in self.pool.hosts)
+        return ProviderUnavailable(f"No Ollama host is answering ({why}); start `ollama serve` on one of them.",
+                                   provider=self.name)
 
     async def availability(self) -> Availability:
         try:
@@ -114,26 +119,37 @@ class OllamaProvider(Provider):
             return Availability(False, exc.message)
         if not models:
             return Availability(False, f"Ollama is running but has no models; pull one with `ollama pull {self.config.model}`.")
-        return Availability(True, f"{len(models)} model(s) pulled")
+        hosts = len(self.pool.hosts)
+        where = f" on {len(self.pool.up())} of {hosts} hosts" if hosts > 1 else ""
+        return Availability(True, f"{len(models)} model(s) pulled{where}")
 
     def default_model(self) -> str | None:
         preferred = self.config.model
-        if self._pulled is None:
+        pulled = self._pulled
+        if pulled is None:
             return preferred
-        for name in self._pulled:
+        for name in pulled:
             if name == preferred or name.split(":")[0] == preferred:
                 return name
-        return self._pulled[0] if self._pulled else preferred
+        return pulled[0] if pulled else preferred
 
     async def list_models(self) -> list[ModelInfo]:
-        try:
-            models = await self.pulled_models()
-        except ProviderError as exc:
-            return [ModelInfo(ModelRef(self.name, self.config.model), False, exc.message, local=True)]
-        infos = [ModelInfo(ModelRef(self.name, m), True, "pulled", local=True, size=_size(self._sizes.get(m))) for m in models]
-        if not infos:
-            infos.append(ModelInfo(ModelRef(self.name, self.config.model), False,
-                                   f"not pulled: run `ollama pull {self.config.model}`", local=True))
+        """Each host's models, with the host (and its state and latency) as `where`."""
+        await self.pool.refresh(self._probe, self._reachable)
+        infos: list[ModelInfo] = []
+        for host in self.pool.hosts:
+            where = host.summary()
+            if not host.up:
+                why = self._down(host).message if host.detail == "not running" else host.detail
+                infos.append(ModelInfo(ModelRef(self.name, self.config.model), False, why, local=True, where=where))
+                continue
+            for m in host.models or ():
+                detail = "pulled, loaded" if host.is_loaded(m) else "pulled"
+                infos.append(ModelInfo(ModelRef(self.name, m), True, detail, local=True,
+                                       size=_size(host.sizes.get(m)), where=where))
+            if not host.models:
+                infos.append(ModelInfo(ModelRef(self.name, self.config.model), False,
+                                       f"not pulled: run `ollama pull {self.config.model}`", local=True, where=where))
         return infos
 
     async def supports_tools(self, model: str) -> bool:
@@ -143,26 +159,29 @@ class OllamaProvider(Provider):
 
         if model not in self._tool_models:
             try:
-                shown = await asyncio.wait_for(self._get_client().show(model), max(1.0, self.config.probe_timeout * 8))
+                host = next(iter(self.pool.order(model)), self.pool.first)  # the host the request would go to
+                shown = await asyncio.wait_for(self._client_for(host).show(model),
+                                               max(1.0, self.config.probe_timeout * 8))
             except Exception:  # not pulled, down, slow: the request itself will say what is wrong
                 return True
             capabilities = getattr(shown, "capabilities", None)
             self._tool_models[model] = capabilities is None or "tools" in capabilities
         return self._tool_models[model]
 
-    def _translate(self, exc: BaseException, model: str | None) -> ProviderError:
+    def _translate(self, exc: BaseException, model: str | None, host: Host | None = None) -> ProviderError:
         import asyncio
 
         import httpx
         import ollama
 
+        url = (host or self.pool.first).url
         if isinstance(exc, ProviderError):
             return exc
         if isinstance(exc, ollama.ResponseError):
             text = one_line(str(exc.error or ""))
             if exc.status_code in (401, 403):
                 # A proxy or a secured Ollama refusing us: the next candidate may still answer.
-                return ProviderUnavailable(f"Ollama at {self.host} refused access (HTTP {exc.status_code}: "
+                return ProviderUnavailable(f"Ollama at {url} refused access (HTTP {exc.status_code}: "
                                            f"{text or 'unauthorised'}); check the proxy in front of it.", provider=self.name)
             if "does not support tools" in text.lower():
                 if model:
@@ -178,9 +197,9 @@ class OllamaProvider(Provider):
                 return Overloaded(f"Ollama could not answer: {text or exc.status_code}.", provider=self.name)
             return ProviderError(f"Ollama refused the request: {text or exc.status_code}.", provider=self.name)
         if isinstance(exc, (httpx.ConnectError, ConnectionError)):
-            return self._down()
+            return self._down(host)
         if isinstance(exc, (httpx.TimeoutException, asyncio.TimeoutError)):
-            return ProviderTimeout(f"Ollama at {self.host} did not answer in time.", provider=self.name)
+            return ProviderTimeout(f"Ollama at {url} did not answer in time.", provider=self.name)
         if isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError)):
             return ConnectionLost("The connection to Ollama dropped mid-answer.", provider=self.name)
         if isinstance(exc, ValueError):
@@ -188,6 +207,42 @@ class OllamaProvider(Provider):
         return ProviderError(f"Ollama failed: {exc.__class__.__name__}.", provider=self.name)
 
     async def stream(self, request: ProviderRequest) -> AsyncIterator[Chunk]:
+        """On the best host for the model; a host that fails before any text hands over to the next one."""
+        model = request.model.model
+        hosts = self.pool.order(model)
+        if not hosts:
+            where = ", ".join(h.label for h in self.pool.hosts)
+            raise ModelNotFound(f"No Ollama host has model '{model}' ({where}); pull it with `ollama pull {model}` "
+                                "on one of them.", provider=self.name)
+        errors: list[tuple[Host, ProviderError]] = []
+        for host in hosts:
+            started, sent = time.perf_counter(), False
+            try:
+                async for chunk in self._stream_on(host, request):
+                    if not sent and not isinstance(chunk, Usage):  # text or tool calls: past the point of return
+                        sent = True
+                        self.pool.answered(host, (time.perf_counter() - started) * 1000)
+                    yield chunk
+                return
+            except ProviderError as exc:
+                if sent or not (exc.falls_back or isinstance(exc, ModelNotFound)):
+                    raise
+                missing = model if isinstance(exc, ModelNotFound) else None
+                self.pool.failed(host, first_clause(exc.message), missing_model=missing)
+                errors.append((host, exc))
+        raise self._all_failed(model, errors)
+
+    def _all_failed(self, model: str, errors: list[tuple[Host, ProviderError]]) -> ProviderError:
+        last = errors[-1][1]
+        if len(errors) == 1:
+            return last
+        why = "; ".join(f"{h.label}: {first_clause(e.message)}" for h, e in errors)
+        if all(isinstance(e, ModelNotFound) for _, e in errors):
+            return ModelNotFound(f"No Ollama host has model '{model}' ({why}); pull it with `ollama pull {model}`.",
+                                 provider=self.name)
+        return ProviderUnavailable(f"Every Ollama host failed ({why}).", provider=self.name)
+
+    async def _stream_on(self, host: Host, request: ProviderRequest) -> AsyncIterator[Chunk]:
         options: dict[str, Any] = {"num_predict": request.settings.max_tokens}
         if request.settings.temperature is not None:
             options["temperature"] = request.settings.temperature
@@ -200,7 +255,7 @@ class OllamaProvider(Provider):
         calls = ToolStream(request.tools)
         tools = {"tools": tool_definitions(request.tools)} if request.tools else {}
         try:
-            response = await self._get_client().chat(
+            response = await self._client_for(host).chat(
                 model=model, messages=messages, stream=True, options=options, keep_alive=self.config.keep_alive,
                 **tools,
             )
@@ -220,16 +275,17 @@ class OllamaProvider(Provider):
                                   estimated=part.prompt_eval_count is None or part.eval_count is None)
                     yield usage
         except Exception as exc:
-            raise self._translate(exc, model) from exc
+            raise self._translate(exc, model, host) from exc
         if not done:
             raise ConnectionLost("Ollama's stream ended before the answer was finished.", provider=self.name)
 
     async def aclose(self) -> None:
-        if self._client is not None:
-            try:
-                await self._client._client.aclose()
-            except Exception:  # closing is best effort: the process is ending anyway
-                pass
+        for host in self.pool.hosts:
+            if host.client is not None:
+                try:
+                    await host.client._client.aclose()
+                except Exception:  # closing is best effort: the process is ending anyway
+                    pass
 
 
 def tool_definitions(tools: Sequence[ToolSpec]) -> list[dict[str, Any]]:

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from assistant.engine.engine import Engine
 
 AUTO = "auto"
+SAME = "#"  # never part of a model name: marks a second listing of the same model
 
 
 def price_text(price: Price | None) -> str:
@@ -35,19 +36,30 @@ def price_text(price: Price | None) -> str:
 
 
 def model_options(models: dict[str, list[ModelInfo]], price: Callable[[ModelRef], Price | None]) -> list[Option | None]:
-    """A header per provider; a reason shared by all its models (no key, not running) is said once there."""
+    """A header per provider (and per server, when it has several: Ollama hosts); a reason shared by all its models
+    (no key, not running) is said once there. A model on two servers is listed under each; the router picks."""
     items: list[Option | None] = [Option(Content("Automatic: the router chooses (local first)"), id=AUTO)]
+    used: set[str] = set()
     for provider, infos in models.items():
         details = {info.detail for info in infos}
         shared = details.pop() if len(details) == 1 and infos and not infos[0].available else ""
+        several = len({info.where for info in infos}) > 1
         items.append(None)
         items.append(Option(Content(f"{provider}" + (f" · {for_terminal(shared)}" if shared else "")), disabled=True))
+        where = None
         for info in infos:
+            if several and info.where != where:
+                where = info.where
+                items.append(Option(Content(f" @ {for_terminal(where)}"), disabled=True))
             state = "ready" if info.available else "unavailable"
             detail = f" · {for_terminal(info.detail)}" if info.detail and not shared else ""
             size = f" · {info.size}" if getattr(info, "size", "") else ""
             line = f"  {for_terminal(info.ref.model)}  [{state}] · {price_text(price(info.ref))}{size}{detail}"
-            items.append(Option(Content(line), id=str(info.ref), disabled=info.ref.model == "?"))
+            ident = str(info.ref)
+            while ident in used:  # the same model on another host: a distinct id, the same choice
+                ident += SAME
+            used.add(ident)
+            items.append(Option(Content(line), id=ident, disabled=info.ref.model == "?"))
     return items
 
 
@@ -84,7 +96,7 @@ class ModelPickerScreen(ForwardWorkerFailures, ModalScreen[str | None]):
                 break
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
-        self.dismiss(event.option.id)
+        self.dismiss(event.option.id.split(SAME)[0] if event.option.id else None)
 
     def action_cancel(self) -> None:
         self.dismiss(None)
