@@ -105,13 +105,21 @@ FIGURES: dict[str, Figure] = {
     "team_down_lookup_p99_us": Figure("team", "lookup, server down (after the first failure) p99", "us", 1000.0),
     "team_down_vs_bare_get_ratio": Figure("team", "down lookup p99 / bare GET p50", "x"),
     "team_put_caller_p99_us": Figure("team", "sharing an answer, as the request sees it, p99", "us"),
+    # tools: the same MCP tool call through ToolHub (consent, runner, timeout, cap) and through a bare SDK session
+    "tools_call_ms": Figure("tools", "one MCP tool call through ToolHub, p50", "ms"),
+    "tools_call_raw_ms": Figure("tools", "  floor: the same call, bare SDK session", "ms"),
+    "tools_call_overhead_ms": Figure("tools", "  overhead", "ms"),
+    "tools_call_ratio": Figure("tools", "  ratio", "x"),
+    "tools_parallel_sequential_ms": Figure("tools", "slow calls of one turn, one after another", "ms"),
+    "tools_parallel_ms": Figure("tools", "  the same calls side by side", "ms"),
+    "tools_parallel_speedup": Figure("tools", "  speed-up", "x"),
 }
-AREAS = ("start-up", "cache", "engine", "embedded", "storage", "team", "memory")
+AREAS = ("start-up", "cache", "engine", "embedded", "storage", "team", "tools", "memory")
 # Figures that qualify others (counts, settings, p50s behind the p99 rows) are in the JSON but not worth a row.
 CONTEXT_ONLY = {"history_conversations", "embedded_tokens_per_answer", "embedded_threads", "engine_stream_tokens",
                 "engine_rounds", "cache_entries", "cache_turns", "cache_request_bytes", "cache_conversation_bytes",
                 "cache_cached_ask_heavy_imports", "team_payload_bytes", "team_answer_bytes",
-                "team_payload_json_object_bytes"}
+                "team_payload_json_object_bytes", "tools_parallel_calls"}
 SHOWN_WITHOUT_ENTRY = re.compile(r"_p50_(us|ms|ratio)$|_floor_p50_")
 
 
@@ -144,6 +152,7 @@ def _sections(quick: bool) -> list[tuple[str, Callable[[Path], dict[str, float]]
     from assistant.bench.process_bench import run_process_bench
     from assistant.bench.storage_bench import run_storage_bench
     from assistant.bench.team_bench import run as run_team_bench
+    from assistant.bench.tools_bench import run as run_tools_bench
 
     if quick:
         return [
@@ -154,6 +163,7 @@ def _sections(quick: bool) -> list[tuple[str, Callable[[Path], dict[str, float]]
             ("embedded", lambda w: run_embedded_bench(w, max_tokens=8, rounds=1)),
             ("storage", lambda w: run_storage_bench(w, records=20, conversations=300, searches=5)),
             ("team cache", lambda w: run_team_bench(True, w)),
+            ("tools", lambda w: run_tools_bench(True)),
         ]
     return [
         ("start-up and memory", lambda w: run_process_bench(w)),
@@ -163,6 +173,7 @@ def _sections(quick: bool) -> list[tuple[str, Callable[[Path], dict[str, float]]
         ("embedded", lambda w: run_embedded_bench(w)),
         ("storage", lambda w: run_storage_bench(w)),
         ("team cache", lambda w: run_team_bench(False, w)),
+        ("tools", lambda w: run_tools_bench(False)),
     ]
 
 

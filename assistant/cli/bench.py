@@ -25,12 +25,15 @@ to compare across machines and runs.
   storage    recording one request; history search for two words over 100,000 conversations against the same
              FTS5 query without the join and snippets (p50/p99 of 200 searches).
   memory     the CLI's RSS after one answer; the TUI's idle RSS (with start-up).
-  team/semantic/tools   each tier's own section, next to its own floor (see their module docstrings).
+  tools      one MCP tool call (add) through ToolHub against the same call on a bare SDK session to a second
+             copy of the server, alternated (p50 of 300); then N slow calls of one turn one after another and
+             side by side (the speed-up).
+  team/semantic   each tier's own section, next to its own floor (see their module docstrings).
 """
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("bench", help="measure start-up, cache, engine overhead, embedded speed, storage and memory",
+    p = sub.add_parser("bench", help="measure start-up, cache, engine overhead, embedded speed, storage, tools and memory",
                        description=METHOD, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     p.add_argument("--quick", action="store_true", help="small sizes and one round each: a smoke run, not real figures")

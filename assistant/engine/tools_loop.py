@@ -11,7 +11,7 @@ import asyncio
 import time
 from collections.abc import AsyncGenerator, Callable
 from contextlib import aclosing
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from assistant.core.config import McpSettings
@@ -38,6 +38,14 @@ if TYPE_CHECKING:
     from assistant.providers.base import Provider
     from assistant.tools import Approver, ConsentPolicy, ToolHub
     from assistant.tools.values import ServerStatus
+
+
+@dataclass(frozen=True)
+class Round:
+    """One round's results (one per call, in the calls' order) and how long at least one of them was running."""
+
+    results: tuple[ToolResult, ...]
+    busy_ms: float
 
 
 class SessionTools:
@@ -90,13 +98,20 @@ class SessionTools:
 
         return ConsentPolicy.from_settings(self.settings, use.allowed, approver, self.always)
 
-    async def run_round(self, calls: tuple[ToolCall, ...], use: ToolUse) -> AsyncGenerator[Event | tuple[ToolResult, ...], None]:
-        """Events while one round of calls is decided and run, then the results (one per call, in order)."""
+    async def run_round(self, calls: tuple[ToolCall, ...], use: ToolUse) -> AsyncGenerator[Event | Round, None]:
+        """Events while one round of calls is decided and run, then the Round (results one per call, in order)."""
         assert self._hub is not None
         queue: asyncio.Queue[Event] = asyncio.Queue()
         replies: list[ConsentReply] = []
+        # When each call ran (taken as it happens), so the round's tool time leaves out waiting for the user.
+        started: dict[str, float] = {}
+        spans: list[tuple[float, float]] = []
 
         def observe(call: ToolCall, result: ToolResult | None) -> None:
+            if result is None:
+                started[call.id] = time.perf_counter()
+            elif call.id in started:
+                spans.append((started.pop(call.id), time.perf_counter()))
             queue.put_nowait(ToolCallStarted(call) if result is None else ToolCallFinished(call, result))
 
         async def approver(call: ToolCall) -> Choice:
@@ -120,7 +135,7 @@ class SessionTools:
                     break
             while not queue.empty():
                 yield queue.get_nowait()
-            yield task.result()
+            yield Round(task.result(), _covered(spans))
         finally:
             for reply in replies:
                 reply.cancel()  # a dialog still open when the answer stops: its answer no longer matters
@@ -169,25 +184,32 @@ async def model_turns(tools: SessionTools, use: ToolUse, provider: Provider, req
         await recorder.ensure_answer(state.ref)  # the calls are linked to the answer's row before any runs
         results: tuple[ToolResult, ...] = ()
         order = {call.id: n for n, call in enumerate(calls)}
-        began = time.perf_counter()
         yield Waiting("running tools" if len(calls) > 1 else f"running {calls[0].qualified}")
-        try:
-            async with aclosing(tools.run_round(calls, use)) as running:
-                async for item in running:
-                    if isinstance(item, tuple):
-                        results = item
-                        continue
-                    if isinstance(item, ToolCallFinished):
-                        state.tool_results.append(item.result)
-                        recorder.tool_result(rounds, order.get(item.call.id, 0), item.result)
-                    yield item
-        finally:
-            state.tools_ms += (time.perf_counter() - began) * 1000
+        async with aclosing(tools.run_round(calls, use)) as running:
+            async for item in running:
+                if isinstance(item, Round):
+                    results = item.results
+                    state.tools_ms += item.busy_ms
+                    continue
+                if isinstance(item, ToolCallFinished):
+                    state.tool_results.append(item.result)
+                    recorder.tool_result(rounds, order.get(item.call.id, 0), item.result)
+                yield item
         exchanges.append(ToolExchange("".join(state.parts[mark:]), calls, results))
         if state.parts and not state.parts[-1].endswith("\n"):  # what the model says next starts a paragraph
             state.parts.append(PARAGRAPH)
             recorder.chunk(PARAGRAPH)
             yield TextDelta(PARAGRAPH)
+
+
+def _covered(spans: list[tuple[float, float]]) -> float:
+    """Milliseconds during which at least one call was running (calls side by side count once)."""
+    total, reach = 0.0, 0.0
+    for start, end in sorted(spans):
+        if end > reach:
+            total += end - max(start, reach)
+            reach = end
+    return total * 1000
 
 
 def _chars(request: ProviderRequest) -> int:

@@ -231,7 +231,8 @@ class Connection:
         if session is None or self.failure:
             return "error", f"The MCP server '{self.name}' is not running ({self.failure or 'closed'})."
         try:
-            result = await asyncio.wait_for(session.call_tool(tool, arguments), timeout)
+            async with asyncio.timeout(timeout):  # in this task: no task of its own per call, as wait_for makes
+                result = await session.call_tool(tool, arguments)
         except TimeoutError:
             noise = f" It printed text that is not MCP: '{self._noise}'." if self._noise else ""
             return "timeout", f"The tool {self.name}.{tool} did not finish within {timeout:g}s and was stopped.{noise}"

@@ -6,12 +6,14 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from assistant.core.records import StoredToolCall
 from assistant.core.textsafe import for_terminal
 from assistant.core.tools import ToolCall, ToolResult
 from assistant.tools.values import ServerStatus
 
 _ARGS_SHOWN = 300
 _STATUS_WORD = {"ok": "ran", "refused": "refused", "error": "failed", "timeout": "timed out"}
+_APPROVALS = ("trusted", "--allow-tool", "user once", "user always", "refused")
 
 
 def _short(text: str, limit: int) -> str:
@@ -28,16 +30,35 @@ def call_line(call: ToolCall) -> str:
 
 
 def result_head(result: ToolResult) -> str:
-    """`server.tool {"a": 1} ran in 12 ms (trusted)`: a call and how it ended, without its output."""
+    """`server.tool ran in 12 ms (trusted) · {"a": 1}`: a call and how it ended (arguments last, so a narrow
+    line loses them first), without its output."""
     who = f" ({result.approved_by})" if result.approved_by and result.approved_by != "refused" else ""
     took = f" in {result.elapsed_ms:.0f} ms" if result.ran else ""
-    return for_terminal(f"{result.qualified} {_arguments(result.arguments, 120)} {_STATUS_WORD[result.status]}{took}{who}")
+    arguments = _arguments(result.arguments, 120)
+    return for_terminal(f"{result.qualified} {_STATUS_WORD[result.status]}{took}{who} · {arguments}")
 
 
 def result_line(result: ToolResult) -> str:
     """One line per finished call: the call, how it ended, who allowed it, and the first line of its output."""
     first = next((line for line in result.text.splitlines() if line.strip()), "")
-    return result_head(result) + for_terminal(f": {_short(first.strip(), 120)}")
+    return result_head(result) + for_terminal(f" → {_short(first.strip(), 120)}")
+
+
+def running_head(call: ToolCall) -> str:
+    """`server.tool running… · {"a": 1}`: a call that has not finished yet."""
+    return for_terminal(f"{call.qualified} running… · {_arguments(call.arguments, 120)}")
+
+
+def from_stored(call: StoredToolCall) -> ToolResult:
+    """A call history kept, as the result it was when it ran (for showing it again)."""
+    try:
+        arguments = json.loads(call.arguments)
+    except ValueError:
+        arguments = {}
+    status = call.status if call.status in _STATUS_WORD else "error"
+    return ToolResult("", call.server, call.tool, status, call.result, call.elapsed_ms,  # type: ignore[arg-type]
+                      call.approved_by if call.approved_by in _APPROVALS else "",  # type: ignore[arg-type]
+                      call.truncated, arguments=arguments if isinstance(arguments, dict) else {})
 
 
 def result_text(result: ToolResult) -> str:
@@ -46,14 +67,21 @@ def result_text(result: ToolResult) -> str:
 
 
 def summary_line(results: Sequence[ToolResult], wall_ms: float) -> str:
-    """What the answer says about its tools: how many calls ran, how long they took (side by side, so the wall time
-    is less than the sum), and how many were refused."""
+    """What the answer says about its tools: how many calls ran and how long they took (side by side, so the wall
+    time is less than the sum), how many were refused, and how many could not be made at all."""
     ran = [r for r in results if r.ran]
     refused = sum(1 for r in results if r.status == "refused")
-    total = sum(r.elapsed_ms for r in ran)
-    extra = f", {refused} refused" if refused else ""
-    return (f"{len(ran)} tool call{'s' if len(ran) != 1 else ''} ran in {wall_ms / 1000:.2f}s "
-            f"({total / 1000:.2f}s if one after another){extra}")
+    unmade = len(results) - len(ran) - refused
+    parts = []
+    if ran:
+        total = sum(r.elapsed_ms for r in ran)
+        serial = f" ({total / 1000:.2f}s if one after another)" if len(ran) > 1 else ""
+        parts.append(f"{len(ran)} tool call{'s' if len(ran) != 1 else ''} ran in {wall_ms / 1000:.2f}s{serial}")
+    if refused:
+        parts.append(f"{refused} tool call{'s' if refused != 1 else ''} refused" if not ran else f"{refused} refused")
+    if unmade:
+        parts.append(f"{unmade} could not run")
+    return ", ".join(parts)
 
 
 def inventory_lines(statuses: Sequence[ServerStatus], trusted: Mapping[str, Sequence[str]] | None = None) -> list[str]:

@@ -143,6 +143,8 @@ class AssistantApp(App[int]):
         for note in message.notices:
             chat.log_view.add_notice(note, "warning")
         chat.engine_ready(engine, message.conversations)
+        if engine.tools.configured:
+            chat.start_tools()
         self.check_health()
         self.set_interval(HEALTH_SECONDS, self.check_health)
         # Never looked up on this machine (nothing to show yet), or asked for while the engine was opening.

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from textual.message import Message
 from textual.worker import Worker
 
+from assistant.core.events import ConsentReply
 from assistant.core.records import (
     Conversation,
     KeyStatus,
@@ -16,7 +17,9 @@ from assistant.core.records import (
     SavingsReport,
     SearchHit,
     StoredMessage,
+    StoredToolCall,
 )
+from assistant.core.tools import ToolCall, ToolResult
 from assistant.core.types import Answer, ModelInfo
 
 if TYPE_CHECKING:
@@ -100,6 +103,22 @@ class AnswerFailed(Message):
 
 
 @dataclass
+class ToolConsentAsked(Message):
+    """The model asked for a call nobody has allowed yet: the user answers through `reply`."""
+
+    call: ToolCall
+    reply: ConsentReply
+
+
+@dataclass
+class ToolActivity(Message):
+    """A call started (`result` None) or finished (refused and failed ones included)."""
+
+    call: ToolCall
+    result: ToolResult | None = None
+
+
+@dataclass
 class AnswerStopped(Message):
     """The user pressed Escape; what arrived is kept (the engine marks it interrupted)."""
 
@@ -116,6 +135,7 @@ class ConversationOpened(Message):
     conversation: Conversation
     messages: list[StoredMessage]
     replays: dict[int, str] = field(default_factory=dict)  # answers replayed from a cache tier: message id -> tier
+    tool_calls: list[StoredToolCall] = field(default_factory=list)  # the answers' tool calls (message_id says whose)
 
 
 @dataclass

@@ -50,7 +50,7 @@ def test_a_call_nobody_allowed_is_refused_with_a_line_saying_how(isolated_env: P
     assert done.stdout == "All done.\n"
     assert ('assistant: refused t.write_note: tools run only when allowed; run again with --allow-tool t.write_note, '
             'or add "write_note" to trusted_tools in [mcp.servers.t]') in done.stderr
-    assert "0 tool calls ran" in done.stderr and "1 refused" in done.stderr
+    assert "· 1 tool call refused" in done.stderr
 
 
 def test_allow_tool_lets_it_run_and_the_answer_says_how_many_ran(isolated_env: Path, tmp_path: Path) -> None:
@@ -67,7 +67,7 @@ def test_allow_tool_lets_it_run_and_the_answer_says_how_many_ran(isolated_env: P
         [("write_note", "ok", "--allow-tool"), ("add", "ok", "trusted")]
     assert data["tool_calls"][1]["arguments"] == {"a": 2, "b": 3} and data["tools_ms"] > 0
     lines = done.stderr.splitlines()
-    assert any(line.startswith('assistant: t.add {"a": 2, "b": 3} ran in ') and line.endswith("(trusted): 5.0")
+    assert any(line.startswith("assistant: t.add ran in ") and line.endswith('(trusted) · {"a": 2, "b": 3} → 5.0')
                for line in lines), lines
 
 

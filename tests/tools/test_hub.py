@@ -155,8 +155,12 @@ async def test_huge_output_is_capped(sleep_log: Path) -> None:
 async def test_summary_counts_calls_and_refusals(hub: ToolHub) -> None:
     results = await hub.run_turn([call("add", 1, a=1, b=1), call("write_note", 2, path="x", text="y")],
                                  ConsentPolicy({"t": ["add"]}))
-    assert summary_line(results, 1500).startswith("1 tool call ran in 1.50s (")
-    assert summary_line(results, 1500).endswith(", 1 refused")
+    assert summary_line(results, 1500) == "1 tool call ran in 1.50s, 1 refused"
+    assert summary_line(results[1:], 0) == "1 tool call refused"
+    unknown = ToolCall("call_5", "", "", {}, wire_name="nope", problem="no tool is named 'nope'")
+    both = await hub.run_turn([call("add", 3, a=1, b=1), call("add", 4, a=2, b=2), unknown], TRUST_ALL)
+    line = summary_line(both, 10.0)
+    assert line.startswith("2 tool calls ran in 0.01s (") and line.endswith(" if one after another), 1 could not run")
 
 
 async def test_streamable_http_server(http_server: str) -> None:

@@ -16,9 +16,10 @@ from textual.worker import get_current_worker
 from assistant.core.events import Failed, Finished, Notice, Started, TextDelta, Waiting
 from assistant.core.records import Conversation
 from assistant.core.textsafe import for_terminal
-from assistant.core.types import ChatRequest, ModelRef
+from assistant.core.types import ChatRequest, ModelRef, ToolUse
 from assistant.ui import messages as msg
 from assistant.ui.screens.chat_actions import ConversationActions
+from assistant.ui.screens.chat_tools import ToolPrompts, tool_message
 from assistant.ui.widgets.answer_view import AnswerView
 from assistant.ui.widgets.chat_log import ChatLog
 from assistant.ui.widgets.footer import QuietFooter
@@ -38,7 +39,7 @@ SLOWEST_FLUSH_SECONDS = 0.25
 CHARS_PER_FLUSH_SECOND = 40_000
 
 
-class ChatScreen(ForwardWorkerFailures, ConversationActions):
+class ChatScreen(ForwardWorkerFailures, ToolPrompts, ConversationActions):
     """Owns the conversation state; the engine is set by the app once it is open ("attributes down")."""
 
     # Straight to the prompt: focusing the search box first, then the prompt, would rebuild the footer twice.
@@ -113,7 +114,7 @@ class ChatScreen(ForwardWorkerFailures, ConversationActions):
         assert self.engine is not None
         return self.engine.new_request(prompt, model=self.model, system=self.system, temperature=self.temperature,
                                        conversation_id=self.conversation_id, regenerate=regenerate,
-                                       use_cache=not regenerate, private=self.private)
+                                       use_cache=not regenerate, private=self.private, tools=ToolUse(ask=True))
 
     @property
     def busy(self) -> bool:
@@ -171,6 +172,8 @@ class ChatScreen(ForwardWorkerFailures, ConversationActions):
                     self.post_message(msg.AnswerFinished(event.answer))
                 elif isinstance(event, Failed):
                     self.post_message(msg.AnswerFailed(event.error.message, event.conversation_id))
+                elif (tool := tool_message(event)) is not None:
+                    self.post_message(tool)
             flush()
         except asyncio.CancelledError:
             flush()
@@ -312,7 +315,8 @@ class ChatScreen(ForwardWorkerFailures, ConversationActions):
         assert self.engine is not None
         conv = self.engine.queries.conversation(conversation_id)
         self.post_message(msg.ConversationOpened(conv, self.engine.queries.messages(conv.id),
-                                                 self.engine.queries.replays(conv.id)))
+                                                 self.engine.queries.replays(conv.id),
+                                                 self.engine.queries.tool_calls(conv.id)))
 
     def on_conversation_opened(self, message: msg.ConversationOpened) -> None:
         if self.busy:
@@ -322,7 +326,7 @@ class ChatScreen(ForwardWorkerFailures, ConversationActions):
         self.private = conv.private
         self.host.show_team()
         self.sub_title = for_terminal(conv.title)
-        self.log_view.show_conversation(message.messages, message.replays)
+        self.log_view.show_conversation(message.messages, message.replays, message.tool_calls)
         self.query_one(PromptInput).focus()
 
     def selected_conversation(self) -> str | None:

@@ -1,8 +1,10 @@
-"""One answer in the chat: a header naming the model, streamed Markdown, and a line of figures."""
+"""One answer in the chat: a header naming the model, its tool calls (collapsed), streamed Markdown, and a line of
+figures."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from textual.app import ComposeResult
@@ -10,6 +12,7 @@ from textual.containers import Vertical
 from textual.widgets import Static
 
 from assistant.core.money import usd
+from assistant.core.tools import ToolCall, ToolResult
 from assistant.core.types import Answer
 
 _FENCE = re.compile(r"```[^\n]*\n(.*?)(?:```|\Z)", re.S)
@@ -32,26 +35,57 @@ def answer_figures(answer: Answer, local: bool) -> str:
         parts.append(f"saved {usd(answer.saved_usd)}")
     elif not answer.cost_usd:
         parts.append("$0")
+    if answer.tool_results:
+        from assistant.tools.display import summary_line
+
+        parts.append(summary_line(answer.tool_results, answer.tools_ms))
     return " · ".join(parts)
 
 
 class AnswerView(Vertical, can_focus=True):
     """Streams text through Markdown.get_stream, which batches appends the renderer cannot keep up with."""
 
-    def __init__(self, text: str = "", *, header: str = "", figures: str = "", status: str = "") -> None:
+    def __init__(self, text: str = "", *, header: str = "", figures: str = "", status: str = "",
+                 tools: Sequence[ToolResult] = ()) -> None:
         super().__init__(classes="answer")
         self.text = text
         self._header = header or "thinking…"
         self._figures = figures or status
         self._stream: Any = None
+        self._tools = list(tools)  # calls history kept, shown when the answer is opened again
 
     def compose(self) -> ComposeResult:
         # Imported here: the Markdown parser is not needed for the first paint of an empty chat.
         from textual.widgets import Markdown
 
         yield Static(self._header, classes="answer-header", markup=False)
+        with Vertical(classes="answer-tools") as tools:
+            tools.display = bool(self._tools)
+            if self._tools:
+                from assistant.ui.widgets.tool_call_view import ToolCallView
+
+                for result in self._tools:
+                    yield ToolCallView(result=result)
         yield Markdown(self.text, classes="answer-body")
         yield Static(self._figures, classes="answer-figures", markup=False)
+
+    def tool_started(self, call: ToolCall) -> None:
+        from assistant.ui.widgets.tool_call_view import ToolCallView
+
+        tools = self.query_one(".answer-tools", Vertical)
+        tools.display = True
+        tools.mount(ToolCallView(call))
+
+    def tool_finished(self, call: ToolCall, result: ToolResult) -> None:
+        from assistant.ui.widgets.tool_call_view import ToolCallView
+
+        tools = self.query_one(".answer-tools", Vertical)
+        running = [v for v in tools.query(ToolCallView) if v.call_id == call.id and not v.done]
+        if running:
+            running[-1].finish(result)
+        else:  # refused or never run: it did not start
+            tools.display = True
+            tools.mount(ToolCallView(call, result))
 
     def started(self, model: str, where: str, reason: str) -> None:
         self.query_one(".answer-header", Static).update(f"{model} · {where}")

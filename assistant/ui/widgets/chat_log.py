@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from assistant.core.records import StoredToolCall
 from assistant.core.textsafe import for_terminal
+from assistant.core.tools import ToolResult
 from assistant.ui.widgets.answer_view import AnswerView, answer_figures
 
 # Very long prompts (a pasted file) are shown shortened; the full text is still sent and stored.
@@ -36,11 +39,19 @@ class ChatLog(VerticalScroll):
         else:
             self.mount(notice)
 
-    def show_conversation(self, messages: list[Any], replays: dict[int, str] | None = None) -> None:
-        """`replays` names the cache tier that served an answer (message id -> exact, team or semantic)."""
+    def show_conversation(self, messages: list[Any], replays: dict[int, str] | None = None,
+                          tool_calls: Sequence[StoredToolCall] = ()) -> None:
+        """`replays` names the cache tier that served an answer (message id -> exact, team or semantic);
+        `tool_calls` are the calls the answers made (shown collapsed above each answer's text)."""
         from assistant.engine.tiers import REPLAYED
 
         replays = replays or {}
+        tools: dict[int | None, list[ToolResult]] = {}
+        if tool_calls:
+            from assistant.tools.display import from_stored
+
+            for call in tool_calls:
+                tools.setdefault(call.message_id, []).append(from_stored(call))
         self.remove_children()
         widgets: list[Static | AnswerView] = []
         for m in messages:
@@ -52,7 +63,8 @@ class ChatLog(VerticalScroll):
                 header = f"{m.provider}:{m.model}"
                 if m.id in replays:
                     header += f" · {REPLAYED.get(replays[m.id], 'cached answer')}"
-                widgets.append(AnswerView(for_terminal(m.content), header=for_terminal(header), status=status))
+                widgets.append(AnswerView(for_terminal(m.content), header=for_terminal(header), status=status,
+                                          tools=tools.get(m.id, ())))
         self.mount_all(widgets)
 
     def answers(self) -> list[AnswerView]:
