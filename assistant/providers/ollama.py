@@ -5,7 +5,7 @@ results as `tool` messages."""
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,10 +22,11 @@ from assistant.core.errors import (
 )
 from assistant.core.spec import TOOLS, ProviderSpec
 from assistant.core.textsafe import first_clause, one_line
-from assistant.core.tools import ToolCall, ToolCalls, ToolExchange, ToolSpec, make_call, paired
+from assistant.core.tools import ToolCalls
 from assistant.core.types import ModelInfo, ModelRef, ProviderRequest, Usage
 from assistant.providers.base import Availability, Chunk, Provider, ProviderContext
 from assistant.providers.ollama_hosts import Host, HostPool, base_url, host_port, listing, tcp_reachable
+from assistant.providers.ollama_tools import ToolStream, tool_definitions, turn_messages
 
 
 @dataclass(frozen=True)
@@ -286,54 +287,6 @@ class OllamaProvider(Provider):
                     await host.client._client.aclose()
                 except Exception:  # closing is best effort: the process is ending anyway
                     pass
-
-
-def tool_definitions(tools: Sequence[ToolSpec]) -> list[dict[str, Any]]:
-    """Ollama takes OpenAI's function definitions."""
-    out = []
-    for spec in tools:
-        function: dict[str, Any] = {"name": spec.wire_name or spec.name, "description": spec.description,
-                                    "parameters": dict(spec.input_schema) or {"type": "object", "properties": {}}}
-        out.append({"type": "function", "function": function})
-    return out
-
-
-def turn_messages(exchange: ToolExchange) -> list[dict[str, Any]]:
-    """The assistant message with its calls (arguments as objects), then one `tool` message per call."""
-    assistant = {"role": "assistant", "content": exchange.text,
-                 "tool_calls": [{"function": {"name": c.wire_name, "arguments": dict(c.arguments)}}
-                                for c in exchange.calls]}
-    return [assistant] + [{"role": "tool", "content": r.text, "tool_name": c.wire_name} for c, r in paired(exchange)]
-
-
-class ToolStream:
-    """Feed every NDJSON line of /api/chat (or the one non-streamed answer); calls arrive whole, not in fragments."""
-
-    def __init__(self, tools: Sequence[ToolSpec]) -> None:
-        self._tools = tools
-        self._raw: list[dict[str, Any]] = []
-        self.done_reason = ""
-
-    def feed(self, chunk: Mapping[str, Any]) -> None:
-        for call in (chunk.get("message") or {}).get("tool_calls") or []:
-            self._raw.append(dict(call))
-        if chunk.get("done"):
-            self.done_reason = chunk.get("done_reason") or "stop"
-
-    @property
-    def calls(self) -> tuple[ToolCall, ...]:
-        out = []
-        for n, call in enumerate(self._raw):
-            function = call.get("function") or {}
-            provider_id = str(call.get("id") or "")
-            out.append(make_call(self._tools, provider_id or f"ollama_call_{n}", function.get("name") or "",
-                                 function.get("arguments"), provider_id))
-        return tuple(out)
-
-    @property
-    def wants_tools(self) -> bool:
-        """Ollama ends a tool-calling turn with done_reason "stop"; only a cut-off turn ("length") is not run."""
-        return bool(self._raw) and self.done_reason != "length"
 
 
 SPEC = ProviderSpec(

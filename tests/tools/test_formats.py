@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from assistant.core.tools import ToolCall, ToolExchange, ToolResult, ToolSpec
-from assistant.providers import anthropic, gemini, ollama, openai
+from assistant.providers import anthropic, gemini, openai
+from assistant.providers import ollama_tools as ollama
 from assistant.tools.values import assign_wire_names
 from tests.fakes.cassettes import cassette
 
