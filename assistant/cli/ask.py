@@ -123,6 +123,7 @@ async def stream_answer(engine: Engine, request: ChatRequest, out: TextIO, err: 
     clean = for_terminal if tty else (lambda s: s)
     wrote_text = False
     mid_line = False  # the answer's last text did not end a line (a line on a shared terminal must start one)
+    broke_line = False  # a line was ended here for the tool lines on stderr, so the answer's own break is not repeated
     # "Ollama is down - answering with X" is said again by the route line after the answer; hold such
     # info notices and print them only where no route line follows (--json, or a failure).
     held: list[str] = []
@@ -136,10 +137,14 @@ async def stream_answer(engine: Engine, request: ChatRequest, out: TextIO, err: 
         async for event in events:
             if isinstance(event, TextDelta):
                 if not as_json:
-                    out.write(clean(event.text))
+                    text = event.text
+                    if broke_line and text.startswith("\n"):  # the line was already ended for the tool lines
+                        text = text[1:]
+                    broke_line = False
+                    out.write(clean(text))
                     out.flush()
                     wrote_text = True
-                    mid_line = not event.text.endswith("\n")
+                    mid_line = not text.endswith("\n") if text else mid_line
             elif isinstance(event, Notice):
                 if event.level == "info":
                     held.append(event.text)
@@ -150,7 +155,7 @@ async def stream_answer(engine: Engine, request: ChatRequest, out: TextIO, err: 
                 if mid_line and tty and err.isatty():
                     out.write("\n")
                     out.flush()
-                    mid_line = False
+                    mid_line, broke_line = False, True
                 say([event.result.note if event.result.status == "refused" and event.result.note
                      else result_line(event.result)])
             elif isinstance(event, Finished):
