@@ -28,7 +28,11 @@ to compare across machines and runs.
   tools      one MCP tool call (add) through ToolHub against the same call on a bare SDK session to a second
              copy of the server, alternated (p50 of 300); then N slow calls of one turn one after another and
              side by side (the speed-up).
-  team/semantic   each tier's own section, next to its own floor (see their module docstrings).
+  team       a redis-server of its own on loopback: a hit of a 2 KB answer through the engine's team tier (the
+             reader thread and the bounded wait included) against a bare redis-py GET of the same key, p50/p99
+             of 20,000 interleaved lookups; 8 installs at once (8 processes, each its own connection) against
+             8 bare clients; a lookup once the server is killed and the breaker open, against a GET's p50.
+  semantic   its own section, next to its own floor (see its module docstring).
 """
 
 

@@ -99,14 +99,19 @@ def team_data(status: TeamStatus | None, totals: dict[str, int]) -> dict[str, An
             "retry_in_s": round(status.retry_in_s, 1), "last_error": status.last_error or None, "all_time": counts}
 
 
+def _n(count: int, one: str, many: str = "") -> str:
+    return f"{count:,} {one if count == 1 else many or one + 's'}"
+
+
 def _team_lines(team: dict[str, Any]) -> list[str]:
     n = team["all_time"]
     where = f" at {team['server']}" if team["server"] else ""
     sharing = "sharing this install's answers" if team["sharing"] else "reading only (share = false)"
     lines = [f"team       {team['state']}{where}; {sharing}",
-             f"           all time {n['hits']:,} hits, {n['misses']:,} misses, {n['writes']:,} answers shared; "
-             f"{n['tampered']:,} entries rejected (forged or damaged, never shown), {n['skipped'] + n['late']:,} lookups "
-             f"skipped while it was down or slow, {n['dropped']:,} answers not shared"]
+             f"           all time: {_n(n['hits'], 'hit')}, {_n(n['misses'], 'miss', 'misses')}, "
+             f"{_n(n['writes'], 'answer')} shared; {_n(n['tampered'], 'entry', 'entries')} rejected (forged or "
+             f"damaged, never shown); {_n(n['skipped'] + n['late'], 'lookup')} skipped while it was down or slow; "
+             f"{_n(n['dropped'], 'answer')} not shared"]
     if team["last_error"]:
         lines.append(f"           last problem: {team['last_error']}")
     return lines

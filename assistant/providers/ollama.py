@@ -25,7 +25,7 @@ from assistant.core.textsafe import first_clause, one_line
 from assistant.core.tools import ToolCalls
 from assistant.core.types import ModelInfo, ModelRef, ProviderRequest, Usage
 from assistant.providers.base import Availability, Chunk, Provider, ProviderContext
-from assistant.providers.ollama_hosts import Host, HostPool, base_url, host_port, listing, tcp_reachable
+from assistant.providers.ollama_hosts import Host, HostPool, Listing, base_url, host_port, listing, tcp_reachable
 from assistant.providers.ollama_tools import ToolStream, tool_definitions, turn_messages
 
 
@@ -92,7 +92,7 @@ class OllamaProvider(Provider):
     async def reachable(self) -> bool:
         return await self._reachable(self.pool.first)
 
-    async def _probe(self, host: Host) -> tuple[list[str], dict[str, int | None], frozenset[str]]:
+    async def _probe(self, host: Host) -> Listing:
         """What the host has pulled and (if it says) has loaded."""
         try:
             return await listing(self._client_for(host), max(1.0, self.config.probe_timeout * 8))

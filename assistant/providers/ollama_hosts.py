@@ -54,15 +54,21 @@ async def tcp_reachable(url: str, timeout: float) -> bool:
     return True
 
 
-async def listing(client: Any, limit: float) -> tuple[list[str], dict[str, int | None], frozenset[str]]:
-    """What a host has pulled (/api/tags; its failure is raised) and has loaded (/api/ps, when it says), at once."""
+Listing = tuple[list[str], dict[str, int | None], frozenset[str], float]
+
+
+async def listing(client: Any, limit: float) -> Listing:
+    """What a host has pulled (/api/tags; its failure is raised) and has loaded (/api/ps, when it says), asked at
+    once, and the round trip in milliseconds (the request alone: no import or client set-up)."""
     import asyncio
 
+    started = time.perf_counter()
     tags, ps = await asyncio.wait_for(asyncio.gather(client.list(), client.ps(), return_exceptions=True), limit)
+    elapsed = (time.perf_counter() - started) * 1000
     if isinstance(tags, BaseException):
         raise tags
     loaded = frozenset() if isinstance(ps, BaseException) else frozenset(m.model for m in ps.models if m.model)
-    return [m.model for m in tags.models if m.model], {m.model: m.size for m in tags.models if m.model}, loaded
+    return [m.model for m in tags.models if m.model], {m.model: m.size for m in tags.models if m.model}, loaded, elapsed
 
 
 def same_model(a: str, b: str) -> bool:
@@ -123,7 +129,7 @@ class Host:
         return " · ".join(words)
 
 
-Probe = Callable[[Host], Any]  # an async function: (models, sizes, loaded) of the host, or raises
+Probe = Callable[[Host], Any]  # an async function: the host's Listing, or raises
 
 
 class HostPool:
@@ -145,17 +151,16 @@ class HostPool:
         await asyncio.gather(*(self._refresh(h, probe, reachable) for h in self.hosts))
 
     async def _refresh(self, host: Host, probe: Probe, reachable: Callable[[Host], Any]) -> None:
-        started = time.perf_counter()
         if not await reachable(host):
             host.up, host.detail = False, "not running"
             return
         try:
-            host.models, host.sizes, host.loaded = await probe(host)
+            host.models, host.sizes, host.loaded, elapsed = await probe(host)
         except Exception as exc:  # the caller's probe says why in its message
             host.up, host.detail = False, str(getattr(exc, "message", "")) or type(exc).__name__
             return
         host.up, host.detail, host.rest_until = True, "", 0.0
-        host.probe_ms = _smoothed(host.probe_ms, (time.perf_counter() - started) * 1000)
+        host.probe_ms = _smoothed(host.probe_ms, elapsed)
 
     def up(self) -> list[Host]:
         return [h for h in self.hosts if h.up]

@@ -47,7 +47,8 @@ class TeamCache:
         self._ttl = max(1, int(settings.ttl_days * 86400)) if settings.ttl_days > 0 else 0
         self._lock = threading.Lock()
         self._client_lock = threading.Lock()  # held while redis is imported, so counters never wait for it
-        self._client: Any = None
+        self._client: Any = None  # lookups: the request's read_timeout_ms
+        self._background: Any = None  # writes, trials, checks: nobody waits for them, so a generous timeout
         self._state = "connecting" if settings.cache_url and secret else "off"
         self._retry_at = 0.0
         self._last_ok = 0.0
@@ -118,8 +119,10 @@ class TeamCache:
             return None
 
     def gave_up(self) -> None:
-        """The caller stopped waiting for a submitted lookup (it answers without the team cache)."""
+        """The caller stopped waiting for a submitted lookup (it answers without the team cache): the store is
+        too slow to help now, so lookups skip it until a background trial finds it answering."""
         self._count("late")
+        self._failed(TimeoutError(f"did not answer within {self.settings.read_timeout_ms:g} ms"))
 
     def put(self, entry: CachedAnswer) -> bool:
         """Queue an answer for the team under its key (only with share on); never waits. False if it will not be
@@ -179,11 +182,12 @@ class TeamCache:
             self.flush(timeout_s)
         with self._lock:
             self._state = "off"  # the thread stops at its next item, and nothing new is queued
-            client, self._client = self._client, None
+            clients = [c for c in (self._client, self._background) if c is not None]
+            self._client = self._background = None
             reader, self._reader = self._reader, None
         if reader is not None:
             reader.shutdown(wait=False, cancel_futures=True)
-        if client is not None:  # also wakes a read or write stuck on a server that never answers
+        for client in clients:  # also wakes a read or write stuck on a server that never answers
             client.connection_pool.disconnect()
         if self._thread is not None:
             self._enqueue(_STOP, force=True)
@@ -226,11 +230,20 @@ class TeamCache:
         if client is None:
             with self._client_lock:
                 if self._client is None:
-                    self._client = self._make_client()
+                    self._client = self._make_client(self.settings.read_timeout_ms / 1000)
                 client = self._client
         return client
 
-    def _make_client(self) -> Any:
+    def _quiet(self) -> Any:
+        """The background thread's own connection: a busy machine or a slow link must not make a write or a
+        trial fail when no request is waiting for it."""
+        if self._background is None:
+            with self._client_lock:
+                if self._background is None:
+                    self._background = self._make_client(max(1.0, self.settings.read_timeout_ms / 1000))
+        return self._background
+
+    def _make_client(self, timeout_s: float) -> Any:
         import redis  # about 100 ms: paid only once a team cache is configured and used
         from redis.backoff import NoBackoff
         from redis.retry import Retry
@@ -239,7 +252,7 @@ class TeamCache:
         # No retries (redis-py retries 3 times by default), no CLIENT SETINFO round trips on connect.
         pool = redis.ConnectionPool.from_url(
             s.cache_url, password=self._password, socket_connect_timeout=s.connect_timeout_ms / 1000,
-            socket_timeout=s.read_timeout_ms / 1000, retry=Retry(NoBackoff(), 0), driver_info=None)
+            socket_timeout=timeout_s, retry=Retry(NoBackoff(), 0), driver_info=None)
         return redis.Redis(connection_pool=pool)
 
     def _count(self, name: str, error: str = "") -> None:
@@ -273,23 +286,26 @@ class TeamCache:
             self._state = "auth failed" if kind in ("auth", "denied") else "down"
             self._retry_at = time.monotonic() + self.settings.cooldown_s
             self._last_error = describe(kind, self.where, detail, self.settings)
-            client = self._client
+            clients = [c for c in (self._client, self._background) if c is not None]
         if was not in _UNUSABLE:
             self._enqueue(_WAKE)  # so the background thread schedules its trial
-        if client is not None:
+        for client in clients:
             with contextlib.suppress(Exception):  # stale connections would fail the trial; checkout reconnects
                 client.connection_pool.disconnect(inuse_connections=False)
 
     def _ping(self) -> None:
         try:
-            self._redis().ping()
+            self._quiet().ping()
         except Exception as exc:
             self._failed(exc)
             return
         self._last_ok = time.monotonic()
         with self._lock:
-            if self._state != "off":  # closed meanwhile
-                self._state, self._retry_at = "connected", 0.0
+            if self._state == "off":  # closed meanwhile
+                return
+            self._state, self._retry_at = "connected", 0.0
+        with contextlib.suppress(Exception):  # open the lookups' connection too, so the next request finds it
+            self._redis().ping()
 
     def _write(self, entry: CachedAnswer) -> None:
         with self._lock:
@@ -303,7 +319,7 @@ class TeamCache:
             self._count("dropped")
             return
         try:
-            self._redis().set(self.redis_key(entry.key), blob, ex=self._ttl or None)
+            self._quiet().set(self.redis_key(entry.key), blob, ex=self._ttl or None)
         except Exception as exc:
             self._failed(exc, writing=True)
             self._count("dropped")

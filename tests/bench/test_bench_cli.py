@@ -20,7 +20,8 @@ OWN = ("cli_import_ms", "engine_ttft_overhead_ms", "engine_token_overhead_us", "
 # Every comparison with a floor is its own figure ending in _ratio, so a regression shows as a ratio.
 RATIOS = ("cache_persistent_hit_p99_ratio", "cache_hot_hit_p99_ratio", "cache_conv50_persistent_hit_p99_ratio",
           "cache_conv50_hot_hit_p99_ratio", "engine_ttft_ratio", "engine_token_ratio", "history_search_p99_ratio",
-          "tui_stable_vs_minimal_ratio", "tui_first_frame_ratio", "tui_idle_rss_ratio", "tools_call_ratio")
+          "tui_stable_vs_minimal_ratio", "tui_first_frame_ratio", "tui_idle_rss_ratio", "tools_call_ratio",
+          "team_tier_hit_p99_ratio", "team_8_clients_ratio", "team_down_vs_bare_get_ratio")
 
 
 def _available(module: str) -> bool:

@@ -165,3 +165,22 @@ async def test_reading_needs_no_sharing(tmp_path: Path, redis_server: RedisServe
     await reader.aclose()
     status = reader.team_status()
     assert status is not None and status.writes == 0 and not status.sharing
+
+
+async def test_a_store_that_stops_answering_costs_one_wait_then_nothing(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as hung:  # accepts connections (the kernel's backlog) and never says a word
+        hung.bind(("127.0.0.1", 0))
+        hung.listen(64)
+        cfg = settings(team={"cache_url": f"redis://127.0.0.1:{hung.getsockname()[1]}/0", "read_timeout_ms": 50,
+                             "cooldown_s": 600})
+        model = ScriptedProvider("ollama", [[f"answer {i}", Usage(5, 2)] for i in range(3)], model="llama3.2:latest")
+        engine = make_engine(tmp_path, [model], cfg, SECRET)
+        answers = [await ask(engine, f"question {i}") for i in range(3)]
+        assert [a.text for a in answers] == ["answer 0", "answer 1", "answer 2"]
+        status = engine.team_status()
+        # The first lookup waited (at most read_timeout_ms) and opened the breaker; the others never waited.
+        assert status is not None and status.state == "down" and "did not answer within 50 ms" in status.last_error
+        assert (status.skipped, status.hits, status.misses) == (2, 0, 0)
+        await engine.aclose()
