@@ -196,7 +196,7 @@ def run(args: argparse.Namespace) -> int:
         model = setup.registry.parse_model(args.model[0]) if args.model else None
         request = request_for(setup.settings, prompt, model=model, system=args.system,
                                 temperature=args.temperature, max_tokens=args.max_tokens, local_only=args.local_only,
-                                tools=tool_use(args))
+                                tools=tool_use(args), private=args.private)
         answer, notices = cached_answer(setup, request)
         for note in notices:
             print(f"assistant: {for_terminal(note)}", file=sys.stderr)

@@ -72,6 +72,10 @@ def test_the_second_install_is_answered_from_the_team_cache(tmp_path: Path, redi
 
         private = ask(bob, "A question of my own", "--private")
         assert private["cache"] is None and team_stats(bob)["all_time"]["writes"] == 0
+        again = ask(bob, "A question of my own", "--private")  # this machine's own cache, before any engine
+        assert again["cache"] == "exact"
+        listed = json.loads(cli(bob, "history", "list", "--json").stdout)
+        assert listed[0]["id"] == again["conversation_id"] and listed[0]["private"] is True
 
 
 @pytest.mark.slow
