@@ -36,7 +36,10 @@ _FIRST_PERSON = frozenset("i i'm im my mine me we we're our us myself".split())
 # Words that point back at something said before.
 _ANAPHORA = frozenset("it its it's this these those them they their one ones same there then above previous "
                       "former latter instead also too again".split())
-_FOLLOW_UP_START = ("and ", "but ", "so ", "or ", "also ", "what about", "how about", "then ", "now ", "ok ", "okay ")
+_FOLLOW_UP_START = ("and ", "but ", "so ", "or ", "also ", "what about", "how about", "then ", "now ")
+# A bare reply to something the assistant offered or asked: "yes please, two", "sure", "no thanks".
+_REPLY_WORDS = frozenset("yes yeah yep yup no nope nah sure ok okay fine alright please go ahead do it both neither "
+                         "either thanks thank you".split())
 
 
 @dataclass(frozen=True)
@@ -46,7 +49,7 @@ class Context:
     focus: str  # the last user turn, as typed
     standalone: bool
     user: str  # the user turns that matter, joined (empty when none do)
-    assistant: str  # the last assistant turn, when the question answers it (the offer "yes please" accepts)
+    assistant: str  # the assistant turns, when the question leans on them (the offer "yes please" accepts)
     system: str  # the system prompt(s), whitespace-normalised
 
     @property
@@ -84,11 +87,11 @@ def is_standalone(text: str) -> bool:
     if low.strip().startswith(_FOLLOW_UP_START):
         return False
     ws = words(text)
-    if any(w.low in _ANAPHORA for w in ws):
+    if not ws or ws[0].low in _REPLY_WORDS or any(w.low in _ANAPHORA for w in ws):
         return False
     if re.search(r"\bthat\s*[?.!]*\s*$|\b(do|does|is|was|about|with|like|try)\s+that\b", low):
         return False
-    content = [w for w in ws if w.low not in PHRASING or w.entity]
+    content = [w for w in ws if w.number is None and w.low not in _REPLY_WORDS and (w.low not in PHRASING or w.entity)]
     return len(content) >= 2
 
 
@@ -117,6 +120,5 @@ def context_of(messages: Iterable[Mapping[str, str] | Sequence[str]]) -> Context
         assistant: list[str] = []
     else:
         user = [s for r, c in earlier if r == "user" if (s := strip_small_talk(c))]
-        # Only the last thing the assistant said: that is what "yes please" or "cancel it" answers.
-        assistant = [s for r, c in earlier if r == "assistant" if (s := strip_small_talk(c))][-1:]
+        assistant = [s for r, c in earlier if r == "assistant" if (s := strip_small_talk(c))]
     return Context(focus, standalone, " ".join(user), " ".join(assistant), system)

@@ -9,6 +9,7 @@ phrasing: question words, politeness, articles, casing, punctuation, word order 
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 
 from assistant.semantic.text import DATES, UNITS, Word, damerau1, stem, words
@@ -54,14 +55,24 @@ POLAR_PREFIXES = ("un", "dis", "de", "in", "im", "il", "ir", "non", "anti", "und
 CANONICAL = {
     **{w: "differ" for w in ("difference", "differences", "different", "differ", "differs", "distinguish",
                              "distinguishes", "versus", "vs", "compare", "compared", "comparison")},
-    **{w: "instead" for w in ("instead", "substitute", "substitutes", "substitution", "alternative", "alternatives",
+    **{w: "instead" for w in ("instead", "rather", "substitute", "substitutes", "substitution", "alternative", "alternatives",
                               "replacement", "replacements")},
     **{w: "more" for w in ("more", "extra", "additional")},
 }
+# "How long", "how old": a way of asking for a quantity, not a comparison.
+HOW_WORDS = frozenset("long far old big large often soon fast early late high deep heavy".split())
 # A unit only states a quantity next to a number or as a conversion target ("in cups", "to km/h").
 UNIT_CONTEXT = frozenset("to into in".split())
 ARTICLES = frozenset("a an the one".split())
 ALWAYS_UNITS = frozenset(("usd", "gbp", "eur", "jpy", "%", "°", "celsius", "fahrenheit", "kelvin"))
+
+
+_OPERATOR = re.compile(r"!=|==|<=|>=|[+*=<>]|(?<=\b\w) [-/] (?=\w\b)|(?<=\b\w)[-/](?=\w\b)")
+
+
+def _operators(text: str) -> Counter[str]:
+    """Operators in code or maths ("a - b", "x+1", "n * 2"); a dash between words ("Linux - how") is not one."""
+    return Counter(m.group(0).strip() for m in _OPERATOR.finditer(text))
 
 
 def _numbers(ws: tuple[Word, ...]) -> Counter[tuple[float, bool]]:
@@ -101,6 +112,7 @@ def _content(ws: tuple[Word, ...]) -> list[Word]:
     units = _unit_positions(ws)
     dates = _dates(ws)
     return [w for i, w in enumerate(ws) if w.number is None and w.low.isalpha() and i not in units
+            and not (i and ws[i - 1].low == "how" and w.low in HOW_WORDS)
             and (w.entity or (w.low not in PHRASING and w.low not in NEGATORS and DATES.get(w.low) not in dates))]
 
 
@@ -151,36 +163,44 @@ def _take(pool: Counter[str], key: str, _side: str) -> bool:
 
 
 def veto(stored: str, asked: str, additions: bool = True) -> str | None:
+    return compare(stored, asked, additions)[0]
+
+
+def compare(stored: str, asked: str, additions: bool = True) -> tuple[str | None, int]:
     """Why `asked` must not be answered with `stored`'s answer, or None when only the phrasing differs.
 
     `additions=False` lets one side say more (an assistant's answer reworded at another length) while still
-    refusing other numbers, names, opposites and a single swapped word.
+    refusing other numbers, names, opposites and a single swapped word. `compare` also returns how many content
+    words the guard could not pair up: 0 means the two differ only in phrasing, typos or order, which the guard
+    has checked itself; more means the embedding has to vouch for the rewording.
     """
     wa, wb = words(stored), words(asked)
     if _numbers(wa) != _numbers(wb):
-        return "a different number"
+        return "a different number", -1
+    if _operators(stored) != _operators(asked):
+        return "a different operator", -1
     if _units(wa) != _units(wb):
-        return "a different unit or currency"
+        return "a different unit or currency", -1
     if _dates(wa) != _dates(wb):
-        return "a different date or time"
+        return "a different date or time", -1
     if sum(w.low in NEGATORS for w in wa) != sum(w.low in NEGATORS for w in wb):
-        return "a negation on one side"
+        return "a negation on one side", -1
     ua, ub = unmatched(stored, asked)
     for w in ua + ub:
         if w.stem in MARKED_STEMS or w.low in MARKED:
-            return f"'{w.low}' on one side only"
+            return f"'{w.low}' on one side only", -1
     if any(_polar(x.low, y.low) for x in ua for y in ub):
-        return "opposite words"
+        return "opposite words", -1
     for w in ua + ub:
         if w.entity:
-            return f"the name '{w.low}' on one side only"
+            return f"the name '{w.low}' on one side only", -1
     if additions and bool(ua) != bool(ub):
-        return "a detail added on one side"
+        return "a detail added on one side", -1
     if len(ua) == 1 and len(ub) == 1:
-        return f"'{ua[0].low}' swapped for '{ub[0].low}'"
+        return f"'{ua[0].low}' swapped for '{ub[0].low}'", -1
     if not ua and not ub and _order_matters(wa, wb):
-        return "the same words in an order that changes the meaning"
-    return None
+        return "the same words in an order that changes the meaning", -1
+    return None, len(ua) + len(ub)
 
 
 def _order_matters(wa: tuple[Word, ...], wb: tuple[Word, ...]) -> bool:

@@ -114,6 +114,11 @@ def stem(word: str) -> str:
             if len(w) > 3 and w[-1] == w[-2] and w[-1] not in "lsz":  # stopped -> stop, but "installed" -> "install"
                 w = w[:-1]
             break
+    for suffix in ("ation", "ition", "ion", "ness", "ment", "ity", "ive", "ate"):
+        # Derived forms meet their root: "dehydration"/"dehydrated", "procrastination"/"procrastinating".
+        if len(w) - len(suffix) >= 5 and w.endswith(suffix):
+            w = w[: -len(suffix)]
+            break
     if len(w) > 3 and w.endswith("e"):
         w = w[:-1]  # "bake"/"baking", "freeze"/"freezing" meet at one stem
     return w
