@@ -124,6 +124,22 @@ class Matcher:
         index.add([entry_id], embedded.question[None, :])
         self._entries[entry_id] = _Entry(group, embedded, threshold, set(forgotten))
 
+    def add_many(self, entries: Iterable[tuple[int, Embedded, str, float | None, Iterable[str]]]) -> int:
+        """Bulk load (entry id, embedded, group, threshold, forgotten pairs): one matrix copy per group."""
+        by_group: dict[str, list[tuple[int, Embedded]]] = {}
+        n = 0
+        for entry_id, embedded, group, threshold, forgotten in entries:
+            self.remove(entry_id)
+            self._entries[entry_id] = _Entry(group, embedded, threshold, set(forgotten))
+            by_group.setdefault(group, []).append((entry_id, embedded))
+            n += 1
+        for group, rows in by_group.items():
+            index = self._indexes.get(group)
+            if index is None:
+                index = self._indexes[group] = VectorIndex(self.embedder.dim, capacity=len(rows))
+            index.add([i for i, _ in rows], np.stack([e.question for _, e in rows]))
+        return n
+
     def remove(self, entry_id: int) -> bool:
         entry = self._entries.pop(entry_id, None)
         if entry is None:

@@ -69,7 +69,8 @@ def evaluate(pairs: Iterable[Pair], matcher: Matcher, pooled: bool = False) -> d
 
     Pairwise (default): each stored side sits alone in its own group, and the asked side is looked up there.
     Pooled: every stored side shares one index, so a hit on another pair's entry counts as a wrong answer
-    (unless that entry is the very same stored prompt), the way a real cache full of neighbours behaves.
+    (unless that entry is literally the same stored or asked prompt), the way a cache full of neighbours behaves.
+    This is conservative: a hit on another pair's equivalent conversation is counted wrong.
     """
     pairs = list(pairs)
     ids: dict[str, int] = {}
@@ -86,7 +87,9 @@ def evaluate(pairs: Iterable[Pair], matcher: Matcher, pooled: bool = False) -> d
     for pair in pairs:
         found = matcher.lookup(_messages(pair.asked), group="pool" if pooled else pair.id).match
         served = found is not None
-        right = served and pair.should_hit and stored_of[found.entry_id] == json.dumps(pair.stored, sort_keys=True)
+        # Another entry counts as right only if it is literally the pair's stored side or the asked one itself.
+        right = served and pair.should_hit and stored_of[found.entry_id] in (
+            json.dumps(pair.stored, sort_keys=True), json.dumps(pair.asked, sort_keys=True))
         for name in (pair.category, "all conversations" if pair.conversation else "all single"):
             t = tallies.setdefault(name, [0, 0, 0, 0])  # pairs, served, correct, should-hit pairs
             t[0] += 1

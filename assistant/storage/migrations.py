@@ -147,6 +147,39 @@ def m024_tool_calls(db: Any) -> None:
     db.execute("CREATE INDEX idx_tool_calls_conversation ON tool_calls(conversation_id)")
 
 
+@migration
+def m010_semantic_cache(db: Any) -> None:
+    # One row per answer the semantic tier may reuse: the question and what its context must agree on. The
+    # answer itself stays in response_cache (cache_key); a row whose answer is gone is dropped when met. Ids
+    # only grow (AUTOINCREMENT), so another process finds what is new by the highest id it has seen.
+    db.execute(
+        """CREATE TABLE semantic_cache (
+            id INTEGER PRIMARY KEY AUTOINCREMENT, cache_key TEXT NOT NULL UNIQUE, model TEXT NOT NULL, settings TEXT NOT NULL,
+            prompt TEXT NOT NULL, context_user TEXT NOT NULL DEFAULT '', context_assistant TEXT NOT NULL DEFAULT '',
+            system TEXT NOT NULL DEFAULT '', threshold REAL, created_at REAL NOT NULL,
+            hits INTEGER NOT NULL DEFAULT 0, last_hit_at REAL)"""
+    )
+    # Vectors (float16) per embedding model: those of two models are never compared, and switching models
+    # re-embeds the questions from their text.
+    db.execute(
+        """CREATE TABLE semantic_vectors (
+            embedder TEXT NOT NULL, entry_id INTEGER NOT NULL, vector BLOB NOT NULL, user_vector BLOB,
+            assistant_vector BLOB, PRIMARY KEY (embedder, entry_id)) WITHOUT ROWID"""
+    )
+    # A served pair the user marked wrong: that entry never answers that conversation again.
+    db.execute(
+        """CREATE TABLE semantic_forgotten (
+            entry_id INTEGER NOT NULL, pair TEXT NOT NULL, similarity REAL NOT NULL, created_at REAL NOT NULL,
+            PRIMARY KEY (entry_id, pair)) WITHOUT ROWID"""
+    )
+    # Counters for `cache stats`: near misses (a close question refused) and suggestions declined.
+    db.execute("CREATE TABLE semantic_counts (name TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID")
+    # A reused answer records which entry it came from and how similar the questions were.
+    db.execute("ALTER TABLE calls ADD COLUMN similar_entry INTEGER")
+    db.execute("ALTER TABLE calls ADD COLUMN similarity REAL")
+    db.execute("CREATE INDEX idx_calls_similar ON calls(message_id) WHERE similarity IS NOT NULL")
+
+
 def pending(conn: sqlite3.Connection) -> list[str]:
     """Names not yet applied; plain sqlite3 so the common case never imports sqlite_utils."""
     conn.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at REAL NOT NULL)")
