@@ -104,7 +104,6 @@ def _latency(entries: int, rounds: int) -> dict[str, float]:
         "semantic_float32_scan_p99_ms": round(_pct(raw, 0.99), 2),
         "semantic_shortlist_top1_pct": round(100 * found / len(qv), 1),
         "semantic_embed_all_entries_ms": round(index_ms, 1),
-        "semantic_entries": float(len(texts)),
     }
 
 

@@ -47,6 +47,8 @@ local global delayed wrong before beginner beginners advanced expert experts adu
 toddler toddlers baby babies senior seniors male female men women man woman vegan vegetarian free paid
 """.split())
 MARKED_STEMS = frozenset(stem(w) for w in MARKED)
+# Inflected phrasing is phrasing too ("making", "helped", "tells"), unless the stem is also a marked word's.
+PHRASING_STEMS = frozenset(stem(w) for w in PHRASING) - MARKED_STEMS
 NEGATORS = frozenset("not no never without none nothing nobody nor neither cannot avoid lack lacking".split())
 # Word order carries meaning around these: "faster than", "from X to Y", "X but not Y", "instead of".
 ORDER_MARKERS = frozenset("than to into from vs versus not but before after instead rather over".split())
@@ -113,7 +115,8 @@ def _content(ws: tuple[Word, ...]) -> list[Word]:
     dates = _dates(ws)
     return [w for i, w in enumerate(ws) if w.number is None and w.low.isalpha() and i not in units
             and not (i and ws[i - 1].low == "how" and w.low in HOW_WORDS)
-            and (w.entity or (w.low not in PHRASING and w.low not in NEGATORS and DATES.get(w.low) not in dates))]
+            and (w.entity or (w.low not in PHRASING and w.stem not in PHRASING_STEMS and w.low not in NEGATORS
+                              and DATES.get(w.low) not in dates))]
 
 
 def _key(w: Word) -> str:
@@ -216,6 +219,7 @@ def _before(ws: tuple[Word, ...], marker: str) -> Counter[str]:
     for w in ws:
         if w.low == marker:
             break
-        if w.number is not None or not w.low.isalpha() or w.entity or w.low not in PHRASING:
+        if w.number is not None or not w.low.isalpha() or w.entity or (w.low not in PHRASING
+                                                                         and w.stem not in PHRASING_STEMS):
             out[_key(w) if w.number is None else str(w.number)] += 1
     return out

@@ -109,7 +109,7 @@ def stem(word: str) -> str:
     if len(w) > 5 and w.endswith("ly"):
         w = w[:-2]
     for suffix in ("ing", "ed"):
-        if len(w) > len(suffix) + 3 and w.endswith(suffix):
+        if len(w) >= len(suffix) + 3 and w.endswith(suffix):
             w = w[: -len(suffix)]
             if len(w) > 3 and w[-1] == w[-2] and w[-1] not in "lsz":  # stopped -> stop, but "installed" -> "install"
                 w = w[:-1]
