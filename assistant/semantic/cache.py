@@ -8,10 +8,20 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from typing import Iterator
+
+import numpy as np
 
 from assistant.semantic.context import Context, is_standalone
-from assistant.semantic.decide import Embedded, Lookup, Match, Matcher, Messages, Thresholds, embed_text, pair_key
+from assistant.semantic.decide import (
+    Embedded,
+    Lookup,
+    Match,
+    Matcher,
+    Messages,
+    Thresholds,
+    embed_text,
+    pair_key,
+)
 from assistant.semantic.embedder import Embedder
 from assistant.semantic.index import pack, unpack
 from assistant.storage.semantic_store import NewRow, SemanticRow, SemanticStore
@@ -33,23 +43,25 @@ class SemanticCache:
     def __init__(self, store: SemanticStore, embedder: Embedder, thresholds: Thresholds | None = None) -> None:
         self.store = store
         self.embedder = embedder
-        self.matcher = Matcher(embedder, thresholds)
+        self.matcher = Matcher(embedder, thresholds, source=self._fetch)
         self._loaded = False
         self._lock = threading.Lock()
 
+    def _fetch(self, entry_id: int) -> Embedded | None:
+        row = self.store.get(entry_id)
+        return _embedded(row, self.embedder.dim) if row is not None else None
+
     def load(self) -> int:
-        """Read this embedder's rows into memory (idempotent); returns how many entries the index holds."""
+        """Read this embedder's vectors into the index (once); returns how many entries it holds."""
         with self._lock:
             if not self._loaded:
                 forgotten = self.store.forgotten(self.embedder.name)
-                self.matcher.add_many(self._entries(forgotten))
+                for (model, settings), (ids, blob, thresholds) in self.store.vectors(self.embedder.name).items():
+                    vectors = np.frombuffer(blob, dtype="<f2").reshape(len(ids), self.embedder.dim)
+                    self.matcher.add_vectors(ids, vectors, group_of(model, settings), thresholds,
+                                             {i: forgotten[i] for i in ids if i in forgotten})
                 self._loaded = True
         return len(self.matcher)
-
-    def _entries(self, forgotten: dict[int, set[str]]) -> Iterator[tuple[int, Embedded, str, float | None, set[str]]]:
-        dim = self.embedder.dim
-        for row in self.store.rows(self.embedder.name):
-            yield row.id, _embedded(row, dim), group_of(row.model, row.settings), row.threshold, forgotten.get(row.id, set())
 
     def lookup(self, messages: Messages | str, model: str, settings: str) -> Lookup:
         """The stored answer this conversation may reuse (Lookup.match), or why the closest one was refused."""
@@ -70,7 +82,7 @@ class SemanticCache:
                      pack(embedded.user) if embedded.user is not None else None,
                      pack(embedded.assistant) if embedded.assistant is not None else None)
         entry_id = self.store.put(row)
-        self.matcher.add_embedded(entry_id, embedded, group_of(model, settings))
+        self.matcher.add_vectors([entry_id], embedded.question[None, :], group_of(model, settings))
         return entry_id
 
     def forget(self, entry_id: int, messages: Messages | str, similarity: float) -> bool:
@@ -87,7 +99,7 @@ class SemanticCache:
 
     def clear(self) -> int:
         with self._lock:
-            self.matcher = Matcher(self.embedder, self.matcher.thresholds)
+            self.matcher = Matcher(self.embedder, self.matcher.thresholds, source=self._fetch)
             self._loaded = True
         return self.store.clear()
 

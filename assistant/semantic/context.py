@@ -10,36 +10,23 @@ Greetings, thanks and other small talk count in neither case.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Mapping, Sequence
 
 from assistant.semantic.guard import PHRASING
 from assistant.semantic.text import words
 
-SMALL_TALK = frozenset("""
-hi hello hey heya hiya yo greetings good morning afternoon evening day night happy friday monday weekend hope you
-your are is it its how doing going well fine great thanks thank thx ty cheers so much very lot a in advance for
-the help helping yesterday earlier again long time no see there quick question ok okay cool nice perfect awesome
-brilliant lovely excellent wonderful ah oh makes sense got understood sure welcome glad that this helped helps my
-pleasure anytime any enjoy meal what can i do to assist with today else anything need let me know ask away go ahead
-of course happy help all here back answer ready to be me hear from whats up all good all right alright fab
-""".split())
+SMALL_TALK = frozenset(["hi", "hello", "hey", "heya", "hiya", "yo", "greetings", "good", "morning", "afternoon", "evening", "day", "night", "happy", "friday", "monday", "weekend", "hope", "you", "your", "are", "is", "it", "its", "how", "doing", "going", "well", "fine", "great", "thanks", "thank", "thx", "ty", "cheers", "so", "much", "very", "lot", "a", "in", "advance", "for", "the", "help", "helping", "yesterday", "earlier", "again", "long", "time", "no", "see", "there", "quick", "question", "ok", "okay", "cool", "nice", "perfect", "awesome", "brilliant", "lovely", "excellent", "wonderful", "ah", "oh", "makes", "sense", "got", "understood", "sure", "welcome", "glad", "that", "this", "helped", "helps", "my", "pleasure", "anytime", "any", "enjoy", "meal", "what", "can", "i", "do", "to", "assist", "with", "today", "else", "anything", "need", "let", "me", "know", "ask", "away", "go", "ahead", "of", "course", "happy", "help", "all", "here", "back", "answer", "ready", "to", "be", "me", "hear", "from", "whats", "up", "all", "good", "all", "right", "alright", "fab"])
 # A user turn that starts like this asks for something; its answer does not bind later, unrelated questions.
-_REQUEST_START = frozenset("""
-what which who whom whose when where why how is are can could would should do does did will was were may
-write give tell suggest recommend name pick summarise summarize explain translate list show make create find
-describe define compare convert calculate solve draft compose plan help generate spell
-""".split())
+_REQUEST_START = frozenset(["what", "which", "who", "whom", "whose", "when", "where", "why", "how", "is", "are", "can", "could", "would", "should", "do", "does", "did", "will", "was", "were", "may", "write", "give", "tell", "suggest", "recommend", "name", "pick", "summarise", "summarize", "explain", "translate", "list", "show", "make", "create", "find", "describe", "define", "compare", "convert", "calculate", "solve", "draft", "compose", "plan", "help", "generate", "spell"])
 _PERSISTENT = re.compile(r"\b(from now on|always|in future|going forward|for the rest|let'?s|answer in|reply in|"
-                         r"respond in|speak|talk to me|keep (it|answers)|be (brief|concise|formal)|no more than)\b", re.I)
-_FIRST_PERSON = frozenset("i i'm im my mine me we we're our us myself".split())
+                         r"respond in|speak|talk to me|keep (it|answers)|be (brief|concise|formal)|no more than)\b", re.IGNORECASE)
+_FIRST_PERSON = frozenset(["i", "i'm", "im", "my", "mine", "me", "we", "we're", "our", "us", "myself"])
 # Words that point back at something said before.
-_ANAPHORA = frozenset("it its it's this these those them they their one ones same there then above previous "
-                      "former latter instead also too again".split())
+_ANAPHORA = frozenset(["it", "its", "it's", "this", "these", "those", "them", "they", "their", "one", "ones", "same", "there", "then", "above", "previous", "former", "latter", "instead", "also", "too", "again"])
 _FOLLOW_UP_START = ("and ", "but ", "so ", "or ", "also ", "what about", "how about", "then ", "now ")
 # A bare reply to something the assistant offered or asked: "yes please, two", "sure", "no thanks".
-_REPLY_WORDS = frozenset("yes yeah yep yup no nope nah sure ok okay fine alright please go ahead do it both neither "
-                         "either thanks thank you".split())
+_REPLY_WORDS = frozenset(["yes", "yeah", "yep", "yup", "no", "nope", "nah", "sure", "ok", "okay", "fine", "alright", "please", "go", "ahead", "do", "it", "both", "neither", "either", "thanks", "thank", "you"])
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,8 @@ was served at, and the pair itself never matches again (the feedback half of vCa
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
-from typing import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -66,14 +66,6 @@ class Embedded:
     assistant: np.ndarray | None
 
 
-@dataclass
-class _Entry:
-    group: str
-    embedded: Embedded
-    threshold: float | None = None
-    forgotten: set[str] = field(default_factory=set)
-
-
 def embed_text(text: str) -> str:
     """What is embedded: casing and contractions folded, so "What's" and "what is" land on the same tokens."""
     return " ".join(w.low for w in words(text)) or text.strip().lower()
@@ -85,18 +77,31 @@ def pair_key(context: Context) -> str:
     return hashlib.blake2b(raw.encode(), digest_size=16).hexdigest()
 
 
-class Matcher:
-    """Semantic lookups over entries grouped by what the caller requires to be equal (model, settings)."""
+Source = Callable[[int], "Embedded | None"]
 
-    def __init__(self, embedder: Embedder, thresholds: Thresholds | None = None, k: int = 8) -> None:
+
+class Matcher:
+    """Semantic lookups over entries grouped by what the caller requires to be equal (model, settings).
+
+    In memory: one packed index per group, plus raised thresholds and forgotten pairs for the few entries that
+    have them. An entry's context (its text and context vectors) is kept here when added with `add`, or fetched
+    from `source` (the SQLite store) for the handful of candidates a lookup examines, so 100,000 entries cost
+    their vectors and not 100,000 Python objects.
+    """
+
+    def __init__(self, embedder: Embedder, thresholds: Thresholds | None = None, k: int = 8,
+                 source: Source | None = None) -> None:
         self.embedder = embedder
         self.thresholds = thresholds or THRESHOLDS.get(embedder.name, UNMEASURED)
         self.k = k
+        self.source = source
         self._indexes: dict[str, VectorIndex] = {}
-        self._entries: dict[int, _Entry] = {}
+        self._held: dict[int, Embedded] = {}
+        self._threshold: dict[int, float] = {}
+        self._forgotten: dict[int, set[str]] = {}
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return sum(len(index) for index in self._indexes.values())
 
     def embed(self, messages: Messages | str) -> Embedded:
         context = context_of([("user", messages)] if isinstance(messages, str) else messages)
@@ -115,53 +120,54 @@ class Matcher:
         self.add_embedded(entry_id, embedded, group)
         return embedded
 
-    def add_embedded(self, entry_id: int, embedded: Embedded, group: str = "", threshold: float | None = None,
-                     forgotten: Iterable[str] = ()) -> None:
-        self.remove(entry_id)
+    def add_embedded(self, entry_id: int, embedded: Embedded, group: str = "") -> None:
+        """Index an entry and keep its context in memory."""
+        self.add_vectors([entry_id], embedded.question[None, :], group)
+        self._held[entry_id] = embedded
+
+    def add_vectors(self, entry_ids: Sequence[int], vectors: np.ndarray, group: str = "",
+                    thresholds: Mapping[int, float] | None = None,
+                    forgotten: Mapping[int, Iterable[str]] | None = None) -> None:
+        """Index question vectors only (bulk load from the store; contexts come from `source` when needed)."""
+        for entry_id in entry_ids:
+            self.remove(entry_id)
         index = self._indexes.get(group)
         if index is None:
-            index = self._indexes[group] = VectorIndex(self.embedder.dim)
-        index.add([entry_id], embedded.question[None, :])
-        self._entries[entry_id] = _Entry(group, embedded, threshold, set(forgotten))
+            index = self._indexes[group] = VectorIndex(self.embedder.dim, capacity=max(len(entry_ids), 1024))
+        index.add(entry_ids, vectors)
+        self._threshold.update(thresholds or {})
+        for entry_id, pairs in (forgotten or {}).items():
+            self._forgotten[entry_id] = set(pairs)
 
-    def add_many(self, entries: Iterable[tuple[int, Embedded, str, float | None, Iterable[str]]]) -> int:
-        """Bulk load (entry id, embedded, group, threshold, forgotten pairs): one matrix copy per group."""
-        by_group: dict[str, list[tuple[int, Embedded]]] = {}
-        n = 0
-        for entry_id, embedded, group, threshold, forgotten in entries:
-            self.remove(entry_id)
-            self._entries[entry_id] = _Entry(group, embedded, threshold, set(forgotten))
-            by_group.setdefault(group, []).append((entry_id, embedded))
-            n += 1
-        for group, rows in by_group.items():
-            index = self._indexes.get(group)
-            if index is None:
-                index = self._indexes[group] = VectorIndex(self.embedder.dim, capacity=len(rows))
-            index.add([i for i, _ in rows], np.stack([e.question for _, e in rows]))
-        return n
+    def index(self, group: str = "") -> VectorIndex | None:
+        return self._indexes.get(group)
 
     def remove(self, entry_id: int) -> bool:
-        entry = self._entries.pop(entry_id, None)
-        if entry is None:
-            return False
-        self._indexes[entry.group].remove(entry_id)
-        return True
+        self._held.pop(entry_id, None)
+        self._threshold.pop(entry_id, None)
+        self._forgotten.pop(entry_id, None)
+        return any(index.remove(entry_id) for index in self._indexes.values())
+
+    def _entry(self, entry_id: int) -> Embedded | None:
+        held = self._held.get(entry_id)
+        if held is None and self.source is not None:
+            held = self.source(entry_id)
+        return held
 
     def forget(self, entry_id: int, messages: Messages | str, similarity: float) -> float | None:
         """The user said this entry was wrong for this conversation: never again, and be stricter for others."""
-        entry = self._entries.get(entry_id)
-        if entry is None:
+        if not any(entry_id in index for index in self._indexes.values()):
             return None
-        entry.forgotten.add(pair_key(self.embed(messages).context))
-        entry.threshold = max(entry.threshold or self.thresholds.question, min(similarity + FEEDBACK_MARGIN, 1.0))
-        return entry.threshold
+        self._forgotten.setdefault(entry_id, set()).add(pair_key(self.embed(messages).context))
+        threshold = max(self._threshold.get(entry_id, self.thresholds.question), min(similarity + FEEDBACK_MARGIN, 1.0))
+        self._threshold[entry_id] = threshold
+        return threshold
 
     def lookup(self, messages: Messages | str, group: str = "") -> Lookup:
         index = self._indexes.get(group)
         if index is None or not len(index):
             return Lookup(None)
-        asked = self.embed(messages)
-        return self.lookup_embedded(asked, group)
+        return self.lookup_embedded(self.embed(messages), group)
 
     def lookup_embedded(self, asked: Embedded, group: str = "") -> Lookup:
         index = self._indexes.get(group)
@@ -173,20 +179,23 @@ class Matcher:
         for entry_id, similarity in index.search(asked.question, self.k):
             if similarity < floor:
                 break
-            entry = self._entries[entry_id]
-            if entry.threshold is not None and similarity < entry.threshold:
+            raised = self._threshold.get(entry_id)
+            if raised is not None and similarity < raised:
                 near = near or ("the entry was marked wrong before at this similarity", similarity)
                 continue
-            if entry.forgotten:
+            if entry_id in self._forgotten:
                 key = key or pair_key(asked.context)
-                if key in entry.forgotten:
+                if key in self._forgotten[entry_id]:
                     near = near or ("this pair was marked wrong", similarity)
                     continue
-            reason = self.refuse(entry.embedded, asked, similarity)
+            stored = self._entry(entry_id)
+            if stored is None:  # dropped by another process since the index was built
+                continue
+            reason = self.refuse(stored, asked, similarity)
             if reason is not None:
                 near = near or (reason, similarity)
                 continue
-            return Lookup(Match(entry_id, similarity, entry.embedded.context.focus))
+            return Lookup(Match(entry_id, similarity, stored.context.focus))
         return Lookup(None, *near) if near else Lookup(None)
 
     def refuse(self, stored: Embedded, asked: Embedded, similarity: float | None = None) -> str | None:

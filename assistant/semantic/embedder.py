@@ -8,9 +8,10 @@ Ollama is asked only on the host it was given. Importing this module loads no mo
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -47,8 +48,8 @@ class WordLlamaEmbedder:
 
     def __init__(self, dim: int = 256) -> None:
         try:
-            import wordllama
-            from wordllama import WordLlama
+            import wordllama  # type: ignore[import-untyped]
+            from wordllama import WordLlama  # type: ignore[import-untyped]
         except ImportError as exc:
             raise EmbedderUnavailable("the wordllama package is not installed; run `pip install wordllama`") from exc
         root = Path(wordllama.__file__).parent
@@ -93,14 +94,14 @@ def pick_ollama_model(tags: dict[str, Any]) -> OllamaModel | None:
 class OllamaEmbedder:
     """Ollama's POST /api/embed (`{"model", "input": [...]}` -> `{"embeddings": [[...], ...]}`) on a given host."""
 
-    def __init__(self, client: "httpx.Client", model: str, dim: int | None = None) -> None:
+    def __init__(self, client: httpx.Client, model: str, dim: int | None = None) -> None:
         self._client = client
         self.model = model
         self.name = f"ollama:{model}"
         self.dim = dim if dim is not None else self.embed(["dimension probe"]).shape[1]
 
     @classmethod
-    def discover(cls, client: "httpx.Client", model: str | None = None) -> "OllamaEmbedder":
+    def discover(cls, client: httpx.Client, model: str | None = None) -> OllamaEmbedder:
         """Use `model`, or the first embedding model Ollama lists; EmbedderUnavailable when there is none."""
         import httpx
 
@@ -137,7 +138,7 @@ class OllamaEmbedder:
         return normalise(vectors)
 
 
-def default_embedder(ollama: "httpx.Client | None" = None, ollama_model: str | None = None) -> Embedder:
+def default_embedder(ollama: httpx.Client | None = None, ollama_model: str | None = None) -> Embedder:
     """Ollama's embedding model when one answers on `ollama`, otherwise WordLlama from its wheel."""
     if ollama is not None:
         try:

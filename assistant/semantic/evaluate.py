@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Mapping, Sequence, Union
 
 from assistant.semantic.decide import Matcher
 
-Conversation = Union[str, Sequence[Mapping[str, str]]]
+Conversation = str | Sequence[Mapping[str, str]]
 
 
 @dataclass(frozen=True)
@@ -88,22 +88,22 @@ def evaluate(pairs: Iterable[Pair], matcher: Matcher, pooled: bool = False) -> d
         found = matcher.lookup(_messages(pair.asked), group="pool" if pooled else pair.id).match
         served = found is not None
         # Another entry counts as right only if it is literally the pair's stored side or the asked one itself.
-        right = served and pair.should_hit and stored_of[found.entry_id] in (
+        right = found is not None and pair.should_hit and stored_of[found.entry_id] in (
             json.dumps(pair.stored, sort_keys=True), json.dumps(pair.asked, sort_keys=True))
         for name in (pair.category, "all conversations" if pair.conversation else "all single"):
             t = tallies.setdefault(name, [0, 0, 0, 0])  # pairs, served, correct, should-hit pairs
             t[0] += 1
-            t[1] += served
-            t[2] += bool(right)
-            t[3] += pair.should_hit
+            t[1] += int(served)
+            t[2] += int(right)
+            t[3] += int(pair.should_hit)
         kinds[pair.category] = pair.should_hit
     out = {}
-    for name, (n, served, correct, hits) in tallies.items():
+    for name, (n, n_served, correct, hits) in tallies.items():
         if name.startswith("all "):
             # A total's recall is over its should-hit pairs; its precision over everything it served.
-            out[name] = Score(name, True, hits, served, correct)
+            out[name] = Score(name, True, hits, n_served, correct)
         else:
-            out[name] = Score(name, kinds[name], n, served, correct)
+            out[name] = Score(name, kinds[name], n, n_served, correct)
     return out
 
 

@@ -15,43 +15,15 @@ from collections import Counter
 from assistant.semantic.text import DATES, UNITS, Word, damerau1, stem, words
 
 # Function words and question phrasing: these may differ freely between two prompts that mean the same.
-PHRASING = frozenset("""
-a an the is are was were be been being am do does did done doing have has had i me my mine myself we our us you your
-yours it its this that these those there here them they their he she his her him to of for at by from about as into
-onto in on up so and or if then than also too very really actually just please pls plz thanks thank thx ty hi hello
-hey yo hiya greetings morning kindly cheers help can could would will shall should may might must need want wanted
-know tell explain explanation describe give show let what whats which who whom whose when where why how way ways
-method methods step steps process procedure approach correct correctly proper properly right best ideal good great
-nice easy easiest easily simple simply quick quickly fast some any anything something someone thing things idea ideas
-question curious wondering wonder advance lot much many well ok okay sure get got go going use using used make
-between per with like
-find out able possible usually typically generally mainly main exactly recommend suggest tip tips advice one
-""".split())
+PHRASING = frozenset(["a", "an", "the", "is", "are", "was", "were", "be", "been", "being", "am", "do", "does", "did", "done", "doing", "have", "has", "had", "i", "me", "my", "mine", "myself", "we", "our", "us", "you", "your", "yours", "it", "its", "this", "that", "these", "those", "there", "here", "them", "they", "their", "he", "she", "his", "her", "him", "to", "of", "for", "at", "by", "from", "about", "as", "into", "onto", "in", "on", "up", "so", "and", "or", "if", "then", "than", "also", "too", "very", "really", "actually", "just", "please", "pls", "plz", "thanks", "thank", "thx", "ty", "hi", "hello", "hey", "yo", "hiya", "greetings", "morning", "kindly", "cheers", "help", "can", "could", "would", "will", "shall", "should", "may", "might", "must", "need", "want", "wanted", "know", "tell", "explain", "explanation", "describe", "give", "show", "let", "what", "whats", "which", "who", "whom", "whose", "when", "where", "why", "how", "way", "ways", "method", "methods", "step", "steps", "process", "procedure", "approach", "correct", "correctly", "proper", "properly", "right", "best", "ideal", "good", "great", "nice", "easy", "easiest", "easily", "simple", "simply", "quick", "quickly", "fast", "some", "any", "anything", "something", "someone", "thing", "things", "idea", "ideas", "question", "curious", "wondering", "wonder", "advance", "lot", "much", "many", "well", "ok", "okay", "sure", "get", "got", "go", "going", "use", "using", "used", "make", "between", "per", "with", "like", "find", "out", "able", "possible", "usually", "typically", "generally", "mainly", "main", "exactly", "recommend", "suggest", "tip", "tips", "advice", "one"])
 # Words whose presence on one side only changes the answer: opposites, comparisons, scope, polarity.
-MARKED = frozenset("""
-on off open opened close closed shut enable enabled disable disabled add added remove removed delete deleted install
-uninstall start stop allow block accept reject decline include exclude import export before after left right gain lose
-increase decrease raise pros cons pro con benefit benefits risk risks advantage advantages disadvantage disadvantages
-drawback drawbacks first last earliest latest early late hide hidden encrypt decrypt compress extract zip unzip
-mount unmount freeze unfreeze lock unlock mute unmute follow unfollow subscribe unsubscribe connect disconnect pause
-resume buy sell rent push pull upload download send receive out down yes true false legal illegal safe unsafe dangerous
-healthy unhealthy dislike love hate hot cold warm cool wet dry full empty more less fewer most least max maximum
-min minimum big bigger biggest small smaller smallest large larger largest faster fastest slow slower slowest quicker
-quickest cheap cheaper cheapest expensive high higher highest low lower lowest long longer longest short shorter
-shortest heavy heavier heaviest lighter lightest old older oldest new newer newest young younger youngest strong
-stronger strongest weak weaker weakest better bad worse worst closer closest far further farthest healthier healthiest
-safer safest thick thicker thin thinner warmer warmest colder coldest hotter hottest deep deeper deepest rare rarer
-rarest common commonest efficient only all every each both either except excluding including temporarily temporary
-permanently permanent partially fully entire whole part partial stopped unread visible private public online offline
-local global delayed wrong before beginner beginners advanced expert experts adult adults child children kid kids
-toddler toddlers baby babies senior seniors male female men women man woman vegan vegetarian free paid
-""".split())
+MARKED = frozenset(["on", "off", "open", "opened", "close", "closed", "shut", "enable", "enabled", "disable", "disabled", "add", "added", "remove", "removed", "delete", "deleted", "install", "uninstall", "start", "stop", "allow", "block", "accept", "reject", "decline", "include", "exclude", "import", "export", "before", "after", "left", "right", "gain", "lose", "increase", "decrease", "raise", "pros", "cons", "pro", "con", "benefit", "benefits", "risk", "risks", "advantage", "advantages", "disadvantage", "disadvantages", "drawback", "drawbacks", "first", "last", "earliest", "latest", "early", "late", "hide", "hidden", "encrypt", "decrypt", "compress", "extract", "zip", "unzip", "mount", "unmount", "freeze", "unfreeze", "lock", "unlock", "mute", "unmute", "follow", "unfollow", "subscribe", "unsubscribe", "connect", "disconnect", "pause", "resume", "buy", "sell", "rent", "push", "pull", "upload", "download", "send", "receive", "out", "down", "yes", "true", "false", "legal", "illegal", "safe", "unsafe", "dangerous", "healthy", "unhealthy", "dislike", "love", "hate", "hot", "cold", "warm", "cool", "wet", "dry", "full", "empty", "more", "less", "fewer", "most", "least", "max", "maximum", "min", "minimum", "big", "bigger", "biggest", "small", "smaller", "smallest", "large", "larger", "largest", "faster", "fastest", "slow", "slower", "slowest", "quicker", "quickest", "cheap", "cheaper", "cheapest", "expensive", "high", "higher", "highest", "low", "lower", "lowest", "long", "longer", "longest", "short", "shorter", "shortest", "heavy", "heavier", "heaviest", "lighter", "lightest", "old", "older", "oldest", "new", "newer", "newest", "young", "younger", "youngest", "strong", "stronger", "strongest", "weak", "weaker", "weakest", "better", "bad", "worse", "worst", "closer", "closest", "far", "further", "farthest", "healthier", "healthiest", "safer", "safest", "thick", "thicker", "thin", "thinner", "warmer", "warmest", "colder", "coldest", "hotter", "hottest", "deep", "deeper", "deepest", "rare", "rarer", "rarest", "common", "commonest", "efficient", "only", "all", "every", "each", "both", "either", "except", "excluding", "including", "temporarily", "temporary", "permanently", "permanent", "partially", "fully", "entire", "whole", "part", "partial", "stopped", "unread", "visible", "private", "public", "online", "offline", "local", "global", "delayed", "wrong", "before", "beginner", "beginners", "advanced", "expert", "experts", "adult", "adults", "child", "children", "kid", "kids", "toddler", "toddlers", "baby", "babies", "senior", "seniors", "male", "female", "men", "women", "man", "woman", "vegan", "vegetarian", "free", "paid"])
 MARKED_STEMS = frozenset(stem(w) for w in MARKED)
 # Inflected phrasing is phrasing too ("making", "helped", "tells"), unless the stem is also a marked word's.
 PHRASING_STEMS = frozenset(stem(w) for w in PHRASING) - MARKED_STEMS
-NEGATORS = frozenset("not no never without none nothing nobody nor neither cannot avoid lack lacking".split())
+NEGATORS = frozenset(["not", "no", "never", "without", "none", "nothing", "nobody", "nor", "neither", "cannot", "avoid", "lack", "lacking"])
 # Word order carries meaning around these: "faster than", "from X to Y", "X but not Y", "instead of".
-ORDER_MARKERS = frozenset("than to into from vs versus not but before after instead rather over".split())
+ORDER_MARKERS = frozenset(["than", "to", "into", "from", "vs", "versus", "not", "but", "before", "after", "instead", "rather", "over"])
 POLAR_PREFIXES = ("un", "dis", "de", "in", "im", "il", "ir", "non", "anti", "under", "over", "mis")
 # Ways of asking "how do X and Y differ" that mean the same; kept tiny on purpose.
 CANONICAL = {
@@ -62,10 +34,10 @@ CANONICAL = {
     **{w: "more" for w in ("more", "extra", "additional")},
 }
 # "How long", "how old": a way of asking for a quantity, not a comparison.
-HOW_WORDS = frozenset("long far old big large often soon fast early late high deep heavy".split())
+HOW_WORDS = frozenset(["long", "far", "old", "big", "large", "often", "soon", "fast", "early", "late", "high", "deep", "heavy"])
 # A unit only states a quantity next to a number or as a conversion target ("in cups", "to km/h").
-UNIT_CONTEXT = frozenset("to into in".split())
-ARTICLES = frozenset("a an the one".split())
+UNIT_CONTEXT = frozenset(["to", "into", "in"])
+ARTICLES = frozenset(["a", "an", "the", "one"])
 ALWAYS_UNITS = frozenset(("usd", "gbp", "eur", "jpy", "%", "°", "celsius", "fahrenheit", "kelvin"))
 
 

@@ -9,7 +9,7 @@ half of a float32 matrix. sqlite-vec could not be used: this Python's sqlite3 ca
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 

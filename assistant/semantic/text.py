@@ -9,13 +9,13 @@ from functools import lru_cache
 
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'", "\u201c": '"', "\u201d": '"'})
 _CONTRACTIONS = (
-    (re.compile(r"\b(can)'?t\b", re.I), r"\1 not"), (re.compile(r"\bwon'?t\b", re.I), "will not"),
-    (re.compile(r"\b(\w+)n't\b", re.I), r"\1 not"),
-    (re.compile(r"\b(what|where|who|how|when|why|that|there|it|here)'s\b", re.I), r"\1 is"),
-    (re.compile(r"\b(what|where|who|how|when|why|that)s\b", re.I), r"\1 is"),  # "whats", typed without the apostrophe
-    (re.compile(r"\b(do|does|did|is|are|was|were|has|have|should|could|would|must)nt\b", re.I), r"\1 not"),
-    (re.compile(r"\bi'?m\b", re.I), "i am"), (re.compile(r"'re\b", re.I), " are"), (re.compile(r"'ve\b", re.I), " have"),
-    (re.compile(r"'ll\b", re.I), " will"), (re.compile(r"'d\b", re.I), " would"), (re.compile(r"'s\b", re.I), ""),
+    (re.compile(r"\b(can)'?t\b", re.IGNORECASE), r"\1 not"), (re.compile(r"\bwon'?t\b", re.IGNORECASE), "will not"),
+    (re.compile(r"\b(\w+)n't\b", re.IGNORECASE), r"\1 not"),
+    (re.compile(r"\b(what|where|who|how|when|why|that|there|it|here)'s\b", re.IGNORECASE), r"\1 is"),
+    (re.compile(r"\b(what|where|who|how|when|why|that)s\b", re.IGNORECASE), r"\1 is"),  # "whats", typed without the apostrophe
+    (re.compile(r"\b(do|does|did|is|are|was|were|has|have|should|could|would|must)nt\b", re.IGNORECASE), r"\1 not"),
+    (re.compile(r"\bi'?m\b", re.IGNORECASE), "i am"), (re.compile(r"'re\b", re.IGNORECASE), " are"), (re.compile(r"'ve\b", re.IGNORECASE), " have"),
+    (re.compile(r"'ll\b", re.IGNORECASE), " will"), (re.compile(r"'d\b", re.IGNORECASE), " would"), (re.compile(r"'s\b", re.IGNORECASE), ""),
 )
 # Numbers keep their separators ("1,000", "38.5", "1/4"); a hyphen between letters joins ("wi-fi", "two-factor").
 _TOKEN = re.compile(r"\d+(?:[.,/]\d+)*|[A-Za-z]+(?:[-'][A-Za-z]+)*|[$£€¥%°^]")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Iterable, Iterator
 
 
 @dataclass(frozen=True)
@@ -86,6 +86,22 @@ class SemanticStore:
                 yield SemanticRow(*r)
         finally:
             cur.close()
+
+    def vectors(self, embedder: str) -> dict[tuple[str, str], tuple[list[int], bytes, dict[int, float]]]:
+        """Per (model, settings): entry ids, their packed vectors joined in id order, and raised thresholds."""
+        out: dict[tuple[str, str], tuple[list[int], list[bytes], dict[int, float]]] = {}
+        cur = self.conn.execute("SELECT id, model, settings, vector, threshold FROM semantic_cache WHERE embedder = ? "
+                                "ORDER BY id", (embedder,))
+        try:
+            for entry_id, model, settings, vector, threshold in cur:
+                ids, blobs, raised = out.setdefault((model, settings), ([], [], {}))
+                ids.append(entry_id)
+                blobs.append(vector)
+                if threshold is not None:
+                    raised[entry_id] = threshold
+        finally:
+            cur.close()
+        return {group: (ids, b"".join(blobs), raised) for group, (ids, blobs, raised) in out.items()}
 
     def get(self, entry_id: int) -> SemanticRow | None:
         r = self.conn.execute(f"SELECT {_COLUMNS} FROM semantic_cache WHERE id = ?", (entry_id,)).fetchone()

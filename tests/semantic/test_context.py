@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.semantic.context import context_of, is_small_talk, is_standalone, strip_small_talk
+from assistant.semantic.context import (
+    context_of,
+    is_small_talk,
+    is_standalone,
+    strip_small_talk,
+)
 
 
 @pytest.mark.parametrize("text", ["yes please", "yes please, two", "cancel it", "and with the TV add-on?",

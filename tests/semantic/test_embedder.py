@@ -11,8 +11,13 @@ import httpx
 import numpy as np
 import pytest
 
-from assistant.semantic.embedder import EmbedderUnavailable, OllamaEmbedder, WordLlamaEmbedder, default_embedder
-from tests.fakes.server import FakeServer, Reply, Seen
+from assistant.semantic.embedder import (
+    EmbedderUnavailable,
+    OllamaEmbedder,
+    WordLlamaEmbedder,
+    default_embedder,
+)
+from tests.fakes.server import FakeServer, Reply, Route, Seen
 
 
 def _documented(section: str, fixtures: Path) -> list[dict[str, object]]:
@@ -36,7 +41,7 @@ def test_wordllama_loads_offline_and_writes_nothing(tmp_path: Path) -> None:
             "from assistant.semantic.embedder import WordLlamaEmbedder\n"
             "print(WordLlamaEmbedder().embed(['hello']).shape)\n")
     env = {"HOME": str(tmp_path), "PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "0", "PYTHONPATH": str(Path.cwd())}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120, check=False)
     assert out.returncode == 0, out.stderr[-500:]
     assert out.stdout.strip() == "(1, 256)"
     assert list(tmp_path.iterdir()) == []
@@ -65,7 +70,8 @@ def test_ollama_discovers_an_embedding_model_from_tags(fixtures_dir: Path) -> No
     models = list(tags["models"]) + [{"name": "nomic-embed-text:latest", "model": "nomic-embed-text:latest",  # type: ignore[call-overload]
                                       "details": {"format": "gguf", "family": "nomic-bert", "families": ["nomic-bert"]}}]
     reply = _documented("Generate Embeddings > Examples > Response", fixtures_dir)[0]
-    routes = {("GET", "/api/tags"): Reply.json({"models": models}), ("POST", "/api/embed"): Reply.json(reply)}
+    routes: dict[tuple[str, str], Route | Reply | list[Reply]] = {
+        ("GET", "/api/tags"): Reply.json({"models": models}), ("POST", "/api/embed"): Reply.json(reply)}
     with FakeServer(routes) as server, httpx.Client(base_url=server.url) as client:
         e = default_embedder(client)
         assert isinstance(e, OllamaEmbedder) and e.model == "nomic-embed-text:latest" and e.dim == 10
@@ -80,13 +86,14 @@ def test_ollama_without_an_embedding_model_falls_back_to_wordllama(fixtures_dir:
 
 
 def test_ollama_errors_say_what_failed() -> None:
-    routes = {("POST", "/api/embed"): Reply.json({"error": "model \"x\" not found, try pulling it first"}, 404)}
-    with FakeServer(routes) as server, httpx.Client(base_url=server.url) as client:
-        with pytest.raises(EmbedderUnavailable, match="HTTP 404"):
-            OllamaEmbedder(client, "x", dim=4).embed(["a"])
-    with httpx.Client(base_url="http://127.0.0.1:9", timeout=2) as client:
-        with pytest.raises(EmbedderUnavailable, match="failed"):
-            OllamaEmbedder(client, "x", dim=4).embed(["a"])
+    routes: dict[tuple[str, str], Route | Reply | list[Reply]] = {
+        ("POST", "/api/embed"): Reply.json({"error": "model \"x\" not found, try pulling it first"}, 404)}
+    with FakeServer(routes) as server, httpx.Client(base_url=server.url) as client, \
+            pytest.raises(EmbedderUnavailable, match="HTTP 404"):
+        OllamaEmbedder(client, "x", dim=4).embed(["a"])
+    with httpx.Client(base_url="http://127.0.0.1:9", timeout=2) as client, \
+            pytest.raises(EmbedderUnavailable, match="failed"):
+        OllamaEmbedder(client, "x", dim=4).embed(["a"])
 
 
 def test_importing_the_package_loads_no_model() -> None:
