@@ -72,10 +72,14 @@ class SemanticCache:
         """Count a served hit (for `cache stats`); the caller records the answer as a semantic hit."""
         self.store.record_hit(match.entry_id)
 
-    def remember(self, messages: Messages | str, model: str, settings: str, cache_key: str) -> int:
-        """Index a freshly answered conversation, pointing at its exact-cache entry; returns the entry id."""
+    def remember(self, messages: Messages | str, model: str, settings: str, cache_key: str,
+                 embedded: Embedded | None = None) -> int:
+        """Index a freshly answered conversation, pointing at its exact-cache entry; returns the entry id.
+
+        Pass the `Lookup.asked` of the miss that preceded the answer to skip embedding it again.
+        """
         self.load()
-        embedded = self.matcher.embed(messages)
+        embedded = embedded if embedded is not None else self.matcher.embed(messages)
         c = embedded.context
         row = NewRow(cache_key, model, settings, context_fingerprint(c), c.focus, c.user, c.assistant, c.system,
                      self.embedder.name, pack(embedded.question),

@@ -49,11 +49,15 @@ class Match:
 
 @dataclass(frozen=True)
 class Lookup:
-    """What a lookup found: a match, or the closest refusal and why (a "near miss" for `cache stats`)."""
+    """What a lookup found: a match, or the closest refusal and why (a "near miss" for `cache stats`).
+
+    `asked` is the embedded conversation, so the caller can `remember` it after a miss without embedding twice.
+    """
 
     match: Match | None
     near_miss: str | None = None
     near_similarity: float = 0.0
+    asked: Embedded | None = None
 
 
 @dataclass(frozen=True)
@@ -164,15 +168,16 @@ class Matcher:
         return threshold
 
     def lookup(self, messages: Messages | str, group: str = "") -> Lookup:
+        asked = self.embed(messages)
         index = self._indexes.get(group)
         if index is None or not len(index):
-            return Lookup(None)
-        return self.lookup_embedded(self.embed(messages), group)
+            return Lookup(None, asked=asked)
+        return self.lookup_embedded(asked, group)
 
     def lookup_embedded(self, asked: Embedded, group: str = "") -> Lookup:
         index = self._indexes.get(group)
         if index is None:
-            return Lookup(None)
+            return Lookup(None, asked=asked)
         key: str | None = None
         near: tuple[str, float] | None = None
         floor = min(self.thresholds.verified, self.thresholds.question)
@@ -195,8 +200,8 @@ class Matcher:
             if reason is not None:
                 near = near or (reason, similarity)
                 continue
-            return Lookup(Match(entry_id, similarity, stored.context.focus))
-        return Lookup(None, *near) if near else Lookup(None)
+            return Lookup(Match(entry_id, similarity, stored.context.focus), asked=asked)
+        return Lookup(None, near[0], near[1], asked) if near else Lookup(None, asked=asked)
 
     def refuse(self, stored: Embedded, asked: Embedded, similarity: float | None = None) -> str | None:
         """Why `asked` may not reuse `stored`'s answer, or None."""

@@ -30,7 +30,9 @@ def test_migration_is_the_last_one_and_creates_both_tables(tmp_path: Path) -> No
 def test_a_reworded_question_is_served_after_a_reload(tmp_path: Path, embedder: WordLlamaEmbedder) -> None:
     path = tmp_path / "a.db"
     first = _cache(path, embedder)
-    entry = first.remember("How do I reverse a list in Python?", MODEL, SETTINGS, "b3:aa")
+    miss = first.lookup("How do I reverse a list in Python?", MODEL, SETTINGS)
+    assert miss.match is None and miss.asked is not None
+    entry = first.remember("How do I reverse a list in Python?", MODEL, SETTINGS, "b3:aa", embedded=miss.asked)
     first.remember("What is the capital of Australia?", MODEL, SETTINGS, "b3:bb")
     again = _cache(path, embedder)  # another process: the index is rebuilt from the table
     found = again.lookup("how do i reverse a list in python", MODEL, SETTINGS).match
