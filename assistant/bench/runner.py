@@ -112,14 +112,39 @@ FIGURES: dict[str, Figure] = {
     "tools_parallel_sequential_ms": Figure("tools", "slow calls of one turn, one after another", "ms"),
     "tools_parallel_ms": Figure("tools", "  the same calls side by side", "ms"),
     "tools_parallel_speedup": Figure("tools", "  speed-up", "x"),
+    "semantic_lookup_p50_ms": Figure("semantic", "similar-question lookup p50 (embedding included)", "ms", 15.0),
+    "semantic_lookup_p99_ms": Figure("semantic", "similar-question lookup p99", "ms", 40.0),
+    "semantic_float32_scan_p50_ms": Figure("semantic", "bare float32 scan of the same vectors p50", "ms"),
+    "semantic_float32_scan_p99_ms": Figure("semantic", "bare float32 scan p99", "ms"),
+    "semantic_lookup_vs_scan_ratio": Figure("semantic", "lookup / bare scan, p50", "x", 1.0, or_equal=True),
+    "semantic_warm_ms": Figure("semantic", "load the embedding model and the index", "ms"),
+    "semantic_replay_repeats_caught_pct": Figure("semantic", "replay: reworded repeats caught", "%"),
+    "semantic_replay_precision_pct": Figure("semantic", "replay: served answers that were right", "%", 99.0, True),
+    "semantic_single_precision_pct": Figure("semantic", "precision, single questions", "%", 99.0, True),
+    "semantic_conversations_precision_pct": Figure("semantic", "precision, conversations", "%", 99.0, True),
+    "semantic_single_recall_pct": Figure("semantic", "recall, single questions", "%", 60.0, True),
+    "semantic_conversations_recall_pct": Figure("semantic", "recall, conversations", "%", 60.0, True),
+    "semantic_pooled_single_precision_pct": Figure("semantic", "precision, single, one shared index", "%", 99.0, True),
+    "semantic_pooled_conversations_precision_pct": Figure("semantic", "precision, conversations, one shared index",
+                                                          "%", 99.0, True),
+    "semantic_pooled_single_recall_pct": Figure("semantic", "recall, single, one shared index", "%"),
+    "semantic_pooled_conversations_recall_pct": Figure("semantic", "recall, conversations, one shared index", "%"),
 }
-AREAS = ("start-up", "cache", "engine", "embedded", "storage", "team", "tools", "memory")
+# The labelled set's categories (tests/semantic/data/README.md): recall where the answer is right, precision where not.
+SEMANTIC_SHOULD_HIT = ("paraphrase", "near_repeat", "context_reworded", "irrelevant_turns", "small_talk")
+SEMANTIC_MUST_MISS = ("negation", "entity", "number", "scope", "comparison", "different_detail", "different_offer")
+FIGURES.update({f"semantic_{c}_recall_pct": Figure("semantic", f"recall: {c.replace('_', ' ')}", "%", 60.0, True)
+                for c in SEMANTIC_SHOULD_HIT})
+FIGURES.update({f"semantic_{c}_precision_pct": Figure("semantic", f"precision: {c.replace('_', ' ')}", "%", 99.0, True)
+                for c in SEMANTIC_MUST_MISS})
+AREAS = ("start-up", "cache", "engine", "embedded", "storage", "team", "tools", "semantic", "memory")
 # Figures that qualify others (counts, settings, p50s behind the p99 rows) are in the JSON but not worth a row.
 CONTEXT_ONLY = {"history_conversations", "embedded_tokens_per_answer", "embedded_threads", "engine_stream_tokens",
                 "engine_rounds", "cache_entries", "cache_turns", "cache_request_bytes", "cache_conversation_bytes",
                 "cache_cached_ask_heavy_imports", "team_payload_bytes", "team_answer_bytes",
                 "team_payload_json_object_bytes", "team_bare_get_p50_us", "team_client_hit_p50_us",
-                "team_down_lookup_p50_us", "tools_parallel_calls"}
+                "team_down_lookup_p50_us", "tools_parallel_calls",
+                "semantic_entries", "semantic_pairs", "semantic_replay_prompts", "semantic_replay_wrong_answers"}
 SHOWN_WITHOUT_ENTRY = re.compile(r"_p50_(us|ms|ratio)$|_floor_p50_")
 
 
@@ -150,6 +175,7 @@ def _sections(quick: bool) -> list[tuple[str, Callable[[Path], dict[str, float]]
     from assistant.bench.embedded_bench import run_embedded_bench
     from assistant.bench.engine_bench import run_engine_bench
     from assistant.bench.process_bench import run_process_bench
+    from assistant.bench.semantic_bench import run as run_semantic_bench
     from assistant.bench.storage_bench import run_storage_bench
     from assistant.bench.team_bench import run as run_team_bench
     from assistant.bench.tools_bench import run as run_tools_bench
@@ -164,6 +190,7 @@ def _sections(quick: bool) -> list[tuple[str, Callable[[Path], dict[str, float]]
             ("storage", lambda w: run_storage_bench(w, records=20, conversations=300, searches=5)),
             ("team cache", lambda w: run_team_bench(True, w)),
             ("tools", lambda w: run_tools_bench(True)),
+            ("similar questions", lambda w: run_semantic_bench(True, w)),
         ]
     return [
         ("start-up and memory", lambda w: run_process_bench(w)),
@@ -174,6 +201,7 @@ def _sections(quick: bool) -> list[tuple[str, Callable[[Path], dict[str, float]]
         ("storage", lambda w: run_storage_bench(w)),
         ("team cache", lambda w: run_team_bench(False, w)),
         ("tools", lambda w: run_tools_bench(False)),
+        ("similar questions", lambda w: run_semantic_bench(False, w)),
     ]
 
 
@@ -252,6 +280,11 @@ def render_table(result: BenchResult) -> str:
     if "embedded_tokens_per_answer" in f:
         notes.append(f"Embedded: {f['embedded_tokens_per_answer']:.0f} tokens per answer, "
                      f"{f.get('embedded_threads', 0):.0f} threads, temperature 0, same seed.")
+    if "semantic_entries" in f:
+        notes.append(f"Similar questions: lookups over {f['semantic_entries']:,.0f} stored questions (WordLlama, 256 "
+                     f"dimensions); quality on {f.get('semantic_pairs', 0):,.0f} hand-labelled pairs; replay of "
+                     f"{f.get('semantic_replay_prompts', 0):,.0f} labelled prompts, "
+                     f"{f.get('semantic_replay_wrong_answers', 0):.0f} wrong answers served.")
     for section, why in result.unavailable.items():
         notes.append(f"Not measured: {section} ({why}).")
     return "\n".join(lines + [""] + notes)

@@ -1,27 +1,49 @@
-"""The semantic tier's figures: lookup latency over a full index (embedding included), and quality per category.
+"""The similar-question tier's figures: lookup time over a full index, quality per category, and a replay.
 
-Latency: the labelled set's questions are looked up in one group holding its stored questions plus synthetic
-neighbours built from the same vocabulary (100,000 entries, or 5,000 with `quick`). The floor measured in the
-same run is a bare float32 matrix-vector product over the same rows. Quality: tests/semantic/data (present in a
-source checkout) scored pairwise and pooled; see assistant/semantic/evaluate.py.
+Lookup: the engine's own tier (SemanticTier.lookup: catch-up query, embedding in a worker thread, shortlist and
+exact ranking, guard and context checks on the database thread) over a real SQLite file holding the labelled
+set's stored questions plus synthetic neighbours from the same vocabulary (100,000 in all, 5,000 with `quick`).
+Its floor, measured in the same run, is a bare float32 matrix-vector product over the same rows (a scan with no
+embedding and no checks). Quality: the labelled pairs (tests/semantic/data; shipped in the wheel as
+assistant/bench/semantic_data) scored pairwise and pooled (assistant/semantic/evaluate.py). Replay: the labelled
+set's stored questions asked first, then every new one, through the tier, as one user's cache would see them.
 """
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import random
-import sqlite3
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+if TYPE_CHECKING:
+    from assistant.engine.engine import Engine
+    from assistant.semantic.evaluate import Pair
 
-DATA = Path(__file__).resolve().parents[2] / "tests" / "semantic" / "data"
 _TEMPLATES = ("How do I {} the {} in {}?", "What is the best {} for {} {}?", "Can you explain {} {} to {}?",
               "Why does my {} {} when I {}?", "Give me a {} {} for {}.", "Is it {} to {} {}?",
               "What's the difference between {} and {} in {}?", "How many {} are in a {} of {}?")
+MODEL, SETTINGS = "ollama:llama3.2:latest", '{"max_tokens": 1024, "seed": null, "temperature": null}'
+
+
+def data_dir() -> Path | None:
+    """The labelled set: beside this module in an installed wheel, under tests/ in a source checkout."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "semantic_data", here.parents[1] / "tests" / "semantic" / "data"):
+        if (candidate / "single.jsonl").exists():
+            return candidate
+    return None
+
+
+def pairs() -> list[Pair]:
+    from assistant.semantic.evaluate import load_pairs
+
+    found = data_dir()
+    return [] if found is None else load_pairs(found / "single.jsonl") + load_pairs(found / "conversations.jsonl")
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -29,122 +51,182 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * q))]
 
 
-def _timed(fn: Callable[[], object], rounds: int) -> list[float]:
+async def _timed(fn: Callable[[], Awaitable[object]], rounds: int) -> list[float]:
     out = []
     gc.disable()
     try:
         for _ in range(rounds):
             t = time.perf_counter()
-            fn()
+            await fn()
             out.append((time.perf_counter() - t) * 1000)
     finally:
         gc.enable()
     return out
 
 
-def _questions() -> tuple[list[str], list[str]]:
-    """(stored, asked) last user turns of the labelled set; a few fixed questions without a source checkout."""
-    from assistant.semantic.evaluate import load_pairs
-
-    stored, asked = [], []
-    for name in ("single.jsonl", "conversations.jsonl"):
-        if (DATA / name).exists():
-            for p in load_pairs(DATA / name):
-                stored.append(p.stored if isinstance(p.stored, str) else p.stored[-1]["content"])
-                asked.append(p.asked if isinstance(p.asked, str) else p.asked[-1]["content"])
-    if not stored:
-        stored = ["How do I reverse a list in Python?", "What is the capital of Australia?"]
-        asked = ["how do i reverse a list in python", "Which city is Australia's capital?"]
-    return stored, asked
+def _last(conv: Any) -> str:
+    return conv if isinstance(conv, str) else str(conv[-1]["content"])
 
 
-def _synthetic(vocabulary: list[str], n: int, seed: int = 7) -> list[str]:
-    rng = random.Random(seed)
-    return [rng.choice(_TEMPLATES).format(*(rng.choice(vocabulary) for _ in range(3))) for _ in range(n)]
+def _engine(home: Path) -> Engine:
+    from assistant.compose import build_engine, setup_at
+
+    # The bundled model, so the figures do not depend on whether an Ollama happens to run here.
+    config = {"cache": {"semantic": "serve", "semantic_embedder": "wordllama"}}
+    return build_engine(setup_at(home, config))
 
 
-def _latency(entries: int, rounds: int) -> dict[str, float]:
-    """The engine's path: SemanticCache over a real SQLite file holding `entries` questions in one group."""
-    from assistant.semantic.cache import SemanticCache, group_of
+def _fill(engine: Engine, texts: list[str]) -> None:
+    """Questions with vectors and an exact answer each, written straight into the tables (one transaction)."""
     from assistant.semantic.embedder import WordLlamaEmbedder
-    from assistant.semantic.text import words
-    from assistant.storage.migrations import migrate
-    from assistant.storage.semantic_store import SemanticStore
 
-    t = time.perf_counter()
     embedder = WordLlamaEmbedder()
-    load_ms = (time.perf_counter() - t) * 1000
-    stored, asked = _questions()
+    vectors = embedder.embed(texts).astype("<f2")
+    conn = engine.conn
+    now = time.time()
+    conn.execute("BEGIN")
+    conn.executemany("INSERT INTO semantic_cache (id, cache_key, model, settings, prompt, created_at) "
+                     "VALUES (?, ?, ?, ?, ?, ?)", ((i + 1, f"b3:{i}", MODEL, SETTINGS, q, now) for i, q in enumerate(texts)))
+    conn.executemany("INSERT INTO semantic_vectors (embedder, entry_id, vector) VALUES (?, ?, ?)",
+                     ((embedder.name, i + 1, vectors[i].tobytes()) for i in range(len(texts))))
+    conn.executemany("INSERT INTO response_cache (key, provider, model, text, input_tokens, output_tokens, cost_usd, "
+                     "cost_estimated, ttft_ms, total_ms, created_at, last_used_at, hits, size_bytes, scheme) "
+                     "VALUES (?, 'ollama', 'llama3.2:latest', ?, 10, 10, 0, 0, 1, 1, ?, ?, 0, 300, ?)",
+                     ((f"b3:{i}", f"answer {i}", now, now, engine.cache.scheme) for i in range(len(texts))))
+    conn.execute("COMMIT")
+
+
+def _lookup(prompt: Any) -> Any:
+    from assistant.core.types import ChatMessage, GenerationSettings, ModelRef, ProviderRequest
+    from assistant.engine.tiers import Lookup
+
+    turns = [("user", prompt)] if isinstance(prompt, str) else [(m["role"], m["content"]) for m in prompt]
+    request = ProviderRequest(ModelRef("ollama", "llama3.2:latest"), tuple(ChatMessage(r, c) for r, c in turns),
+                              GenerationSettings())
+    return Lookup((f"b3:asked-{id(prompt)}",), (request,), similar="serve")
+
+
+async def _latency(workdir: Path, entries: int, rounds: int) -> dict[str, float]:
+    import numpy as np
+
+    from assistant.semantic.text import words
+
+    labelled = pairs()
+    stored = [_last(p.stored) for p in labelled] or ["How do I reverse a list in Python?"]
+    asked = [_last(p.asked) for p in labelled] or ["how do i reverse a list in python"]
     vocabulary = sorted({w.low for q in stored + asked for w in words(q) if len(w.low) > 3 and w.low.isalpha()})
-    texts = stored + _synthetic(vocabulary, max(entries - len(stored), 0))
-    with tempfile.TemporaryDirectory(prefix="assistant-semantic-") as tmp:
-        conn = sqlite3.connect(str(Path(tmp) / "bench.db"), isolation_level=None)
-        migrate(conn)
-        vectors = embedder.embed(texts).astype("<f2")
-        conn.execute("BEGIN")
-        conn.executemany(
-            "INSERT INTO semantic_cache (cache_key, model, settings, context, prompt, embedder, vector, created_at) "
-            "VALUES (?, 'm', 's', '', ?, ?, ?, 0)",
-            ((f"b3:{i}", q, embedder.name, vectors[i].tobytes()) for i, q in enumerate(texts)))
-        conn.execute("COMMIT")
-        cache = SemanticCache(SemanticStore(conn), embedder)
+    rng = random.Random(7)
+    texts = stored + [rng.choice(_TEMPLATES).format(*(rng.choice(vocabulary) for _ in range(3)))
+                      for _ in range(max(entries - len(stored), 0))]
+    engine = _engine(workdir / "latency")
+    try:
+        _fill(engine, texts)
+        tier = engine.semantic
+        assert tier is not None
         t = time.perf_counter()
-        cache.load()
-        index_load_ms = (time.perf_counter() - t) * 1000
-        queries = [asked[i % len(asked)] for i in range(rounds)]
+        await tier.warm()  # model load, then the index from SQLite
+        warm_ms = (time.perf_counter() - t) * 1000
+        queries = [_lookup(asked[i % len(asked)]) for i in range(rounds)]
         it = iter(queries)
-        lookups = _timed(lambda: cache.lookup(next(it), "m", "s"), rounds)
-        it = iter(queries)
-        embeds = _timed(lambda: embedder.embed([next(it)]), rounds)
-        index = cache.matcher.index(group_of("m", "s"))
-        assert index is not None
-        qv = embedder.embed(sorted(set(asked)))
-        # Only neighbours a lookup could use matter: those over the lowest similarity floor.
-        floor = min(cache.matcher.thresholds.verified, cache.matcher.thresholds.question)
-        # Compared by similarity, not id: the labelled set stores some questions twice (identical vectors).
-        wanted = [(v, best[0][1]) for v in qv if (best := index.exact(v, 1)) and best[0][1] >= floor]
-        found = sum(index.search(v, cache.matcher.k)[0][1] >= best - 1e-4 for v, best in wanted)
-        matrix = np.asarray(vectors, dtype=np.float32)
+        lookups = await _timed(lambda: tier.lookup(next(it)), rounds)
+        assert tier.index is not None
+        embedder = tier.index.embedder
+        matrix = np.frombuffer(b"".join(
+            r[0] for r in engine.conn.execute("SELECT vector FROM semantic_vectors ORDER BY entry_id")),
+            dtype="<f2").reshape(-1, embedder.dim).astype(np.float32)
+        qv = embedder.embed(asked[:rounds] or asked)
         vit = iter(np.resize(qv, (rounds, embedder.dim)))
-        raw = _timed(lambda: matrix @ next(vit), rounds)
-        conn.close()
+
+        async def scan() -> None:
+            matrix @ next(vit)
+        raw = await _timed(scan, rounds)
+    finally:
+        await engine.aclose()
+    p50, p99, floor50 = _pct(lookups, 0.5), _pct(lookups, 0.99), _pct(raw, 0.5)
     return {
-        "semantic_model_load_ms": round(load_ms, 1),
-        "semantic_index_load_ms": round(index_load_ms, 1),
-        "semantic_embed_p50_ms": round(_pct(embeds, 0.5), 3),
-        "semantic_embed_p99_ms": round(_pct(embeds, 0.99), 3),
-        "semantic_lookup_p50_ms": round(_pct(lookups, 0.5), 2),
-        "semantic_lookup_p99_ms": round(_pct(lookups, 0.99), 2),
-        "semantic_float32_scan_p50_ms": round(_pct(raw, 0.5), 2),
+        "semantic_entries": float(len(texts)),
+        "semantic_warm_ms": round(warm_ms, 1),
+        "semantic_lookup_p50_ms": round(p50, 2),
+        "semantic_lookup_p99_ms": round(p99, 2),
+        "semantic_float32_scan_p50_ms": round(floor50, 2),
         "semantic_float32_scan_p99_ms": round(_pct(raw, 0.99), 2),
-        "semantic_shortlist_recall_pct": round(100 * found / max(len(wanted), 1), 1),
+        "semantic_lookup_vs_scan_ratio": round(p50 / floor50, 2) if floor50 > 0 else float("nan"),
     }
 
 
 def _quality() -> dict[str, float]:
     from assistant.semantic.decide import Matcher
     from assistant.semantic.embedder import WordLlamaEmbedder
-    from assistant.semantic.evaluate import evaluate, load_pairs
+    from assistant.semantic.evaluate import evaluate
 
-    if not (DATA / "single.jsonl").exists():
+    labelled = pairs()
+    if not labelled:
         return {}
     embedder = WordLlamaEmbedder()
-    pairs = load_pairs(DATA / "single.jsonl") + load_pairs(DATA / "conversations.jsonl")
-    out: dict[str, float] = {}
+    out: dict[str, float] = {"semantic_pairs": float(len(labelled))}
     for mode, pooled in (("", False), ("pooled_", True)):
-        for name, s in evaluate(pairs, Matcher(embedder), pooled=pooled).items():
+        for name, s in evaluate(labelled, Matcher(embedder), pooled=pooled).items():
+            if pooled and not name.startswith("all "):
+                continue  # one shared index: the totals say whether neighbours lead it astray
             key = name.replace("all ", "").replace(" ", "_")
             if s.should_hit:
                 out[f"semantic_{mode}{key}_recall_pct"] = round(100 * (s.recall or 0.0), 1)
             if name.startswith("all ") or not s.should_hit:
                 out[f"semantic_{mode}{key}_precision_pct"] = round(100 * s.precision, 1)
-            if not s.should_hit:
-                out[f"semantic_{mode}{key}_wrong_pct"] = round(100 * s.wrong / s.pairs, 1)
     return out
 
 
-def run(quick: bool) -> dict[str, float]:
-    """Every figure; names end in _ms or _pct (plus the entry count, for context)."""
-    figures = _latency(5_000 if quick else 100_000, 200 if quick else 1_000)
+async def _replay(workdir: Path) -> dict[str, float]:
+    """The stored questions answered first, then each new question looked up: repeats caught, wrong answers given."""
+    from assistant.core.records import CachedAnswer
+    from assistant.engine.tiers import Lookup
+
+    labelled = pairs()
+    if not labelled:
+        return {}
+    engine = _engine(workdir / "replay")
+    caught = repeats = wrong = served = 0
+    try:
+        tier = engine.semantic
+        assert tier is not None
+        answers: dict[str, str] = {}
+        for n, p in enumerate(labelled):
+            key = repr(p.stored)
+            if key in answers:
+                continue
+            look = _lookup(p.stored)
+            entry = CachedAnswer(f"b3:stored-{n}", "ollama", "llama3.2:latest", key, 10, 10, 0.0, False, None, None,
+                                 time.time())
+            await engine.db.call(engine.cache.put, entry)
+            await tier.lookup(look)  # a miss; embeds it for keep, as in a real session
+            await engine.db.call(tier.keep, look, look.requests[0], entry)
+            answers[key] = entry.key
+        for p in labelled:
+            hit = await tier.lookup(Lookup(_lookup(p.asked).keys, _lookup(p.asked).requests, similar="serve"))
+            right = hit is not None and hit.entry.text in (repr(p.stored), repr(p.asked))
+            repeats += p.should_hit
+            caught += p.should_hit and right
+            served += hit is not None
+            wrong += hit is not None and not (p.should_hit and right)
+    finally:
+        await engine.aclose()
+    return {"semantic_replay_prompts": float(len(labelled)),
+            "semantic_replay_repeats_caught_pct": round(100 * caught / max(repeats, 1), 1),
+            "semantic_replay_precision_pct": round(100 * (served - wrong) / served, 1) if served else 100.0,
+            "semantic_replay_wrong_answers": float(wrong)}
+
+
+def run(quick: bool, workdir: Path | None = None) -> dict[str, float]:
+    """Every figure; names end in _ms, _pct or _ratio (plus counts, for context)."""
+    async def go(folder: Path) -> dict[str, float]:
+        figures = await _latency(folder, 5_000 if quick else 100_000, 200 if quick else 1_000)
+        figures.update(await _replay(folder))
+        return figures
+
+    with tempfile.TemporaryDirectory(prefix="assistant-semantic-") as tmp:
+        folder = workdir or Path(tmp)
+        (folder / "latency").mkdir(parents=True, exist_ok=True)
+        (folder / "replay").mkdir(parents=True, exist_ok=True)
+        figures = asyncio.run(go(folder))
     figures.update(_quality())
     return figures

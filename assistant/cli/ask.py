@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from assistant.core.errors import UsageError
@@ -12,8 +13,10 @@ from assistant.core.money import usd
 from assistant.core.textsafe import for_terminal
 
 if TYPE_CHECKING:
-    from assistant.core.types import Answer, ChatRequest, ToolUse
+    from assistant.core.types import Answer, ChatMessage, ChatRequest, ToolUse
     from assistant.engine.engine import Engine
+
+ROLES = ("system", "user", "assistant")
 
 
 def register(sub: Any) -> None:
@@ -26,7 +29,11 @@ def register(sub: Any) -> None:
     p.add_argument("-c", "--continue", dest="cont", action="store_true", help="continue the most recent conversation")
     p.add_argument("--conversation", "--cid", dest="conversation", help="continue this conversation id")
     p.add_argument("--json", action="store_true", help="print one JSON object at the end instead of streaming")
-    p.add_argument("--no-cache", action="store_true", help="skip the cache lookup (the fresh answer is still stored)")
+    p.add_argument("--no-cache", action="store_true", help="skip every cache lookup (the fresh answer is still stored)")
+    p.add_argument("--semantic", action="store_true",
+                   help="reuse the answer to a similar earlier question (as [cache] semantic = \"serve\" does)")
+    p.add_argument("--messages", metavar="FILE",
+                   help="a whole conversation as a JSON list of {role, content} ending with a user turn ('-': stdin)")
     p.add_argument("--local-only", action="store_true", help="never send anything to a cloud provider")
     p.add_argument("--private", action="store_true",
                    help="keep this question (and its conversation from now on) out of the team cache")
@@ -56,7 +63,31 @@ def read_prompt(args: argparse.Namespace, stdin: Any = None) -> str:
     return text
 
 
-def build_request(engine: Engine, args: argparse.Namespace, prompt: str) -> ChatRequest:
+def read_messages(source: str, stdin: Any = None) -> tuple[str | None, tuple[ChatMessage, ...], str]:
+    """A conversation from a JSON file (or '-' for stdin): its system prompt, the earlier turns, the last question."""
+    from assistant.core.types import ChatMessage
+
+    try:
+        raw = (stdin or sys.stdin).read() if source == "-" else Path(source).read_text(encoding="utf-8")
+        data = json.loads(raw)
+    except OSError as exc:
+        raise UsageError(f"Cannot read {for_terminal(source)} ({exc.strerror or type(exc).__name__}); "
+                         "give a JSON file, or '-' for stdin.") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise UsageError(f"--messages needs JSON ({exc}); e.g. "
+                         '[{"role": "user", "content": "What is the capital of France?"}].') from None
+    if not isinstance(data, list) or not data or not all(
+            isinstance(m, dict) and m.get("role") in ROLES and isinstance(m.get("content"), str) for m in data):
+        raise UsageError('--messages needs a JSON list of {"role": "system"|"user"|"assistant", "content": "..."}.')
+    if data[-1]["role"] != "user" or not data[-1]["content"].strip():
+        raise UsageError("The conversation in --messages must end with a non-empty user turn (the question to answer).")
+    system = "\n\n".join(m["content"] for m in data if m["role"] == "system") or None
+    prior = tuple(ChatMessage(m["role"], m["content"]) for m in data[:-1] if m["role"] != "system")
+    return system, prior, data[-1]["content"]
+
+
+def build_request(engine: Engine, args: argparse.Namespace, prompt: str,
+                  prior: tuple[ChatMessage, ...] = ()) -> ChatRequest:
     conversation = args.conversation
     if args.cont and not conversation:
         conversation = engine.queries.latest_conversation_id()
@@ -66,7 +97,8 @@ def build_request(engine: Engine, args: argparse.Namespace, prompt: str) -> Chat
     return engine.new_request(prompt, model=args.model[0] if args.model else None, system=args.system,
                               temperature=args.temperature, max_tokens=args.max_tokens, conversation_id=conversation,
                               use_cache=not args.no_cache, local_only=args.local_only, private=args.private,
-                              tools=tools)
+                              tools=tools, semantic="serve" if getattr(args, "semantic", False) else None,
+                              prior=prior)
 
 
 def tool_use(args: argparse.Namespace) -> ToolUse:
@@ -91,6 +123,8 @@ def route_line(answer: Answer) -> str:
         from assistant.tools.display import summary_line
 
         parts.append(summary_line(answer.tool_results, answer.tools_ms))
+    if answer.cache == "semantic" and answer.message_id is not None:
+        parts.append(f"wrong? assistant cache forget {answer.message_id}")
     return " · ".join(parts)
 
 
@@ -186,9 +220,19 @@ def run(args: argparse.Namespace) -> int:
     if args.compare and (len(args.model) < 2 or args.cont or args.conversation):
         raise UsageError("--compare needs two or more -m models and starts fresh (no --continue), "
                          "e.g. --compare -m ollama:llama3.2 -m openai:gpt-4o-mini.")
+    if args.messages and (args.prompt or args.cont or args.conversation or args.compare):
+        raise UsageError("--messages gives the whole conversation: leave out the prompt, --continue, "
+                         "--conversation and --compare.")
     setup = load()
-    prompt = read_prompt(args)
-    if not args.compare and not args.cont and not args.conversation and not args.no_cache:
+    prior: tuple[ChatMessage, ...] = ()
+    if args.messages:
+        given, prior, prompt = read_messages(args.messages)
+        if given and args.system:
+            raise UsageError("The conversation in --messages has a system turn; leave out --system.")
+        args.system = args.system or given
+    else:
+        prompt = read_prompt(args)
+    if not args.compare and not args.cont and not args.conversation and not args.no_cache and not prior:
         # A repeated question is answered before anything heavy is imported: no engine, event loop or provider.
         from assistant.compose import cached_answer
         from assistant.engine.session import build_request as request_for
@@ -208,10 +252,13 @@ def run(args: argparse.Namespace) -> int:
     engine = build_engine(setup)
     for note in engine.notices:
         print(f"assistant: {for_terminal(note)}", file=sys.stderr)
+    if args.semantic and engine.semantic is None:
+        print("assistant: similar questions are off ([cache] semantic = \"off\" in config.toml); --semantic does "
+              "nothing.", file=sys.stderr)
 
     async def go() -> int:
         try:
-            request = build_request(engine, args, prompt)
+            request = build_request(engine, args, prompt, prior)
             if args.compare:
                 from assistant.cli.compare import compare
 

@@ -1,4 +1,4 @@
-"""`assistant cache stats | clear | prune`: what the response cache holds and saved, and keeping it small."""
+"""`assistant cache stats | clear | prune | forget`: what the caches hold and saved, keeping them small and right."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any
 
-from assistant.cli.common import engine
+from assistant.cli.common import engine, tty_safe
 from assistant.core.errors import UsageError
 from assistant.core.textsafe import for_terminal
+from assistant.core.records import CacheStats, HitWindow, SimilarStats
 
 if TYPE_CHECKING:
     from assistant.core.records import CacheStats, HitWindow, TeamStatus
@@ -19,12 +20,12 @@ _UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 7 * 86400.0}
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("cache", help="response cache: stats, clear, prune")
+    p = sub.add_parser("cache", help="response cache: stats, clear, prune, forget")
     actions = p.add_subparsers(dest="cache_action", metavar="ACTION")
     s = actions.add_parser("stats", help="entries, size, hit rate and what the cache saved")
     s.add_argument("--json", action="store_true", help="print the figures as JSON")
     s.set_defaults(handler=run_stats)
-    c = actions.add_parser("clear", help="delete cached answers (all of them unless filtered)")
+    c = actions.add_parser("clear", help="delete cached answers and similar-question entries (all unless filtered)")
     c.add_argument("--provider", help="only answers from this provider, e.g. openai")
     c.add_argument("--model", help="only answers from this model, e.g. gpt-4o-mini or openai:gpt-4o-mini")
     c.add_argument("--older-than", dest="older_than", help="only answers older than this, e.g. 30d, 12h, 2w")
@@ -32,6 +33,10 @@ def register(sub: Any) -> None:
     r = actions.add_parser("prune", help="apply the TTL and size limits, then compact the database")
     r.add_argument("--json", action="store_true", help="print what was removed as JSON")
     r.set_defaults(handler=run_prune)
+    f = actions.add_parser("forget", help="mark an answer reused from a similar question as wrong: that pair never "
+                                          "matches again")
+    f.add_argument("id", nargs="?", type=int, help="the answer's id (the route line shows it); default: the latest")
+    f.set_defaults(handler=run_forget)
     p.set_defaults(handler=lambda args: p.print_help() or 0)
 
 
@@ -78,12 +83,20 @@ def _window(w: HitWindow) -> dict[str, Any]:
             "tokens_saved": w.tokens_saved, "usd_saved": round(w.usd_saved, 8)}
 
 
-def stats_data(stats: CacheStats) -> dict[str, Any]:
+def similar_data(s: SimilarStats) -> dict[str, Any]:
+    return {"mode": s.mode, "entries": s.entries, "hits": s.hits, "hits_last_7_days": s.hits_7_days,
+            "usd_saved": round(s.saved_usd, 8), "near_misses": s.near_misses, "declined": s.declined,
+            "marked_wrong": s.forgotten, "embedded": s.embedded, "lookups_by_embedder": s.lookups,
+            "problem": s.problem}
+
+
+def stats_data(stats: CacheStats, similar: SimilarStats | None = None) -> dict[str, Any]:
     return {
         "entries": stats.entries, "bytes": stats.bytes, "database_bytes": stats.database_bytes,
         "limits": {"ttl_days": stats.ttl_days, "max_entries": stats.max_entries, "max_bytes": stats.max_bytes,
                    "hot_entries": stats.hot_entries},
         "all_time": _window(stats.all_time), "last_7_days": _window(stats.last_7_days),
+        **({"semantic": similar_data(similar)} if similar is not None else {}),
     }
 
 
@@ -124,7 +137,7 @@ def _rate(w: dict[str, Any]) -> str:
 
 def run_stats(args: argparse.Namespace) -> int:
     with engine() as opened:
-        data = stats_data(opened.queries.cache_stats())
+        data = stats_data(opened.queries.cache_stats(), opened.queries.similar_stats())
         data["team"] = team_data(opened.team_status(probe=True), opened.queries.team_totals())
     if args.json:
         sys.stdout.write(json.dumps(data) + "\n")
@@ -140,15 +153,45 @@ def run_stats(args: argparse.Namespace) -> int:
     if data["team"] is not None:
         for line in _team_lines(data["team"]):
             print(for_terminal(line))
+    for line in similar_lines(data["semantic"]):
+        print(line)
     return 0
+
+
+def similar_lines(s: dict[str, Any]) -> list[str]:
+    """The similar-question tier: what it holds, what it served and refused, which model embeds."""
+    if s["mode"] == "off":
+        return ["similar    off ([cache] semantic = \"off\")"]
+    used = ", ".join(f"{name} ({n:,} lookups)" for name, n in sorted(s["lookups_by_embedder"].items(),
+                                                                       key=lambda kv: -kv[1])) or "none yet"
+    lines = [f"similar    {s['mode']}: {s['entries']:,} questions; {s['hits']:,} answers reused "
+             f"({s['hits_last_7_days']:,} in the last 7 days), saved ${s['usd_saved']:.4f}",
+             f"           near misses {s['near_misses']:,} (a close question refused), declined {s['declined']:,}, "
+             f"marked wrong {s['marked_wrong']:,}",
+             f"embedder   {used}"]
+    if s["problem"]:
+        lines.append(f"           not available here: {s['problem']}")
+    return lines
 
 
 def run_clear(args: argparse.Namespace) -> int:
     older = parse_age(args.older_than) if args.older_than else None
     with engine() as opened:
         provider, models = model_filter(opened, args.provider, args.model)
+        before = opened.queries.similar_stats().entries
         removed = opened.queries.cache_clear(provider=provider, models=models, older_than=older)
-    print(f"Removed {removed:,} cached answer{'' if removed == 1 else 's'}.")
+        similar = before - opened.queries.similar_stats().entries
+    also = f" and {similar:,} similar-question entr{'y' if similar == 1 else 'ies'}" if similar else ""
+    print(f"Removed {removed:,} cached answer{'' if removed == 1 else 's'}{also}.")
+    return 0
+
+
+def run_forget(args: argparse.Namespace) -> int:
+    with engine() as opened:
+        mid, similarity, prompt = opened.queries.forget_similar(args.id)
+    earlier = f" to \"{tty_safe(prompt)}\"" if prompt else ""
+    print(f"Answer {mid} (the answer{earlier}, {similarity:.0%} alike) is marked wrong: that question will not get it "
+          "again.")
     return 0
 
 

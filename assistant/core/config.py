@@ -16,6 +16,8 @@ from assistant.core.spec import ProviderSpec
 from assistant.core.types import ModelRef
 
 POLICIES = ("local-first", "cheapest", "fastest", "best")
+SEMANTIC_MODES = ("off", "suggest", "serve")
+EMBEDDERS = ("auto", "wordllama", "local")
 
 
 def setting(default: Any, doc: str, env: str = "", *, lo: float | None = None, hi: float | None = None,
@@ -52,6 +54,19 @@ class CacheSettings:
                                    "limit.", lo=0, hi=1_000_000)
     hot_entries: int = setting(1024, "Entries also kept in memory for instant hits (at most 32 MB); 0 turns that tier "
                                      "off.", lo=0, hi=1_000_000)
+    semantic: str = setting("suggest", "Answers to similar (not identical) questions: off; suggest (the chat app offers the "
+                                       "earlier answer and you choose); serve (used at once, marked \"similar question\"). "
+                                       "`assistant ask` uses them only with serve or --semantic.", "ASSISTANT_SEMANTIC",
+                            choices=SEMANTIC_MODES)
+    semantic_threshold: float = setting(0.0, "How alike two questions must be (cosine similarity, 0 to 1) before the "
+                                             "word-by-word check; 0 uses the floor measured for the embedding model in "
+                                             "use (0.70 for the bundled one). Higher serves fewer, closer matches.",
+                                        lo=0, hi=1)
+    semantic_embedder: str = setting("auto", "Embedding model for similar questions: auto (a local provider's embedding "
+                                             "model when one is up, e.g. Ollama with nomic-embed-text; otherwise the "
+                                             "bundled WordLlama), wordllama (always the bundled one) or local (only a "
+                                             "local provider's).", choices=EMBEDDERS)
+    semantic_model: str = setting("", "The local provider's embedding model to use; empty picks the first one it has.")
 
 
 @dataclass(frozen=True)

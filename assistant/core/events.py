@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -60,6 +61,21 @@ class Failed:
     partial_text: str = ""
 
 
+@dataclass(frozen=True)
+class SimilarFound:
+    """A similar question was answered before (semantic = "suggest"): the consumer shows it and calls `decide`
+    with True to use that answer (free) or False to ask a model; the request waits for the call."""
+
+    conversation_id: str
+    prompt: str  # the earlier question
+    text: str  # its answer
+    ref: ModelRef  # the model that answered it
+    created_at: float  # when
+    similarity: float
+    saves_usd: float  # what using it saves, against the baseline
+    decide: Callable[[bool], None]
+
+
 class ConsentReply:
     """The answer to one ToolCallRequested: the engine waits for it; answering twice, or after the answer was
     stopped, does nothing. Safe to call from any thread."""
@@ -114,4 +130,5 @@ class ToolCallFinished:
     result: ToolResult
 
 
-Event = Started | TextDelta | Notice | Waiting | Finished | Failed | ToolCallRequested | ToolCallStarted | ToolCallFinished
+Event = (Started | TextDelta | Notice | Waiting | SimilarFound | Finished | Failed | ToolCallRequested | ToolCallStarted
+         | ToolCallFinished)

@@ -32,6 +32,8 @@ class StoredMessage:
     # Every alternative at this place in the conversation (edited questions, regenerated answers), oldest first.
     siblings: tuple[int, ...] = ()
     digest: bytes | None = field(default=None, compare=False, repr=False)  # blake3 of the content (cache keys)
+    similarity: float | None = None  # an answer reused from a similar question: how similar it was
+    similar_entry: int | None = None  # ...and which semantic-cache entry it came from
 
     @property
     def alternative(self) -> int:
@@ -90,6 +92,8 @@ class CallRecord:
     error_kind: str | None = None
     route_reason: str = ""
     cache_key: str | None = None
+    similar_entry: int | None = None  # an answer to a similar question: the semantic tier's entry it came from
+    similarity: float | None = None  # ...and how similar the questions were
 
 
 @dataclass(frozen=True)
@@ -217,6 +221,24 @@ class CacheStats:
     hot_entries: int
     all_time: HitWindow
     last_7_days: HitWindow
+
+
+@dataclass(frozen=True)
+class SimilarStats:
+    """The similar-question tier for `cache stats`."""
+
+    mode: str  # off, suggest or serve
+    entries: int  # questions whose answers may be reused
+    hits: int  # answers reused, all time
+    hits_7_days: int
+    saved_usd: float
+    near_misses: int  # lookups where a close question was refused (a different number, name, negation, context...)
+    declined: int  # offered in the chat app, and a model was asked instead
+    forgotten: int  # pairs marked wrong by the user
+    embedded: dict[str, int]  # questions embedded, per embedding model
+    lookups: dict[str, int]  # lookups made, per embedding model that embedded them
+    embedder: str | None  # the model that embeds lookups in this process (None until one was needed)
+    problem: str | None  # why no embedding model could be loaded
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ WARM = "warm"  # can be loaded ahead of the first question
 MANAGE = "manage"  # can pull, show, list loaded and remove models (Ollama)
 TOOLS = "tools"  # can call tools
 IMAGES = "images"  # some of its models accept images
+EMBED = "embed"  # can turn texts into vectors with a local embedding model (the semantic cache uses it)
 
 # Model names are sent in URLs and JSON; anything else is refused before a request is built.
 DEFAULT_MODEL_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,199}"

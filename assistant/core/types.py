@@ -79,6 +79,11 @@ class ChatRequest:
     # Kept out of everything shared beyond this machine (the team cache); a conversation once private stays so.
     private: bool = False
     tools: ToolUse = ToolUse()
+    # Answers to similar (not identical) questions: "off" (not looked up), "suggest" (the consumer asks the user,
+    # see events.SimilarFound) or "serve" (used at once). Engine.new_request resolves it from [cache] semantic.
+    semantic: str = "off"
+    # Earlier turns of a new conversation given whole (`ask --messages`): user and assistant turns, in order.
+    prior: tuple[ChatMessage, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -195,6 +200,7 @@ class Answer:
                 {"model": str(a.ref), "error": a.error_kind, "message": a.message, "elapsed_ms": round(a.elapsed_ms, 1)}
                 for a in self.attempts
             ],
+            "message_id": self.message_id,
             **({"similarity": round(self.similarity, 4), "similar_prompt": self.similar_prompt}
                if self.similarity is not None else {}),
             "tool_calls": [

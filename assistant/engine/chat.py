@@ -7,11 +7,12 @@ import time
 import uuid
 from collections.abc import AsyncGenerator
 from contextlib import aclosing
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from assistant.core.cache_key import cache_key
 from assistant.core.errors import AssistantError, StorageError
-from assistant.core.events import Event, Failed, Finished, Notice, Started, TextDelta, Waiting
+from assistant.core.events import Event, Failed, Finished, Notice, SimilarFound, Started, TextDelta, Waiting
 from assistant.core.records import CachedAnswer, CallRecord
 from assistant.core.tools import ToolSpec
 from assistant.core.types import Answer, Attempt, ChatRequest, ModelRef, Usage
@@ -39,6 +40,7 @@ class ChatRun:
         self.t0 = time.perf_counter()
         self.attempts: list[Attempt] = []
         self.tools: tuple[ToolSpec, ...] = ()  # offered to the models that can call tools
+        self.declined: Hit | None = None  # a similar question's answer the user chose not to use
 
     @property
     def looks_up(self) -> bool:
@@ -63,6 +65,13 @@ class ChatRun:
         lookup = engine.lookup_for(turn, request, self.tools)
         if self.looks_up:
             hit, missed = await engine.tiers.lookup(lookup)
+            if hit is not None and hit.similarity is not None and request.semantic == "suggest":
+                # The user chooses: the earlier answer (free) or a model. The request waits for the choice.
+                decision: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+                yield self._offer(hit, turn, decision)
+                if not await decision:
+                    self.declined = hit
+                    hit = None
             if hit is not None:
                 async with aclosing(self._replay(hit, missed, turn, rec)) as replay:
                     async for event in replay:
@@ -205,6 +214,7 @@ class ChatRun:
         answer_ms = state.elapsed_ms
         call = answer_call(self.request_id, turn.conversation_id, state.ref, usage, money, False, ttft, answer_ms,
                            reason, key)
+        call = _with_similar(call, self.declined)
         entry = CachedAnswer(key, state.ref.provider, state.ref.model, state.text, usage.input_tokens,
                              usage.output_tokens, money.cost_usd, money.estimated, ttft, answer_ms, time.time())
         try:
@@ -222,6 +232,21 @@ class ChatRun:
                               tuple(self.attempts), answer_ms, tool_results=tuple(state.tool_results),
                               tools_ms=state.tools_ms))
 
+    def _offer(self, hit: Hit, turn: Turn, decision: asyncio.Future[bool]) -> SimilarFound:
+        entry, loop = hit.entry, decision.get_loop()
+        ref = ModelRef(entry.provider, entry.model)
+        usage = Usage(entry.input_tokens, entry.output_tokens, entry.cost_estimated)
+        saves = self.engine.accountant.cache_hit(ref, usage, entry.cost_usd, hit.tier).saved_usd
+
+        def settle(use: bool) -> None:
+            if not decision.done():
+                decision.set_result(use)
+
+        def decide(use: bool) -> None:  # from any thread, once; later calls are ignored
+            loop.call_soon_threadsafe(settle, use)
+        return SimilarFound(turn.conversation_id, hit.similar_prompt or "", entry.text, ref, entry.created_at,
+                            hit.similarity or 0.0, saves, decide)
+
     async def _replay(self, hit: Hit, missed: list[Tier], turn: Turn, rec: TurnRecorder) -> AsyncGenerator[Event, None]:
         engine, entry = self.engine, hit.entry
         ref = ModelRef(entry.provider, entry.model)
@@ -233,7 +258,8 @@ class ChatRun:
         # Savings are counted per source: the exact cache as "cache", the others under their own names.
         money = engine.accountant.cache_hit(ref, usage, entry.cost_usd, "cache" if hit.tier == "exact" else hit.tier)
         total = (time.perf_counter() - self.t0) * 1000
-        call = answer_call(self.request_id, turn.conversation_id, ref, usage, money, True, ttft, total, reason, entry.key)
+        call = _with_similar(answer_call(self.request_id, turn.conversation_id, ref, usage, money, True, ttft, total, reason,
+                                         entry.key), hit)
         try:
             mid: int | None = await rec.complete(call, entry.text, keep=lambda: engine.tiers.adopt(missed, hit),
                                                  looked_up=False)
@@ -252,3 +278,10 @@ def _replayed(hit: Hit) -> str:
         return f"similar question from {when} ({hit.similarity:.0%} alike)"
     return REPLAYED.get(hit.tier, "cached answer")
 
+
+
+def _with_similar(call: CallRecord, similar: Hit | None) -> CallRecord:
+    """An answer's row says which similar question's answer it reused (or, for a fresh answer, was declined)."""
+    if similar is None or similar.similarity is None:
+        return call
+    return replace(call, similar_entry=similar.match_id, similarity=similar.similarity)

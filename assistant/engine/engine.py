@@ -15,9 +15,9 @@ from assistant.core.errors import AssistantError, UsageError
 from assistant.core.events import Event
 from assistant.core.pricing import Price, PriceTable
 from assistant.core.records import CallRecord, TeamStatus
-from assistant.core.spec import TOOLS, WARM, ProviderSpec
+from assistant.core.spec import EMBED, TOOLS, WARM, ProviderSpec
 from assistant.core.tools import ToolSpec
-from assistant.core.types import ChatRequest, Estimate, ModelInfo, ModelRef, ProviderRequest, RoutePreview, ToolUse
+from assistant.core.types import ChatMessage, ChatRequest, Estimate, ModelInfo, ModelRef, ProviderRequest, RoutePreview, ToolUse
 from assistant.engine import router
 from assistant.engine.accounting import Accountant, choose_baseline
 from assistant.engine.chat import ChatRun
@@ -25,11 +25,12 @@ from assistant.engine.health import Health
 from assistant.engine.queries import Queries
 from assistant.engine.recorder import TurnRecorder
 from assistant.engine.retry import RetryPolicy
+from assistant.engine.semantic_tier import SemanticTier
 from assistant.engine.session import Turn, build_request
 from assistant.engine.team_tier import TeamTier
 from assistant.engine.tiers import ExactTier, Lookup, Tiers
 from assistant.engine.tools_loop import SessionTools
-from assistant.providers.base import Availability, ProviderContext, Warmable
+from assistant.providers.base import Availability, Embeds, ProviderContext, Warmable
 from assistant.providers.http import SharedClient
 from assistant.providers.registry import Registry
 from assistant.secrets import KeyStore
@@ -65,6 +66,11 @@ class Engine:
         self.team_ledger = TeamLedger(db.conn)
         if settings.team.cache_url:
             self.tiers.add(self.team)
+        # Similar questions: built only when on; it loads its model (and numpy) on the first lookup.
+        self.semantic = None if settings.cache.semantic == "off" else \
+            SemanticTier(db, self.cache, settings.cache, self._local_embedders)
+        if self.semantic is not None:
+            self.tiers.add(self.semantic)
         self.prices = PriceTable.load(settings.prices)
         self.http = SharedClient(settings.network, transport)
         registry.bind(self._context_for)
@@ -73,13 +79,27 @@ class Engine:
         self.health = Health()
         self.health.replay(self.call_log.recent_outcomes(time.time() - self.health.window()))
         self.queries = Queries(db, self.history_log, self.call_log, Stats(db.conn, [n for n, s in self.specs.items() if s.local]),
-                               self.cache, self.accountant, self.team_ledger)
+                               self.cache, self.accountant, self.team_ledger,
+                               self.semantic)
         self.queries.settle_crashed(self.accountant)
         self.notices: list[str] = list(notices)  # start-up news for the user, e.g. a damaged database kept aside
         if self.team.problem:
             self.notices.append(f"The team cache is off: {self.team.problem}")
         self.tools = SessionTools(settings.mcp)  # MCP servers, started on first use
         self._closed = False
+
+    def _local_embedders(self) -> list[tuple[str, Embeds]]:
+        """Providers on this machine that can embed text (Ollama with an embedding model), in registry order."""
+        out: list[tuple[str, Embeds]] = []
+        for name, spec in self.specs.items():
+            if spec.local and spec.can(EMBED):
+                try:
+                    provider = self.registry.get(name)
+                except AssistantError:
+                    continue
+                if isinstance(provider, Embeds):
+                    out.append((name, provider))
+        return out
 
     def _context_for(self, spec: ProviderSpec) -> ProviderContext:
         return ProviderContext(spec, self.settings.provider(spec), self.settings.network, self.http,
@@ -154,12 +174,26 @@ class Engine:
     def new_request(self, prompt: str, *, model: str | ModelRef | None = None, system: str | None = None,
                     temperature: float | None = None, max_tokens: int | None = None,
                     conversation_id: str | None = None, use_cache: bool = True, local_only: bool = False,
-                    regenerate: bool = False, private: bool = False, tools: ToolUse | None = None) -> ChatRequest:
-        """A request with the configured defaults applied once, the same way for the CLI and the TUI."""
+                    regenerate: bool = False, private: bool = False, tools: ToolUse | None = None,
+                    semantic: str | None = None, suggest: bool = False,
+                    prior: tuple[ChatMessage, ...] = ()) -> ChatRequest:
+        """A request with the configured defaults applied once, the same way for the CLI and the TUI.
+
+        Similar questions follow [cache] semantic unless `semantic` says otherwise; "suggest" needs a consumer
+        that can ask the user (`suggest=True`: the chat app), and is "off" for any other.
+        """
         ref = self.parse_model(model) if isinstance(model, str) else model
-        return build_request(self.settings, prompt, model=ref, system=system, temperature=temperature,
-                             max_tokens=max_tokens, conversation_id=conversation_id, use_cache=use_cache,
-                             local_only=local_only, regenerate=regenerate, private=private, tools=tools)
+        mode = semantic or self.settings.cache.semantic
+        if mode not in ("off", "suggest", "serve"):
+            raise UsageError(f"Similar questions can be off, suggest or serve, not {mode!r}.")
+        if self.semantic is None or (mode == "suggest" and not suggest):
+            mode = "off"
+        if prior and conversation_id is not None:
+            raise UsageError("A whole conversation (--messages) starts a new one; leave out --continue/--conversation.")
+        request = build_request(self.settings, prompt, model=ref, system=system, temperature=temperature,
+                                max_tokens=max_tokens, conversation_id=conversation_id, use_cache=use_cache,
+                                local_only=local_only, regenerate=regenerate, private=private, tools=tools)
+        return replace(request, semantic=mode, prior=prior)
 
     def chat(self, request: ChatRequest) -> AsyncGenerator[Event, None]:
         """The one entry point: yields Started, TextDelta, Notice, Waiting, then Finished or Failed."""
@@ -190,7 +224,7 @@ class Engine:
         offered = [tools if self._tooled(ref) else () for ref in refs]
         requests = tuple(ProviderRequest(ref, messages, request.settings, o) for ref, o in zip(refs, offered, strict=True))
         keys = tuple(key_for(ref, request.settings, part + tools_part(o)) for ref, o in zip(refs, offered, strict=True))
-        return Lookup(keys, requests, turn.private)
+        return Lookup(keys, requests, turn.private, similar=request.semantic)
 
     async def _can_call_tools(self, ref: ModelRef) -> bool:
         try:
@@ -303,6 +337,11 @@ class Engine:
                     return name
                 return None
         return None
+
+    async def warm_similar(self) -> None:
+        """Load the similar-question tier's model and index ahead of the first question (when it is on)."""
+        if self.semantic is not None:
+            await self.semantic.warm()
 
     def keyring_problem(self) -> str | None:
         """Why keys cannot be stored on this machine (no usable OS keyring), or None."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from assistant.core.records import (
     CacheStats,
@@ -19,6 +19,7 @@ from assistant.core.records import (
     RequestPoint,
     SavingsReport,
     SearchHit,
+    SimilarStats,
     StoredMessage,
     StoredToolCall,
 )
@@ -31,13 +32,16 @@ from assistant.storage.history import History
 from assistant.storage.stats import Stats
 from assistant.storage.team_ledger import TeamLedger
 
+if TYPE_CHECKING:
+    from assistant.engine.semantic_tier import SemanticTier
+
 T = TypeVar("T")
 WEEK = 7 * 86400.0
 
 
 class Queries:
     def __init__(self, db: Database, history: History, calls: CallLog, stats: Stats, cache: ResponseCache,
-                 accountant: Accountant, ledger: TeamLedger) -> None:
+                 accountant: Accountant, ledger: TeamLedger, semantic: SemanticTier | None = None) -> None:
         self.db = db
         self.history = history
         self.calls = calls
@@ -45,6 +49,7 @@ class Queries:
         self.cache = cache
         self.accountant = accountant
         self.ledger = ledger
+        self.semantic = semantic  # the similar-question tier, when [cache] semantic is not "off"
 
     def _run(self, fn: Callable[..., T], *args: object) -> T:
         return self.db.run(fn, *args)
@@ -155,14 +160,78 @@ class Queries:
 
     def cache_clear(self, *, provider: str | None = None, models: tuple[str, ...] = (),
                     older_than: float | None = None) -> int:
-        return self._run(lambda: self.cache.clear(provider=provider, models=models, older_than=older_than))
+        """Both tiers: the answers matching the filters, and the similar-question entries pointing at them."""
+        def work() -> int:
+            removed = self.cache.clear(provider=provider, models=models, older_than=older_than)
+            if self.semantic is not None and not (provider or models or older_than is not None):
+                self.semantic.clear()
+            self._drop_orphans()
+            return removed
+        return self._run(work)
+
+    def _drop_orphans(self) -> None:
+        from assistant.storage.semantic_store import SemanticStore
+
+        SemanticStore(self.db.conn).delete_orphans()  # also when the tier is off now: nothing may point nowhere
 
     def cache_prune(self) -> PruneResult:
         """Apply the TTL and size limits, drop entries of older key schemes, then compact the file."""
         def work() -> PruneResult:
             result = self.cache.prune(old_schemes=True)
+            self._drop_orphans()
             self.cache.compact()
             return result
+        return self._run(work)
+
+    def similar_stats(self, now: float | None = None) -> SimilarStats:
+        """What the similar-question tier holds and did: entries, hits, near misses, declined, which model embeds."""
+        from assistant.storage.semantic_store import SemanticStore
+
+        now = time.time() if now is None else now
+        tier = self.semantic
+
+        def work() -> SimilarStats:
+            store = SemanticStore(self.db.conn)
+            counters = store.counters()
+            hits, saved = self.calls.similar_hits(0.0)
+            week, _ = self.calls.similar_hits(now - WEEK)
+            return SimilarStats(
+                mode="off" if tier is None else tier.settings.semantic, entries=store.count(), hits=hits,
+                hits_7_days=week, saved_usd=saved, near_misses=counters.get("near_miss", 0),
+                declined=self.calls.similar_declined(), forgotten=counters.get("forgotten", 0),
+                embedded=store.counts_by_embedder(),
+                lookups={k.partition(":")[2]: n for k, n in counters.items() if k.startswith("lookups:")},
+                embedder=tier.embedder if tier else None,
+                problem=tier.problem if tier else None)
+        return self._run(work)
+
+    def forget_similar(self, message_id: int | None = None) -> tuple[int, float, str]:
+        """Mark an answer reused from a similar question as wrong (the given answer's id, or the latest such
+        answer): that pair never matches again. Returns (answer id, similarity, the earlier question)."""
+        from assistant.core.errors import UsageError
+        from assistant.engine.semantic_index import forget_values
+        from assistant.engine.session import context_of
+        from assistant.storage.semantic_store import SemanticStore
+
+        def work() -> tuple[int, float, str]:
+            found = self.history.similar_answer(message_id)
+            if found is None:
+                raise UsageError(f"Answer {message_id} was not reused from a similar question; `assistant history show "
+                                 "ID` lists a conversation's answers." if message_id is not None else
+                                 "No answer has been reused from a similar question yet.")
+            mid, cid, entry, similarity = found
+            conv = self.history.get_conversation(cid)
+            question = self.history.message(cid, mid).parent_id  # the answer follows the question it answered
+            before = context_of(self.history.ancestors(cid, question))
+            asked = ([("system", conv.system)] if conv.system else []) + [(m.role, m.content) for m in before]
+            store = SemanticStore(self.db.conn)
+            row = store.get(entry, "")
+            prompt = row.question.prompt if row is not None else ""
+            if self.semantic is not None:
+                self.semantic.forget(entry, asked, similarity)
+            else:
+                forget_values(store, entry, asked, similarity)
+            return mid, similarity, prompt
         return self._run(work)
 
     # crash recovery -------------------------------------------------------------------------------

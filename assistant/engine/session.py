@@ -143,10 +143,13 @@ def begin_turn(history: History, request: ChatRequest) -> Turn:
     model = str(request.model) if request.model else None
     digest = content_digest(request.prompt)
     if request.conversation_id is None:
-        cid = history.create_conversation(request.prompt, model, request.system, request.settings.temperature,
+        first = next((m.content for m in request.prior if m.role == "user"), request.prompt)
+        cid = history.create_conversation(first, model, request.system, request.settings.temperature,
                                           request.private)
+        for m in request.prior:  # a whole conversation given at once (`ask --messages`) is kept as it was given
+            history.add_message(cid, m.role, m.content)
         mid = history.add_message(cid, "user", request.prompt, digest=digest)
-        return Turn(cid, request.prompt, (), request.system, mid, digest, request.private)
+        return Turn(cid, request.prompt, request.prior, request.system, mid, digest, request.private)
     conv = history.get_conversation(request.conversation_id)
     shape = _shape(history, conv.id, request)
     system = request.system if request.system is not None else conv.system

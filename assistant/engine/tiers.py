@@ -29,6 +29,7 @@ class Lookup:
     keys: tuple[str, ...]
     requests: tuple[ProviderRequest, ...]
     private: bool = False  # kept out of anything shared beyond this machine
+    similar: str = "off"  # whether similar (not identical) questions may answer: "off", "suggest" or "serve"
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,7 @@ class ExactTier:
 
 
 class Tiers:
-    """The tiers in order; the first hit wins and is copied into the tiers before it."""
+    """The tiers in ORDER; the first hit wins and is copied into the tiers before it."""
 
     def __init__(self, tiers: Sequence[Tier]) -> None:
         self.tiers: list[Tier] = []

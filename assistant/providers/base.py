@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -89,6 +89,17 @@ class Warmable(Protocol):
     """A provider that can load its model ahead of the first question (spec capability WARM)."""
 
     async def warm(self) -> None: ...
+
+
+@runtime_checkable
+class Embeds(Protocol):
+    """A provider with local embedding models (spec capability EMBED)."""
+
+    async def embedding_model(self, preferred: str = "") -> str | None:
+        """`preferred` if it is there, else the first embedding model it has; None when it has none or is down."""
+
+    async def embed(self, model: str, texts: Sequence[str]) -> list[list[float]]:
+        """One vector per text; raises ProviderError when it cannot."""
 
 
 class ProviderModule(Protocol):

@@ -20,7 +20,7 @@ from assistant.core.errors import (
     ProviderUnavailable,
     ToolsUnsupported,
 )
-from assistant.core.spec import TOOLS, ProviderSpec
+from assistant.core.spec import EMBED, TOOLS, ProviderSpec
 from assistant.core.textsafe import first_clause, one_line
 from assistant.core.tools import ToolCalls
 from assistant.core.types import ModelInfo, ModelRef, ProviderRequest, Usage
@@ -38,6 +38,14 @@ class OllamaSettings:
     model: str = setting("llama3.2", "Ollama model preferred when several are pulled.")
     probe_timeout: float = setting(0.25, "Seconds to wait when checking whether Ollama is up.", lo=0.01, hi=30)
     keep_alive: str = setting("5m", "How long Ollama keeps the model loaded after a request.")
+
+
+# Name parts of the embedding models in Ollama's library (its model list has no "kind" field).
+EMBED_HINTS = ("embed", "minilm", "bge", "mxbai", "e5", "gte", "arctic")
+
+
+def is_embedding_model(name: str) -> bool:
+    return any(hint in name.lower() for hint in EMBED_HINTS)
 
 
 def _size(num: int | None) -> str:
@@ -132,7 +140,9 @@ class OllamaProvider(Provider):
         for name in pulled:
             if name == preferred or name.split(":")[0] == preferred:
                 return name
-        return pulled[0] if pulled else preferred
+        # An embedding model cannot chat: the first pulled model that is not one.
+        chat = [m for m in pulled if not is_embedding_model(m)] or pulled
+        return chat[0] if chat else preferred
 
     async def list_models(self) -> list[ModelInfo]:
         """Each host's models, with the host (and its state and latency) as `where`."""
@@ -168,6 +178,29 @@ class OllamaProvider(Provider):
             capabilities = getattr(shown, "capabilities", None)
             self._tool_models[model] = capabilities is None or "tools" in capabilities
         return self._tool_models[model]
+
+    async def embedding_model(self, preferred: str = "") -> str | None:
+        try:
+            pulled = await self.pulled_models()
+        except ProviderError:
+            return None
+        if preferred:
+            wanted = SPEC.canonical_model(preferred)
+            return next((m for m in pulled if m in (preferred, wanted)), None)
+        return next((m for m in pulled if is_embedding_model(m)), None)
+
+    async def embed(self, model: str, texts: Sequence[str]) -> list[list[float]]:
+        """POST /api/embed {"model", "input": [...], "truncate": true} -> {"embeddings": [[...], ...]}."""
+        host = next(iter(self.pool.order(model)), self.pool.first)
+        try:
+            response = await self._client_for(host).embed(model=model, input=list(texts), truncate=True,
+                                                          keep_alive=self.config.keep_alive)
+        except Exception as exc:
+            raise self._translate(exc, model, host) from exc
+        rows = [list(map(float, row)) for row in response.embeddings or []]
+        if len(rows) != len(texts) or any(not row for row in rows):
+            raise MalformedResponse(f"Ollama returned {len(rows)} vectors for {len(texts)} texts.", provider=self.name)
+        return rows
 
     def _translate(self, exc: BaseException, model: str | None, host: Host | None = None) -> ProviderError:
         import asyncio
@@ -291,7 +324,7 @@ class OllamaProvider(Provider):
 
 SPEC = ProviderSpec(
     name="ollama", label="Ollama", local=True, section=OllamaSettings, model_example="llama3.2", default_tag="latest",
-    capabilities=frozenset({TOOLS}),
+    capabilities=frozenset({TOOLS, EMBED}),
 )
 
 

@@ -1,4 +1,6 @@
-"""The semantic cache tier: reuse an answer for a reworded question, never for a different one (issue 14).
+"""Similar questions (issue 14): reuse an answer for a reworded question, never for a different one.
 
-Importing this package loads no model; `embedder.WordLlamaEmbedder()` or `OllamaEmbedder.discover()` does.
+The decision lives here (text, guard, context, decide, index, evaluate) with no storage and no engine; the tier
+that uses it is assistant/engine/semantic_tier.py. Importing this package loads no model:
+`embedder.WordLlamaEmbedder()` does.
 """

@@ -60,7 +60,7 @@ def _sentences(text: str) -> list[str]:
 
 def is_small_talk(text: str) -> bool:
     ws = words(text)
-    return bool(ws) and len(ws) <= 12 and all(w.low in SMALL_TALK for w in ws) or not ws and bool(text.strip())
+    return (bool(ws) and len(ws) <= 12 and all(w.low in SMALL_TALK for w in ws)) or (not ws and bool(text.strip()))
 
 
 def strip_small_talk(text: str) -> str:

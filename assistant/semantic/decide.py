@@ -40,6 +40,13 @@ UNMEASURED = Thresholds(0.95, 0.92, 0.85)
 FEEDBACK_MARGIN = 0.02  # how far above a wrong match's similarity an entry's own threshold moves
 
 
+def thresholds_for(embedder: str, question: float = 0.0) -> Thresholds:
+    """The floors measured for `embedder` (strict ones if unmeasured); `question` > 0 replaces the reworded-question
+    and context floors ([cache] semantic_threshold)."""
+    base = THRESHOLDS.get(embedder, UNMEASURED)
+    return Thresholds(question, question, base.verified) if question > 0 else base
+
+
 @dataclass(frozen=True)
 class Match:
     """A stored answer that may be reused: which entry, how close, and the question it answered."""
@@ -86,6 +93,33 @@ def pair_key(context: Context) -> str:
 Source = Callable[[int], "Embedded | None"]
 
 
+def reduce(messages: Messages | str) -> Context:
+    """The question and the context it depends on; a bare string is a one-turn conversation."""
+    return context_of([("user", messages)] if isinstance(messages, str) else messages)
+
+
+def texts_of(context: Context) -> list[str]:
+    """What is embedded for a conversation: the question, then the user and assistant context when present."""
+    texts = [embed_text(context.focus)]
+    if context.user:
+        texts.append(embed_text(context.user))
+    if context.assistant:
+        texts.append(embed_text(context.assistant))
+    return texts
+
+
+def embedded(context: Context, vectors: np.ndarray) -> Embedded:
+    """`context` with the rows an embedder returned for `texts_of(context)`."""
+    user = vectors[1] if context.user else None
+    assistant = vectors[-1] if context.assistant else None
+    return Embedded(context, vectors[0], user, assistant)
+
+
+def raised_threshold(current: float | None, floor: float, similarity: float) -> float:
+    """An entry's threshold after a match at `similarity` was marked wrong: just above that similarity."""
+    return max(current if current is not None else floor, min(similarity + FEEDBACK_MARGIN, 1.0))
+
+
 class Matcher:
     """Semantic lookups over entries grouped by what the caller requires to be equal (model, settings).
 
@@ -110,16 +144,8 @@ class Matcher:
         return sum(len(index) for index in self._indexes.values())
 
     def embed(self, messages: Messages | str) -> Embedded:
-        context = context_of([("user", messages)] if isinstance(messages, str) else messages)
-        texts = [embed_text(context.focus)]
-        if context.user:
-            texts.append(embed_text(context.user))
-        if context.assistant:
-            texts.append(embed_text(context.assistant))
-        vectors = self.embedder.embed(texts)
-        user = vectors[1] if context.user else None
-        assistant = vectors[-1] if context.assistant else None
-        return Embedded(context, vectors[0], user, assistant)
+        context = reduce(messages)
+        return embedded(context, self.embedder.embed(texts_of(context)))
 
     def add(self, entry_id: int, messages: Messages | str, group: str = "") -> Embedded:
         embedded = self.embed(messages)
@@ -134,9 +160,12 @@ class Matcher:
     def add_vectors(self, entry_ids: Sequence[int], vectors: np.ndarray, group: str = "",
                     thresholds: Mapping[int, float] | None = None,
                     forgotten: Mapping[int, Iterable[str]] | None = None) -> None:
-        """Index question vectors only (bulk load from the store; contexts come from `source` when needed)."""
+        """Index question vectors only (bulk load from the store; contexts come from `source` when needed). An entry
+        indexed again keeps its marks (raised threshold, forgotten pairs)."""
         for entry_id in entry_ids:
-            self.remove(entry_id)
+            self._held.pop(entry_id, None)
+            for other in self._indexes.values():
+                other.remove(entry_id)
         index = self._indexes.get(group)
         if index is None:
             index = self._indexes[group] = VectorIndex(self.embedder.dim, capacity=max(len(entry_ids), 1024))
@@ -164,10 +193,16 @@ class Matcher:
         """The user said this entry was wrong for this conversation: never again, and be stricter for others."""
         if not any(entry_id in index for index in self._indexes.values()):
             return None
-        self._forgotten.setdefault(entry_id, set()).add(pair_key(self.embed(messages).context))
-        threshold = max(self._threshold.get(entry_id, self.thresholds.question), min(similarity + FEEDBACK_MARGIN, 1.0))
+        self._forgotten.setdefault(entry_id, set()).add(pair_key(reduce(messages)))
+        threshold = raised_threshold(self._threshold.get(entry_id), self.thresholds.question, similarity)
         self._threshold[entry_id] = threshold
         return threshold
+
+    def forgotten(self, entry_id: int, pair: str, threshold: float | None) -> None:
+        """What another process (or an earlier run) recorded: this pair never matches this entry again."""
+        self._forgotten.setdefault(entry_id, set()).add(pair)
+        if threshold is not None:
+            self._threshold[entry_id] = max(threshold, self._threshold.get(entry_id, 0.0))
 
     def lookup(self, messages: Messages | str, group: str = "") -> Lookup:
         asked = self.embed(messages)

@@ -82,7 +82,8 @@ class VectorIndex:
         return True
 
     def vector(self, entry_id: int) -> np.ndarray:
-        return self._rows[self._row[entry_id]].astype(np.float32)
+        row: np.ndarray = self._rows[self._row[entry_id]].astype(np.float32)
+        return row
 
     def shortlist(self, query: np.ndarray) -> np.ndarray:
         """Row numbers worth an exact look: all of them, or the `candidates` nearest by Hamming distance."""

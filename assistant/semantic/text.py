@@ -156,7 +156,7 @@ def words(text: str) -> tuple[Word, ...]:
         entity = (
             (raw[0].isupper() and mid_sentence and low not in ("i",))
             or (len(raw) > 1 and raw.isupper() and low not in ("i", "ok"))
-            or any(c.isupper() for c in raw[1:]) and not raw.isupper()
+            or (any(c.isupper() for c in raw[1:]) and not raw.isupper())
         )
         if joined in ("squared", "cubed"):  # "x squared" asks what "x^2" asks
             out.append(Word("^", "^", False))

@@ -108,6 +108,17 @@ class CallLog:
         ).fetchone()
         return HitWindow(int(row[0]), int(row[1]), int(row[2]), float(row[3]))
 
+    def similar_hits(self, since: float = 0.0) -> tuple[int, float]:
+        """Answers reused from similar questions since `since`, and what they saved."""
+        row = self.conn.execute("SELECT count(*), total(saved_usd) FROM calls WHERE similarity IS NOT NULL "
+                                "AND cached = 1 AND created_at >= ?", (since,)).fetchone()
+        return int(row[0]), float(row[1])
+
+    def similar_declined(self) -> int:
+        """Fresh answers given after the user chose not to reuse a similar question's answer."""
+        row = self.conn.execute("SELECT count(*) FROM calls WHERE similarity IS NOT NULL AND cached = 0").fetchone()
+        return int(row[0])
+
 
 _COLUMNS = tuple(f.name for f in fields(CallRecord))
 

@@ -192,13 +192,17 @@ class History:
     def _rows(self, links: tree.Links, ids: list[int]) -> list[StoredMessage]:
         if not ids:
             return []
+        # An answer reused from a similar question carries its match (calls.similarity; a partial index keeps
+        # this one lookup per answer that has one).
         found = {r[0]: r for r in self.conn.execute(
-            "SELECT id, conversation_id, role, content, status, created_at, provider, model, parent_id, digest "
-            f"FROM messages WHERE id IN ({','.join('?' * len(ids))})", ids)}
+            "SELECT m.id, m.conversation_id, m.role, m.content, m.status, m.created_at, m.provider, m.model, "
+            "m.parent_id, m.digest, s.similarity, s.similar_entry FROM messages m LEFT JOIN calls s "
+            "ON s.message_id = m.id AND s.similarity IS NOT NULL AND s.cached = 1 "
+            f"WHERE m.id IN ({','.join('?' * len(ids))})", ids)}
         children = tree.children(links)
         # Rows older than the digest column get theirs computed here (new rows carry one, written once).
         return [StoredMessage(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], children.get(r[8], (r[0],)),
-                              bytes(r[9]) if r[9] is not None else content_digest(r[3]))
+                              bytes(r[9]) if r[9] is not None else content_digest(r[3]), r[10], r[11])
                 for r in (found[i] for i in ids if i in found)]
 
     def recent_prompts(self, limit: int = 100) -> list[str]:
@@ -217,6 +221,16 @@ class History:
     def tool_calls(self, cid: str) -> list[StoredToolCall]:
         """The tool calls of the conversation's answers (StoredToolCall.message_id says whose)."""
         return ToolLog(self.conn).of_conversation(self.resolve_id(cid))
+
+    def similar_answer(self, message_id: int | None) -> tuple[int, str, int, float] | None:
+        """(message id, conversation id, semantic entry, similarity) of an answer reused from a similar question:
+        the given one, or the most recent."""
+        where = "AND c.message_id = ?" if message_id is not None else ""
+        row = self.conn.execute(
+            "SELECT c.message_id, c.conversation_id, c.similar_entry, c.similarity FROM calls c "
+            f"WHERE c.similarity IS NOT NULL AND c.cached = 1 AND c.message_id IS NOT NULL {where} "
+            "ORDER BY c.id DESC LIMIT 1", (message_id,) if message_id is not None else ()).fetchone()
+        return (int(row[0]), str(row[1]), int(row[2]), float(row[3])) if row else None
 
     # search and export -----------------------------------------------------------
     def search(self, words: str, limit: int = 50) -> list[SearchHit]:

@@ -222,6 +222,13 @@ class AssistantApp(App[int]):
             return
         self._warming = True
         self.warm_next()
+        self.warm_similar()
+
+    @work(exclusive=True, exit_on_error=False, group="warm-similar")
+    async def warm_similar(self) -> None:
+        """The similar-question tier's model and index, so the first lookup does not wait for them."""
+        assert self.engine is not None
+        await self.engine.warm_similar()
 
     @work(exclusive=True, exit_on_error=False, group="warm")
     async def warm_next(self) -> None:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from textual.message import Message
 from textual.worker import Worker
 
+from assistant.core import events
 from assistant.core.events import ConsentReply
 from assistant.core.records import (
     Conversation,
@@ -89,6 +90,13 @@ class AnswerWaiting(Message):
 class AnswerNotice(Message):
     text: str
     level: str = "info"
+
+
+@dataclass
+class SimilarFound(Message):
+    """A similar question was answered before: the chat shows the dialog, and `found.decide` gets the choice."""
+
+    found: events.SimilarFound
 
 
 @dataclass

@@ -23,7 +23,7 @@ from tests.helpers import ScriptedProvider, serve_with
 
 # A repeated question is answered with no event loop, no engine, no HTTP client, no SDK and no keyring.
 HEAVY = ("httpx", "ollama", "llama_cpp", "keyring", "sqlite_utils", "textual", "asyncio", "concurrent",
-         "assistant.engine.engine", "assistant.engine.chat", "assistant.providers.http")
+         "assistant.engine.engine", "assistant.engine.chat", "assistant.providers.http", "numpy", "wordllama")
 ASK = ["ask", "--json", "-m", "openai:gpt-4o-mini", "What is WAL?"]
 
 

@@ -1,8 +1,11 @@
-"""A fake Ollama speaking its real NDJSON /api/chat protocol and /api/tags listing."""
+"""A fake Ollama speaking its real NDJSON /api/chat protocol, /api/tags listing and /api/embed."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import math
+import re
 
 from tests.fakes.server import FakeServer, Reply, Seen
 
@@ -39,6 +42,15 @@ def tool_calls_stream(model: str, calls: list[tuple[str, dict[str, object]]], pr
     return [(json.dumps(line) + "\n").encode() for line in (first, final)]
 
 
+def bag_of_words(text: str, dim: int = 64) -> list[float]:
+    """A stand-in embedding: hashed word counts, so the same words (any case or punctuation) give the same vector."""
+    vector = [0.0] * dim
+    for word in re.findall(r"[a-z0-9]+", text.lower()):
+        vector[int(hashlib.blake2b(word.encode(), digest_size=4).hexdigest(), 16) % dim] += 1.0
+    norm = math.sqrt(sum(v * v for v in vector)) or 1.0
+    return [v / norm for v in vector]
+
+
 def show(capabilities: list[str] | None) -> Reply:
     """/api/show for a model; `capabilities` None is an Ollama too old to list them."""
     body: dict[str, object] = {"modelfile": "", "template": "", "details": {"format": "gguf", "family": "llama"},
@@ -59,7 +71,18 @@ class FakeOllama(FakeServer):
         self.replies = list(replies or [])
         self.capabilities = ["completion", "tools"] if capabilities is None else capabilities
         super().__init__({("GET", "/api/tags"): lambda s: tags(self.models), ("POST", "/api/chat"): self._chat,
-                          ("POST", "/api/show"): lambda s: show(self.capabilities)})
+                          ("POST", "/api/show"): lambda s: show(self.capabilities),
+                          ("POST", "/api/embed"): self._embed})
+
+    def _embed(self, seen: Seen) -> Reply:
+        """The documented reply: {"model", "embeddings": [[...], ...], durations, prompt_eval_count}."""
+        body = seen.json()
+        assert isinstance(body, dict)
+        if body["model"] not in self.models:
+            return Reply.json({"error": f"model \"{body['model']}\" not found, try pulling it first"}, 404)
+        texts = body["input"] if isinstance(body["input"], list) else [body["input"]]
+        return Reply.json({"model": body["model"], "embeddings": [bag_of_words(t) for t in texts],
+                           "total_duration": 14143917, "load_duration": 1019500, "prompt_eval_count": len(texts)})
 
     def _chat(self, seen: Seen) -> Reply:
         body = seen.json()

@@ -73,6 +73,20 @@ def test_ask_answers_with_the_embedded_model(build: Path, tmp_path: Path) -> Non
     assert (tmp_path / "home" / "assistant" / "data" / "assistant.db").is_file()
 
 
+def test_a_similar_question_is_served_with_the_bundled_embedding_model(build: Path, tmp_path: Path) -> None:
+    internal = build / "_internal"
+    assert list((internal / "wordllama" / "weights").glob("*.safetensors"))
+    assert (internal / "assistant" / "bench" / "semantic_data" / "single.jsonl").is_file()
+    first = run_scrubbed(build, tmp_path, "ask", "-m", "embedded:smollm2", "--max-tokens", "8",
+                         "How do I reverse a list in Python?")
+    assert first.returncode == 0, first.stderr
+    again = run_scrubbed(build, tmp_path, "ask", "-m", "embedded:smollm2", "--max-tokens", "8", "--semantic", "--json",
+                         "how do i reverse a list in python")
+    assert again.returncode == 0, again.stderr
+    answer = json.loads(again.stdout)
+    assert answer["cache"] == "semantic" and answer["similar_prompt"] == "How do I reverse a list in Python?"
+
+
 def test_desktop_install_points_at_the_frozen_executable(build: Path, tmp_path: Path) -> None:
     data = tmp_path / "xdg"
     home = tmp_path / "home"

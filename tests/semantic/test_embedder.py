@@ -1,4 +1,5 @@
-"""Embedders: WordLlama from its wheel with no network and nothing written; Ollama's /api/embed on a loopback fake."""
+"""Embedding models: WordLlama from its wheel with no network and nothing written; Ollama's /api/embed and its
+embedding-model discovery on a loopback fake (documented replies)."""
 
 from __future__ import annotations
 
@@ -7,17 +8,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-import httpx
 import numpy as np
 import pytest
 
-from assistant.semantic.embedder import (
-    EmbedderUnavailable,
-    OllamaEmbedder,
-    WordLlamaEmbedder,
-    default_embedder,
-)
+from assistant.core.errors import ModelNotFound
+from assistant.semantic.embedder import WordLlamaEmbedder
 from tests.fakes.server import FakeServer, Reply, Route, Seen
+from tests.helpers import real_provider
 
 
 def _documented(section: str, fixtures: Path) -> list[dict[str, object]]:
@@ -47,7 +44,7 @@ def test_wordllama_loads_offline_and_writes_nothing(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
-def test_ollama_embed_wire_format(fixtures_dir: Path) -> None:
+async def test_ollama_embeds_with_the_documented_wire_format(fixtures_dir: Path) -> None:
     documented = _documented("Generate Embeddings > Examples > Response", fixtures_dir)[1]  # two inputs
     bodies: list[object] = []
 
@@ -55,50 +52,39 @@ def test_ollama_embed_wire_format(fixtures_dir: Path) -> None:
         bodies.append(seen.json())
         return Reply.json(documented)
 
-    with FakeServer({("POST", "/api/embed"): embed}) as server, httpx.Client(base_url=server.url) as client:
-        e = OllamaEmbedder(client, "all-minilm", dim=10)
-        v = e.embed(["Why is the sky blue?", "Why is the grass green?"])
-    assert bodies == [{"model": "all-minilm", "input": ["Why is the sky blue?", "Why is the grass green?"], "truncate": True}]
-    assert v.shape == (2, 10) and np.allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-5)
-    raw = np.asarray(documented["embeddings"], dtype=np.float32)  # type: ignore[index]
-    assert np.allclose(v[0], raw[0] / np.linalg.norm(raw[0]), atol=1e-6)
-    assert e.name == "ollama:all-minilm"
+    with FakeServer({("POST", "/api/embed"): embed}) as server:
+        rows = await real_provider("ollama", host=server.url).embed("all-minilm", ["Why is the sky blue?", "Why?"])
+    assert bodies == [{"model": "all-minilm", "input": ["Why is the sky blue?", "Why?"], "truncate": True,
+                       "keep_alive": "5m"}]
+    assert rows == documented["embeddings"]  # type: ignore[index]
 
 
-def test_ollama_discovers_an_embedding_model_from_tags(fixtures_dir: Path) -> None:
+async def test_ollama_names_its_embedding_model_and_never_chats_with_it(fixtures_dir: Path) -> None:
     tags = _documented("List Local Models > Examples > Response", fixtures_dir)[0]
-    models = list(tags["models"]) + [{"name": "nomic-embed-text:latest", "model": "nomic-embed-text:latest",  # type: ignore[call-overload]
-                                      "details": {"format": "gguf", "family": "nomic-bert", "families": ["nomic-bert"]}}]
-    reply = _documented("Generate Embeddings > Examples > Response", fixtures_dir)[0]
-    routes: dict[tuple[str, str], Route | Reply | list[Reply]] = {
-        ("GET", "/api/tags"): Reply.json({"models": models}), ("POST", "/api/embed"): Reply.json(reply)}
-    with FakeServer(routes) as server, httpx.Client(base_url=server.url) as client:
-        e = default_embedder(client)
-        assert isinstance(e, OllamaEmbedder) and e.model == "nomic-embed-text:latest" and e.dim == 10
+    chat_only = list(tags["models"])  # type: ignore[call-overload]
+    nomic = {"name": "nomic-embed-text:latest", "model": "nomic-embed-text:latest",
+             "details": {"format": "gguf", "family": "nomic-bert", "families": ["nomic-bert"]}}
+    with FakeServer({("GET", "/api/tags"): Reply.json({"models": [nomic, *chat_only]})}) as server:
+        provider = real_provider("ollama", host=server.url, model="not-pulled")
+        assert await provider.embedding_model() == "nomic-embed-text:latest"
+        assert await provider.embedding_model("nomic-embed-text") == "nomic-embed-text:latest"
+        assert await provider.embedding_model("mxbai-embed-large") is None  # asked for one it does not have
+        assert provider.default_model() == chat_only[0]["model"]  # not the embedding model listed first
+    with FakeServer({("GET", "/api/tags"): Reply.json({"models": chat_only})}) as server:
+        assert await real_provider("ollama", host=server.url).embedding_model() is None
+    assert await real_provider("ollama", host="http://127.0.0.1:9").embedding_model() is None  # down
 
 
-def test_ollama_without_an_embedding_model_falls_back_to_wordllama(fixtures_dir: Path) -> None:
-    tags = _documented("List Local Models > Examples > Response", fixtures_dir)[0]  # chat models only
-    with FakeServer({("GET", "/api/tags"): Reply.json(tags)}) as server, httpx.Client(base_url=server.url) as client:
-        with pytest.raises(EmbedderUnavailable, match="no embedding model"):
-            OllamaEmbedder.discover(client)
-        assert isinstance(default_embedder(client), WordLlamaEmbedder)
-
-
-def test_ollama_errors_say_what_failed() -> None:
+async def test_ollama_embed_errors_are_provider_errors() -> None:
     routes: dict[tuple[str, str], Route | Reply | list[Reply]] = {
         ("POST", "/api/embed"): Reply.json({"error": "model \"x\" not found, try pulling it first"}, 404)}
-    with FakeServer(routes) as server, httpx.Client(base_url=server.url) as client, \
-            pytest.raises(EmbedderUnavailable, match="HTTP 404"):
-        OllamaEmbedder(client, "x", dim=4).embed(["a"])
-    with httpx.Client(base_url="http://127.0.0.1:9", timeout=2) as client, \
-            pytest.raises(EmbedderUnavailable, match="failed"):
-        OllamaEmbedder(client, "x", dim=4).embed(["a"])
+    with FakeServer(routes) as server, pytest.raises(ModelNotFound, match="ollama pull x"):
+        await real_provider("ollama", host=server.url).embed("x", ["a"])
 
 
 def test_importing_the_package_loads_no_model() -> None:
-    code = ("import sys, assistant.semantic, assistant.semantic.cache, assistant.semantic.evaluate, "
+    code = ("import sys, assistant.semantic.decide, assistant.semantic.evaluate, assistant.engine.semantic_tier, "
             "assistant.bench.semantic_bench; print(sorted(m for m in ('wordllama', 'tokenizers', 'llama_cpp', "
-            "'httpx', 'textual') if m in sys.modules))")
+            "'textual') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "[]"

@@ -1,107 +1,97 @@
-"""The semantic tier in a real SQLite file: migration, reuse across processes' reloads, forget, clear."""
+"""The semantic tier's table in a real SQLite file: one row per answer, vectors per model, marks, clearing, indexes."""
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
-from assistant.semantic.cache import SemanticCache
+from assistant.engine.semantic_index import SemanticIndex, context_of_entry, forget_values
+from assistant.engine.semantic_tier import question_of
+from assistant.semantic.decide import Matcher, reduce
 from assistant.semantic.embedder import WordLlamaEmbedder
 from assistant.storage.db import open_database
-from assistant.storage.migrations import MIGRATIONS
-from assistant.storage.semantic_store import SemanticStore
+from assistant.storage.semantic_store import Question, SemanticStore, Vectors
 
-MODEL, SETTINGS = "ollama:llama3.2", "t=0.2;max=1024"
-
-
-def _cache(path: Path, embedder: WordLlamaEmbedder) -> SemanticCache:
-    return SemanticCache(SemanticStore(open_database(path).conn), embedder)
+MODEL, SETTINGS = "ollama:llama3.2:latest", '{"max_tokens": 1024}'
 
 
-def test_migration_creates_both_tables_and_the_lookups_use_indexes(tmp_path: Path) -> None:
+def _index(store: SemanticStore, embedder: WordLlamaEmbedder) -> SemanticIndex:
+    matcher = Matcher(embedder)
+    index = SemanticIndex(store, embedder, matcher)
+    matcher.source = index.source
+    return index
+
+
+def _question(prompt: str, key: str) -> Question:
+    return question_of(prompt, MODEL, SETTINGS, key)
+
+
+def _plan(conn: sqlite3.Connection, sql: str) -> str:
+    return " ".join(str(r[-1]) for r in conn.execute("EXPLAIN QUERY PLAN " + sql))
+
+
+def test_the_lookups_use_their_indexes(tmp_path: Path) -> None:
     conn = open_database(tmp_path / "a.db").conn
-    assert "m010_semantic_cache" in [name for name, _ in MIGRATIONS]
-    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    assert {"semantic_cache", "semantic_forgotten"} <= tables
-    for sql, index in (("SELECT id, vector FROM semantic_cache WHERE embedder = 'e' ORDER BY id", "idx_semantic_embedder"),
-                       ("SELECT id FROM semantic_cache WHERE cache_key = 'k'", "idx_semantic_key")):
-        plan = " ".join(str(r[-1]) for r in conn.execute("EXPLAIN QUERY PLAN " + sql))
-        assert index in plan, plan
+    assert "PRIMARY KEY" in _plan(conn, "SELECT entry_id FROM semantic_vectors WHERE embedder = 'e' ORDER BY entry_id")
+    assert "INTEGER PRIMARY KEY" in _plan(conn, "SELECT id FROM semantic_cache WHERE id > 5")
+    assert "idx_calls_similar" in _plan(conn, "SELECT m.id, s.similarity FROM messages m LEFT JOIN calls s ON "
+                                              "s.message_id = m.id AND s.similarity IS NOT NULL AND s.cached = 1 "
+                                              "WHERE m.conversation_id = 'c'")
 
 
-def test_a_reworded_question_is_served_after_a_reload(tmp_path: Path, embedder: WordLlamaEmbedder) -> None:
+def test_one_row_per_answer_and_vectors_per_model(tmp_path: Path, embedder: WordLlamaEmbedder) -> None:
+    store = SemanticStore(open_database(tmp_path / "a.db").conn)
+    first = store.put(_question("How do I tie a tie?", "b3:aa"))
+    assert store.put(_question("How do I tie a tie?", "b3:aa")) == first and store.count() == 1
+    assert [e.id for e in store.unembedded(embedder.name, 10)] == [first]
+    store.put_vectors("other-model", [(first, Vectors(b"\0\0" * 4))])
+    store.put_vectors(embedder.name, [(999, Vectors(b"\0\0" * 4))])  # an entry another process deleted: ignored
+    assert store.counts_by_embedder() == {"other-model": 1}
+    index = _index(store, embedder)
+    missing = index.refresh()  # the first load finds the question without vectors of this model
+    assert [e.id for e in missing] == [first]
+    index.store_vectors(missing, index.embed([context_of_entry(e) for e in missing]))
+    assert store.counts_by_embedder() == {"other-model": 1, embedder.name: 1}
+    asked = index.embed([reduce("how do i tie a tie")])[0]
+    found = index.find(asked, [(MODEL, SETTINGS)])
+    assert found is not None and found.entry_id == first and found.cache_key == "b3:aa"
+    assert index.find(asked, [("openai:gpt-4o-mini", SETTINGS)]) is None  # another model never shares
+
+
+def test_new_rows_of_another_process_are_read_by_id(tmp_path: Path, embedder: WordLlamaEmbedder) -> None:
     path = tmp_path / "a.db"
-    first = _cache(path, embedder)
-    miss = first.lookup("How do I reverse a list in Python?", MODEL, SETTINGS)
-    assert miss.match is None and miss.asked is not None
-    entry = first.remember("How do I reverse a list in Python?", MODEL, SETTINGS, "b3:aa", embedded=miss.asked)
-    first.remember("What is the capital of Australia?", MODEL, SETTINGS, "b3:bb")
-    again = _cache(path, embedder)  # another process: the index is rebuilt from the table
-    found = again.lookup("how do i reverse a list in python", MODEL, SETTINGS).match
-    assert found is not None and found.entry_id == entry and found.prompt == "How do I reverse a list in Python?"
-    assert found.similarity > 0.9
-    again.served(found)
-    row = again.store.get(entry)
-    assert row is not None and row.hits == 1 and row.cache_key == "b3:aa" and row.embedder == embedder.name
-    # another model or other settings never share an answer
-    assert again.lookup("how do i reverse a list in python", "openai:gpt-4o-mini", SETTINGS).match is None
-    assert again.lookup("how do i reverse a list in python", MODEL, "t=0.9;max=1024").match is None
+    reader = _index(SemanticStore(open_database(path).conn), embedder)
+    assert reader.refresh() == []
+    writer = SemanticStore(open_database(path).conn)
+    entry = writer.put(_question("What is photosynthesis?", "b3:bb"))
+    assert [e.id for e in reader.refresh()] == [entry]  # no vectors yet: the reader embeds it
+    assert reader.refresh() == []
 
 
-def test_a_different_question_is_a_near_miss_with_its_reason(tmp_path: Path, embedder: WordLlamaEmbedder) -> None:
-    cache = _cache(tmp_path / "a.db", embedder)
-    cache.remember("Is the clinic open on Sundays?", MODEL, SETTINGS, "b3:aa")
-    result = cache.lookup("Is the clinic closed on Sundays?", MODEL, SETTINGS)
-    assert result.match is None and result.near_miss is not None and "open" in result.near_miss
-    assert result.near_similarity > 0.7
-
-
-def test_a_conversation_is_stored_with_its_context(tmp_path: Path, embedder: WordLlamaEmbedder) -> None:
-    cache = _cache(tmp_path / "a.db", embedder)
-    offer = [{"role": "user", "content": "What broadband plans do you have?"},
-             {"role": "assistant", "content": "Fibre 100 is £25 and Fibre 500 is £35. Would you like Fibre 100?"},
-             {"role": "user", "content": "yes please"}]
-    cache.remember(offer, MODEL, SETTINGS, "b3:cc")
-    other = [dict(m) for m in offer]
-    other[1]["content"] = "Fibre 100 is £25 and Fibre 500 is £35. Would you like Fibre 500?"
-    reloaded = _cache(tmp_path / "a.db", embedder)
-    assert reloaded.lookup(offer, MODEL, SETTINGS).match is not None
-    assert reloaded.lookup(other, MODEL, SETTINGS).match is None
-    assert reloaded.lookup("yes please", MODEL, SETTINGS).match is None
-
-
-def test_a_pair_marked_wrong_never_matches_again(tmp_path: Path, embedder: WordLlamaEmbedder) -> None:
+def test_marks_survive_a_reload_and_raise_the_entry(tmp_path: Path, embedder: WordLlamaEmbedder) -> None:
     path = tmp_path / "a.db"
-    cache = _cache(path, embedder)
-    entry = cache.remember("How do I make cold brew coffee at home?", MODEL, SETTINGS, "b3:aa")
+    store = SemanticStore(open_database(path).conn)
+    entry = store.put(_question("How do I make cold brew coffee at home?", "b3:aa"))
     asked = "What's the method for making cold brew coffee at home?"
-    found = cache.lookup(asked, MODEL, SETTINGS).match
-    assert found is not None and found.entry_id == entry
-    assert cache.forget(entry, asked, found.similarity)
-    assert cache.lookup(asked, MODEL, SETTINGS).match is None
-    reloaded = _cache(path, embedder)
-    assert reloaded.lookup(asked, MODEL, SETTINGS).match is None
-    assert reloaded.lookup("How do I make cold brew coffee at home?", MODEL, SETTINGS).match is not None
-    row = reloaded.store.get(entry)
-    assert row is not None and row.threshold is not None and row.threshold > found.similarity
+    assert forget_values(store, entry, asked, 0.81)
+    row = store.get(entry, "")
+    assert row is not None and row.threshold is not None and row.threshold > 0.81
+    assert not forget_values(store, 12345, asked, 0.9)
+    reloaded = _index(SemanticStore(open_database(path).conn), embedder)
+    missing = reloaded.refresh()
+    reloaded.store_vectors(missing, reloaded.embed([context_of_entry(e) for e in missing]))
+    result = reloaded.find(reloaded.embed([reduce(asked)])[0], [(MODEL, SETTINGS)])
+    assert result is not None and result.entry_id is None and "marked wrong" in (result.near_miss or "")
+    assert store.counters()["forgotten"] == 1
 
 
-def test_clear_and_drop_empty_both_table_and_index(tmp_path: Path, embedder: WordLlamaEmbedder) -> None:
-    cache = _cache(tmp_path / "a.db", embedder)
-    a = cache.remember("How do I tie a tie?", MODEL, SETTINGS, "b3:aa")
-    cache.remember("What is photosynthesis?", MODEL, SETTINGS, "b3:bb")
-    cache.forget(a, "how do i tie a tie", 0.95)
-    assert cache.drop([a]) == 1
-    assert cache.lookup("how do i tie a tie", MODEL, SETTINGS).match is None
-    assert cache.store.conn.execute("SELECT count(*) FROM semantic_forgotten").fetchone()[0] == 0
-    assert cache.store.delete_for_keys(["b3:bb"]) == 1
-    cache.remember("What is photosynthesis?", MODEL, SETTINGS, "b3:bb")
-    assert cache.clear() == 1 and cache.store.count() == 0
-    assert cache.lookup("what's photosynthesis?", MODEL, SETTINGS).match is None
+def test_orphans_and_clear(tmp_path: Path) -> None:
+    store = SemanticStore(open_database(tmp_path / "a.db").conn)
+    store.put(_question("How do I tie a tie?", "b3:gone"))
+    assert store.delete_orphans() == 1 and store.count() == 0  # its answer is not in the exact cache
+    store.put(_question("How do I tie a tie?", "b3:aa"), "m", Vectors(b"\0\0"))
+    store.bump("near_miss")
+    store.bump("near_miss", 2)
+    assert store.counters() == {"near_miss": 3, "forgotten": 0}
+    assert store.clear() == 1 and store.count() == 0 and store.counts_by_embedder() == {}
 
-
-def test_the_same_answer_is_indexed_once_per_embedder(tmp_path: Path, embedder: WordLlamaEmbedder) -> None:
-    cache = _cache(tmp_path / "a.db", embedder)
-    first = cache.remember("How do I tie a tie?", MODEL, SETTINGS, "b3:aa")
-    second = cache.remember("How do I tie a bow tie?", MODEL, SETTINGS, "b3:aa")
-    assert first == second and cache.store.count() == 1
-    assert cache.store.counts_by_embedder() == {embedder.name: 1}

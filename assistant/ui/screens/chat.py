@@ -13,7 +13,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Header, Input, TextArea
 from textual.worker import get_current_worker
 
-from assistant.core.events import Failed, Finished, Notice, Started, TextDelta, Waiting
+from assistant.core.events import Failed, Finished, Notice, SimilarFound, Started, TextDelta, Waiting
 from assistant.core.records import Conversation
 from assistant.core.textsafe import for_terminal
 from assistant.core.types import ChatRequest, ModelRef, ToolUse
@@ -56,6 +56,8 @@ class ChatScreen(ForwardWorkerFailures, ToolPrompts, ConversationActions):
         Binding("ctrl+s", "export", "Export", tooltip="Export the conversation to Markdown or JSON"),
         Binding("f8", "rename", "Rename", tooltip="Rename the selected conversation"),
         Binding("f9", "delete", "Delete", tooltip="Delete the selected conversation"),
+        Binding("ctrl+t", "mark_wrong", "Wrong match", show=False,
+                tooltip="Mark the focused (or last) answer reused from a similar question as wrong"),
     ]
 
     def __init__(self) -> None:
@@ -114,7 +116,8 @@ class ChatScreen(ForwardWorkerFailures, ToolPrompts, ConversationActions):
         assert self.engine is not None
         return self.engine.new_request(prompt, model=self.model, system=self.system, temperature=self.temperature,
                                        conversation_id=self.conversation_id, regenerate=regenerate,
-                                       use_cache=not regenerate, private=self.private, tools=ToolUse(ask=True))
+                                       use_cache=not regenerate, private=self.private, tools=ToolUse(ask=True),
+                                       suggest=True)
 
     @property
     def busy(self) -> bool:
@@ -168,6 +171,8 @@ class ChatScreen(ForwardWorkerFailures, ToolPrompts, ConversationActions):
                     self.post_message(msg.AnswerNotice(event.text, event.level))
                 elif isinstance(event, Waiting):
                     self.post_message(msg.AnswerWaiting(event.what))
+                elif isinstance(event, SimilarFound):
+                    self.post_message(msg.SimilarFound(event))  # the engine waits for the dialog's choice
                 elif isinstance(event, Finished):
                     self.post_message(msg.AnswerFinished(event.answer))
                 elif isinstance(event, Failed):
@@ -193,6 +198,13 @@ class ChatScreen(ForwardWorkerFailures, ToolPrompts, ConversationActions):
 
     def on_answer_notice(self, message: msg.AnswerNotice) -> None:
         self.log_view.add_notice(message.text, message.level, before=self.current)
+
+    def on_similar_found(self, message: msg.SimilarFound) -> None:
+        from assistant.ui.screens.similar_question import SimilarQuestionScreen
+
+        if self.current is not None:
+            self.current.waiting("a similar question was answered before: use it, or ask the model?")
+        self.app.push_screen(SimilarQuestionScreen(message.found), lambda use: message.found.decide(bool(use)))
 
     def on_answer_waiting(self, message: msg.AnswerWaiting) -> None:
         if self.current is not None:
@@ -276,6 +288,19 @@ class ChatScreen(ForwardWorkerFailures, ToolPrompts, ConversationActions):
             return
         self.app.copy_to_clipboard(code)
         self.notify(f"Copied the code block ({code.count(chr(10)) + 1} lines).")
+
+    def action_mark_wrong(self) -> None:
+        answer = self._target_answer()
+        if self.engine is None or answer is None or not answer.similar or answer.message_id is None:
+            self.notify("Only an answer reused from a similar question can be marked wrong.", severity="warning")
+            return
+        self.mark_wrong(answer.message_id)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="history-edit")
+    def mark_wrong(self, message_id: int) -> None:
+        assert self.engine is not None
+        self.engine.queries.forget_similar(message_id)
+        self.post_message(msg.Done("Marked wrong: that question will not get this answer again. Ctrl+R asks the model."))
 
     def action_toggle_sidebar(self) -> None:
         sidebar = self.query_one(HistorySidebar)

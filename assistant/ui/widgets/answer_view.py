@@ -20,8 +20,8 @@ _FENCE = re.compile(r"```[^\n]*\n(.*?)(?:```|\Z)", re.S)
 
 def answer_figures(answer: Answer, local: bool) -> str:
     """model · local/cloud/cached · time to first token · tokens/s · cost or saving."""
-    where = ("from the team cache" if answer.cache == "team" else "cached") if answer.cached else \
-        "local" if local else "cloud"
+    where = ("similar question" if answer.cache == "semantic" else "from the team cache" if answer.cache == "team"
+             else "cached") if answer.cached else "local" if local else "cloud"
     parts = [f"{answer.provider}:{answer.model}", where]
     if answer.ttft_ms is not None:
         parts.append(f"first token {answer.ttft_ms:,.0f} ms")
@@ -46,9 +46,11 @@ class AnswerView(Vertical, can_focus=True):
     """Streams text through Markdown.get_stream, which batches appends the renderer cannot keep up with."""
 
     def __init__(self, text: str = "", *, header: str = "", figures: str = "", status: str = "",
-                 tools: Sequence[ToolResult] = ()) -> None:
+                 tools: Sequence[ToolResult] = (), message_id: int | None = None, similar: bool = False) -> None:
         super().__init__(classes="answer")
         self.text = text
+        self.message_id = message_id
+        self.similar = similar  # reused from a similar question: the user may mark it wrong
         self._header = header or "thinking…"
         self._figures = figures or status
         self._stream: Any = None
@@ -106,6 +108,7 @@ class AnswerView(Vertical, can_focus=True):
 
     async def finish(self, answer: Answer, local: bool) -> None:
         await self._close()
+        self.message_id, self.similar = answer.message_id, answer.cache == "semantic"
         self.query_one(".answer-figures", Static).update(answer_figures(answer, local))
 
     def waiting(self, what: str) -> None:

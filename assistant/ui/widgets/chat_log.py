@@ -63,8 +63,10 @@ class ChatLog(VerticalScroll):
                 header = f"{m.provider}:{m.model}"
                 if m.id in replays:
                     header += f" · {REPLAYED.get(replays[m.id], 'cached answer')}"
+                if m.similarity is not None:
+                    status = f"similar question ({m.similarity:.0%} alike) {status}".strip()
                 widgets.append(AnswerView(for_terminal(m.content), header=for_terminal(header), status=status,
-                                          tools=tools.get(m.id, ())))
+                                          tools=tools.get(m.id, ()), message_id=m.id, similar=m.similarity is not None))
         self.mount_all(widgets)
 
     def answers(self) -> list[AnswerView]:
