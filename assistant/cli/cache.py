@@ -86,7 +86,7 @@ def _window(w: HitWindow) -> dict[str, Any]:
 def similar_data(s: SimilarStats) -> dict[str, Any]:
     return {"mode": s.mode, "entries": s.entries, "hits": s.hits, "hits_last_7_days": s.hits_7_days,
             "usd_saved": round(s.saved_usd, 8), "near_misses": s.near_misses, "declined": s.declined,
-            "marked_wrong": s.forgotten, "embedded": s.embedded, "lookups_by_embedder": s.lookups,
+            "marked_wrong": s.forgotten, "questions_embedded": s.embedded, "lookups_by_embedder": s.lookups,
             "problem": s.problem}
 
 

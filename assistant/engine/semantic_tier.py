@@ -32,6 +32,10 @@ if TYPE_CHECKING:
 
 LocalEmbedders = Callable[[], Sequence[tuple[str, Embeds]]]
 EMBED_TIMEOUT = 10.0  # seconds a local provider may take to embed one lookup's texts
+# A question longer than this (a pasted file) or a conversation longer than CONTEXT_CHARS is answered fresh and not
+# kept: such requests are not reworded repeats, and the word-by-word checks would take time a request must not lose.
+QUESTION_CHARS = 1_000
+CONTEXT_CHARS = 6_000
 
 
 def fingerprint(settings: GenerationSettings) -> str:
@@ -41,6 +45,13 @@ def fingerprint(settings: GenerationSettings) -> str:
 
 def conversation(request: ProviderRequest) -> list[tuple[str, str]]:
     return [(m.role, m.content) for m in request.messages]
+
+
+def in_scope(request: ProviderRequest) -> bool:
+    """A conversation ending with a question short enough to be asked again in other words."""
+    messages = request.messages
+    return (bool(messages) and messages[-1].role == "user" and len(messages[-1].content) <= QUESTION_CHARS
+            and sum(len(m.content) for m in messages) <= CONTEXT_CHARS)
 
 
 def question_of(messages: list[tuple[str, str]] | str, model: str, settings: str, cache_key: str) -> Question:
@@ -131,7 +142,7 @@ class SemanticTier:
             await self.db.call(index.store_vectors, missing, vectors)
 
     async def lookup(self, lookup: Lookup) -> Hit | None:
-        if lookup.similar == "off" or not lookup.requests:
+        if lookup.similar == "off" or not lookup.requests or not in_scope(lookup.requests[0]):
             return None
         try:
             index = await self._ready()
@@ -167,7 +178,7 @@ class SemanticTier:
 
     def keep(self, lookup: Lookup, request: ProviderRequest, entry: CachedAnswer) -> None:
         """Store a fresh answer's question (database thread); with vectors when its lookup embedded it."""
-        if not request.messages or request.messages[-1].role != "user":
+        if not in_scope(request):
             return
         question = question_of(conversation(request), str(request.model), fingerprint(request.settings), entry.key)
         asked = self._asked.pop(lookup.keys, None)

@@ -41,6 +41,9 @@ ARTICLES = frozenset(["a", "an", "the", "one"])
 ALWAYS_UNITS = frozenset(("usd", "gbp", "eur", "jpy", "%", "°", "celsius", "fahrenheit", "kelvin"))
 
 
+# More content words than this without a counterpart: two different texts (and pairing them up is quadratic).
+MAX_UNMATCHED = 48
+
 _OPERATOR = re.compile(r"!=|==|<=|>=|[+*=<>]|(?<=\b\w) [-/] (?=\w\b)|(?<=\b\w)[-/](?=\w\b)")
 
 
@@ -122,6 +125,8 @@ def unmatched(stored: str, asked: str) -> tuple[list[Word], list[Word]]:
     ua = [w for w in a if not _take(common, _key(w), "a")]
     common = left & right
     ub = [w for w in b if not _take(common, _key(w), "b")]
+    if len(ua) + len(ub) > MAX_UNMATCHED:
+        return ua, ub  # not the same text reworded; compare() refuses without pairing them up one by one
     for wa in list(ua):
         match = next((wb for wb in ub if _typo(wa, wb)), None)
         if match is not None:
@@ -161,6 +166,8 @@ def compare(stored: str, asked: str, additions: bool = True) -> tuple[str | None
     if sum(w.low in NEGATORS for w in wa) != sum(w.low in NEGATORS for w in wb):
         return "a negation on one side", -1
     ua, ub = unmatched(stored, asked)
+    if len(ua) + len(ub) > MAX_UNMATCHED:
+        return "too many words differ", -1
     for w in ua + ub:
         if w.stem in MARKED_STEMS or w.low in MARKED:
             return f"'{w.low}' on one side only", -1

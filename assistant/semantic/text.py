@@ -152,7 +152,8 @@ def words(text: str) -> tuple[Word, ...]:
             continue
         low = raw.lower().replace("'", "")
         joined = low.replace("-", "")
-        mid_sentence = not SENT_START.search(text[:start])
+        # Only the text just before the word matters; `^` still means the real start (re's pos/endpos).
+        mid_sentence = not SENT_START.search(text, max(0, start - 64), start)
         entity = (
             (raw[0].isupper() and mid_sentence and low not in ("i",))
             or (len(raw) > 1 and raw.isupper() and low not in ("i", "ok"))

@@ -164,3 +164,32 @@ async def test_another_process_sees_new_questions_and_embeds_them(tmp_path: Path
     assert stats.embedder == "wordllama:l2_supercat-256" and stats.embedded == {stats.embedder: 1}
     assert stats.lookups == {stats.embedder: 1}
     await reader.aclose()
+
+
+async def test_a_local_embedding_model_is_preferred_when_one_is_up(tmp_path: Path) -> None:
+    from tests.fakes.ollama import FakeOllama
+    from tests.helpers import real_engine
+
+    with FakeOllama(models=["llama3.2:latest", "nomic-embed-text:latest"], pieces=[ANSWER]) as server:
+        engine = real_engine(tmp_path, settings(ollama={"host": server.url}))
+        await collect(engine, request(engine, ASKED, model="ollama:llama3.2"))
+        hit = finished(await collect(engine, request(engine, REWORDED, model="ollama:llama3.2"))).answer
+        embeds = [s.json() for s in server.seen if s.path == "/api/embed"]
+        await engine.aclose()
+    assert hit.cache == "semantic" and hit.text == ANSWER
+    assert embeds and all(isinstance(e, dict) and e["model"] == "nomic-embed-text:latest" for e in embeds)
+    reopened = make_engine(tmp_path, [local("unused")], settings(cache={"semantic_embedder": "wordllama"}))
+    found = reopened.queries.similar_stats()
+    assert found.lookups == {"ollama:nomic-embed-text:latest": 2}
+    assert found.embedded == {"ollama:nomic-embed-text:latest": 1}  # the bundled model embeds it when it is needed
+    await reopened.aclose()
+
+
+async def test_a_pasted_file_is_neither_looked_up_nor_kept(tmp_path: Path) -> None:
+    engine = make_engine(tmp_path, [local(ANSWER, "again")])
+    pasted = "Summarise this:\n" + "0123456789abcdef " * 5_000
+    await collect(engine, request(engine, pasted))
+    assert engine.queries.similar_stats().entries == 0
+    assert finished(await collect(engine, request(engine, pasted + " "))).answer.cache is None
+    assert engine.queries.similar_stats().lookups == {}
+    await engine.aclose()
