@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from assistant.cli.common import engine, tty_safe
 from assistant.core.errors import UsageError
-from assistant.core.textsafe import for_terminal
 from assistant.core.records import CacheStats, HitWindow, SimilarStats
+from assistant.core.textsafe import for_terminal
 
 if TYPE_CHECKING:
     from assistant.core.records import CacheStats, HitWindow, TeamStatus

@@ -69,7 +69,9 @@ class ChatRun:
                 # The user chooses: the earlier answer (free) or a model. The request waits for the choice.
                 decision: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
                 yield self._offer(hit, turn, decision)
-                if not await decision:
+                use = await decision
+                self.t0 = time.perf_counter()  # the time spent choosing is the user's, not the answer's
+                if not use:
                     self.declined = hit
                     hit = None
             if hit is not None:

@@ -17,7 +17,16 @@ from assistant.core.pricing import Price, PriceTable
 from assistant.core.records import CallRecord, TeamStatus
 from assistant.core.spec import EMBED, TOOLS, WARM, ProviderSpec
 from assistant.core.tools import ToolSpec
-from assistant.core.types import ChatMessage, ChatRequest, Estimate, ModelInfo, ModelRef, ProviderRequest, RoutePreview, ToolUse
+from assistant.core.types import (
+    ChatMessage,
+    ChatRequest,
+    Estimate,
+    ModelInfo,
+    ModelRef,
+    ProviderRequest,
+    RoutePreview,
+    ToolUse,
+)
 from assistant.engine import router
 from assistant.engine.accounting import Accountant, choose_baseline
 from assistant.engine.chat import ChatRun

@@ -204,7 +204,11 @@ class ChatScreen(ForwardWorkerFailures, ToolPrompts, ConversationActions):
 
         if self.current is not None:
             self.current.waiting("a similar question was answered before: use it, or ask the model?")
-        self.app.push_screen(SimilarQuestionScreen(message.found), lambda use: message.found.decide(bool(use)))
+        def chosen(use: bool | None) -> None:
+            message.found.decide(bool(use))
+            if not use and self.current is not None:
+                self.current.waiting("asking the model…")
+        self.app.push_screen(SimilarQuestionScreen(message.found), chosen)
 
     def on_answer_waiting(self, message: msg.AnswerWaiting) -> None:
         if self.current is not None:
