@@ -5,7 +5,7 @@ results as `tool` messages."""
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +25,7 @@ from assistant.core.textsafe import first_clause, one_line
 from assistant.core.tools import ToolCalls
 from assistant.core.types import ModelInfo, ModelRef, ProviderRequest, Usage
 from assistant.providers.base import Availability, Chunk, Provider, ProviderContext
+from assistant.providers.ollama_embed import embed, is_embedding_model, pick
 from assistant.providers.ollama_hosts import Host, HostPool, Listing, base_url, host_port, listing, tcp_reachable
 from assistant.providers.ollama_tools import ToolStream, tool_definitions, turn_messages
 
@@ -38,14 +39,6 @@ class OllamaSettings:
     model: str = setting("llama3.2", "Ollama model preferred when several are pulled.")
     probe_timeout: float = setting(0.25, "Seconds to wait when checking whether Ollama is up.", lo=0.01, hi=30)
     keep_alive: str = setting("5m", "How long Ollama keeps the model loaded after a request.")
-
-
-# Name parts of the embedding models in Ollama's library (its model list has no "kind" field).
-EMBED_HINTS = ("embed", "minilm", "bge", "mxbai", "e5", "gte", "arctic")
-
-
-def is_embedding_model(name: str) -> bool:
-    return any(hint in name.lower() for hint in EMBED_HINTS)
 
 
 def _size(num: int | None) -> str:
@@ -140,8 +133,7 @@ class OllamaProvider(Provider):
         for name in pulled:
             if name == preferred or name.split(":")[0] == preferred:
                 return name
-        # An embedding model cannot chat: the first pulled model that is not one.
-        chat = [m for m in pulled if not is_embedding_model(m)] or pulled
+        chat = [m for m in pulled if not is_embedding_model(m)] or pulled  # an embedding model cannot chat
         return chat[0] if chat else preferred
 
     async def list_models(self) -> list[ModelInfo]:
@@ -184,23 +176,16 @@ class OllamaProvider(Provider):
             pulled = await self.pulled_models()
         except ProviderError:
             return None
-        if preferred:
-            wanted = SPEC.canonical_model(preferred)
-            return next((m for m in pulled if m in (preferred, wanted)), None)
-        return next((m for m in pulled if is_embedding_model(m)), None)
+        return pick(pulled, preferred, SPEC.canonical_model(preferred) if preferred else "")
 
     async def embed(self, model: str, texts: Sequence[str]) -> list[list[float]]:
-        """POST /api/embed {"model", "input": [...], "truncate": true} -> {"embeddings": [[...], ...]}."""
         host = next(iter(self.pool.order(model)), self.pool.first)
         try:
-            response = await self._client_for(host).embed(model=model, input=list(texts), truncate=True,
-                                                          keep_alive=self.config.keep_alive)
+            return await embed(self._client_for(host), model, texts, self.config.keep_alive)
+        except ValueError as exc:
+            raise MalformedResponse(f"Ollama returned {exc}.", provider=self.name) from exc
         except Exception as exc:
             raise self._translate(exc, model, host) from exc
-        rows = [list(map(float, row)) for row in response.embeddings or []]
-        if len(rows) != len(texts) or any(not row for row in rows):
-            raise MalformedResponse(f"Ollama returned {len(rows)} vectors for {len(texts)} texts.", provider=self.name)
-        return rows
 
     def _translate(self, exc: BaseException, model: str | None, host: Host | None = None) -> ProviderError:
         import asyncio
