@@ -193,3 +193,16 @@ async def test_a_pasted_file_is_neither_looked_up_nor_kept(tmp_path: Path) -> No
     assert finished(await collect(engine, request(engine, pasted + " "))).answer.cache is None
     assert engine.queries.similar_stats().lookups == {}
     await engine.aclose()
+
+
+def test_a_request_offering_tools_is_out_of_scope() -> None:
+    """With tools offered the answer may act or fetch something now: it must come from the model, never a
+    similar question's old answer (and it is not kept as one either)."""
+    from assistant.core.tools import ToolSpec
+    from assistant.core.types import GenerationSettings, ModelRef, ProviderRequest
+    from assistant.engine.semantic_tier import in_scope
+
+    messages = (ChatMessage("user", ASKED),)
+    plain = ProviderRequest(ModelRef("ollama", "llama3.2:latest"), messages, GenerationSettings())
+    tool = ToolSpec("files", "read", "Read a file.", {"type": "object"})
+    assert in_scope(plain) and not in_scope(ProviderRequest(plain.model, messages, plain.settings, (tool,)))
