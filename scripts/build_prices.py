@@ -34,6 +34,7 @@ def build(table: dict[str, dict[str, object]], litellm_version: str, date: str) 
                 "output_per_token": entry["output_cost_per_token"],
                 "context": entry.get("max_input_tokens") or 0,
                 "quality": tier,
+                "vision": bool(entry.get("supports_vision")),
             }
     out = {
         "source": f"LiteLLM model_prices_and_context_window.json (litellm {litellm_version})",

@@ -42,11 +42,15 @@ def register(sub: Any) -> None:
                    help="let the model run this MCP tool (its name, or server.tool); repeatable. Other calls are "
                         "refused unless listed in trusted_tools")
     p.add_argument("--no-tools", action="store_true", help="do not offer the configured MCP tools to the model")
+    p.add_argument("-f", "--file", dest="files", action="append", default=[], metavar="FILE",
+                   help="send a text file (labelled with its name) or an image (PNG, JPEG, GIF, WebP); repeat for more")
+    p.add_argument("--dry-run", action="store_true",
+                   help="show the route, the whole request's tokens, the context window and the cost range; send nothing")
     p.set_defaults(handler=run)
 
 
 def read_prompt(args: argparse.Namespace, stdin: Any = None) -> str:
-    """Arguments, stdin, or both (stdin first, then the argument, as `llm` does)."""
+    """Arguments, stdin, or both (stdin first, then the argument, as `llm` does); empty is fine with files."""
     stdin = sys.stdin if stdin is None else stdin
     text = " ".join(args.prompt)
     if stdin is not None and not stdin.isatty():
@@ -58,7 +62,7 @@ def read_prompt(args: argparse.Namespace, stdin: Any = None) -> str:
                 f"The input on stdin is not valid UTF-8 (byte {exc.start}); convert it first, e.g. `iconv -f latin1 -t utf-8`."
             ) from None
         text = f"{piped.rstrip()}\n\n{text}" if text and piped.strip() else (piped or text)
-    if not text.strip():
+    if not text.strip() and not getattr(args, "files", None):
         raise UsageError('The prompt is empty; try: assistant ask "What is the capital of France?"')
     return text
 
@@ -94,11 +98,12 @@ def build_request(engine: Engine, args: argparse.Namespace, prompt: str,
         if conversation is None:
             raise UsageError("There is no earlier conversation to continue; ask without --continue first.")
     tools = tool_use(args)
+    files = tuple(engine.attach(path) for path in args.files)
     return engine.new_request(prompt, model=args.model[0] if args.model else None, system=args.system,
                               temperature=args.temperature, max_tokens=args.max_tokens, conversation_id=conversation,
                               use_cache=not args.no_cache, local_only=args.local_only, private=args.private,
                               tools=tools, semantic="serve" if getattr(args, "semantic", False) else None,
-                              prior=prior)
+                              prior=prior, attachments=files)
 
 
 def tool_use(args: argparse.Namespace) -> ToolUse:
@@ -223,6 +228,8 @@ def run(args: argparse.Namespace) -> int:
     if args.messages and (args.prompt or args.cont or args.conversation or args.compare):
         raise UsageError("--messages gives the whole conversation: leave out the prompt, --continue, "
                          "--conversation and --compare.")
+    if args.compare and args.dry_run:
+        raise UsageError("--dry-run estimates one request; drop --compare (or run it once per -m model).")
     setup = load()
     prior: tuple[ChatMessage, ...] = ()
     if args.messages:
@@ -232,8 +239,9 @@ def run(args: argparse.Namespace) -> int:
         args.system = args.system or given
     else:
         prompt = read_prompt(args)
-    if not args.compare and not args.cont and not args.conversation and not args.no_cache and not prior:
+    if not (args.compare or args.cont or args.conversation or args.no_cache or prior or args.files or args.dry_run):
         # A repeated question is answered before anything heavy is imported: no engine, event loop or provider.
+        # (Files are read and hashed by the engine, whose own lookup answers a repeat; a dry run sends nothing.)
         from assistant.compose import cached_answer
         from assistant.engine.session import build_request as request_for
 
@@ -259,6 +267,10 @@ def run(args: argparse.Namespace) -> int:
     async def go() -> int:
         try:
             request = build_request(engine, args, prompt, prior)
+            if args.dry_run:
+                from assistant.cli.dry_run import dry_run
+
+                return await dry_run(engine, request, sys.stdout, args.json)
             if args.compare:
                 from assistant.cli.compare import compare
 

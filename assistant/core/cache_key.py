@@ -9,17 +9,20 @@ conversation again: the key of a conversation extends the digests of its prefix.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 
 from blake3 import blake3
 
 from assistant.core.tools import ToolSpec
-from assistant.core.types import ChatMessage, GenerationSettings, ModelRef, ProviderRequest
+from assistant.core.types import Attachment, ChatMessage, GenerationSettings, ModelRef, ProviderRequest
 
 # Bump when what goes into the key changes, so old entries stop matching instead of answering wrongly
-# (and `cache prune` removes entries stored under an older scheme).
+# (and `cache prune` removes entries stored under an older scheme). Attachments did not need a bump: a message
+# without any hashes as before, so every stored key stays right, and one with files hashes in its own domain.
 KEY_SCHEME = 2
+# A message with files is hashed by blake3's key derivation under this context: no text alone can hash the same.
+_FILES_CONTEXT = "assistant 2026 message with attachments"
 
 _ROLES = {"system": b"s", "user": b"u", "assistant": b"a"}
 
@@ -31,9 +34,19 @@ def normalise(content: str) -> str:
     return content
 
 
-def content_digest(content: str) -> bytes:
-    """The 32-byte blake3 of a message's text (normalised): computed once, when the message is stored."""
-    return blake3(normalise(content).encode("utf-8", "surrogatepass")).digest()
+def content_digest(content: str, attachments: Sequence[Attachment] = ()) -> bytes:
+    """The 32-byte blake3 of a message's text (normalised), and of its files by name, type and content hash:
+    computed once, when the message is stored."""
+    text = normalise(content).encode("utf-8", "surrogatepass")
+    if not attachments:
+        return blake3(text).digest()
+    hasher = blake3(derive_key_context=_FILES_CONTEXT)
+    hasher.update(len(text).to_bytes(8, "big") + text)
+    for a in attachments:
+        for field in (a.name, a.mime, a.digest):
+            raw = field.encode("utf-8", "surrogatepass")
+            hasher.update(len(raw).to_bytes(4, "big") + raw)
+    return hasher.digest()
 
 
 def _role(role: str) -> bytes:
@@ -49,7 +62,7 @@ def messages_part(messages: Iterable[ChatMessage]) -> bytes:
     parts = []
     for m in messages:
         parts.append(_role(m.role))
-        parts.append(m.digest if m.digest is not None else content_digest(m.content))
+        parts.append(m.digest if m.digest is not None else content_digest(m.content, m.attachments))
     return b"".join(parts)
 
 
@@ -91,7 +104,10 @@ def canonical_request(request: ProviderRequest) -> str:
     """The request the key stands for, as readable canonical JSON (for people and tests; the key hashes digests)."""
     body = {"scheme": KEY_SCHEME, "provider": request.model.provider, "model": request.model.model,
             "settings": request.settings.as_dict(),
-            "messages": [{"role": m.role, "content": normalise(m.content)} for m in request.messages]}
+            "messages": [{"role": m.role, "content": normalise(m.content),
+                          **({"attachments": [{"name": a.name, "mime": a.mime, "digest": a.digest}
+                                              for a in m.attachments]} if m.attachments else {})}
+                         for m in request.messages]}
     if request.tools:
         body["tools"] = _tools_body(request.tools)
     return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)

@@ -151,6 +151,14 @@ class McpSettings:
 
 
 @dataclass(frozen=True)
+class AttachmentSettings:
+    max_text_kb: int = setting(512, "Largest text file that can be attached (-f, or attach in the app), in KB.",
+                               lo=1, hi=100_000)
+    max_image_mb: float = setting(5.0, "Largest image that can be attached, in MB (Anthropic takes at most 5 MB an "
+                                       "image, OpenAI and Gemini 20 MB a request).", lo=0.01, hi=100)
+
+
+@dataclass(frozen=True)
 class Settings:
     general: GeneralSettings = GeneralSettings()
     generation: GenerationSettingsConfig = GenerationSettingsConfig()
@@ -158,6 +166,7 @@ class Settings:
     network: NetworkSettings = NetworkSettings()
     ui: UISettings = UISettings()
     team: TeamSettings = TeamSettings()
+    attachments: AttachmentSettings = AttachmentSettings()
     mcp: McpSettings = McpSettings()
     # Per-model price overrides: {"openai:gpt-4o-mini": {"input_per_mtok": 0.15, "output_per_mtok": 0.6}}
     prices: Mapping[str, Mapping[str, float]] = field(default_factory=dict)

@@ -15,7 +15,8 @@ class Price:
     input_per_token: float
     output_per_token: float
     quality: int = 2
-    context: int = 0  # the model's context window in tokens; 0 when the table does not say
+    context: int = 0  # most input tokens the model takes; 0 when the table does not say
+    vision: bool | None = None  # whether it reads images; None when the table does not say
 
     def cost(self, usage: Usage) -> float:
         return usage.input_tokens * self.input_per_token + usage.output_tokens * self.output_per_token
@@ -36,7 +37,7 @@ class PriceTable:
         data = json.loads(asset_path("prices.json").read_text(encoding="utf-8"))
         models = {
             name: Price(entry["input_per_token"], entry["output_per_token"], int(entry.get("quality", 2)),
-                        int(entry.get("context") or 0))
+                        int(entry.get("context") or 0), entry.get("vision"))
             for name, entry in data["models"].items()
         }
         for name, entry in (overrides or {}).items():
@@ -44,8 +45,7 @@ class PriceTable:
             models[name] = Price(
                 entry.get("input_per_mtok", base.input_per_token * 1e6) / 1e6,
                 entry.get("output_per_mtok", base.output_per_token * 1e6) / 1e6,
-                base.quality,
-                base.context,
+                base.quality, base.context, base.vision,
             )
         return cls(models, f"{data.get('source', '')}, {data.get('date', '')}")
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from assistant.core.types import Attachment
+
 
 @dataclass(frozen=True)
 class Conversation:
@@ -34,6 +36,7 @@ class StoredMessage:
     digest: bytes | None = field(default=None, compare=False, repr=False)  # blake3 of the content (cache keys)
     similarity: float | None = None  # an answer reused from a similar question: how similar it was
     similar_entry: int | None = None  # ...and which semantic-cache entry it came from
+    attachments: tuple[Attachment, ...] = ()  # files sent with a user message, in order
 
     @property
     def alternative(self) -> int:

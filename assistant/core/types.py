@@ -1,7 +1,8 @@
-"""Frozen value types shared by every layer: model names, requests, usage, answers."""
+"""Frozen value types shared by every layer: model names, attachments, requests, usage, answers."""
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
@@ -30,11 +31,59 @@ class ModelRef:
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A file sent with a prompt: text (put in the message, labelled with its name) or an image; known by its hash."""
+
+    name: str  # as the user gave it (a path), shown to the model and in history
+    mime: str  # text/plain, or one of media.IMAGE_TYPES
+    data: bytes = field(repr=False)
+    digest: str = ""  # "b3:" + blake3 of data: what the cache key and the history store use
+    width: int = 0  # images only, in pixels (for the token estimate)
+    height: int = 0
+
+    @property
+    def is_image(self) -> bool:
+        return self.mime.startswith("image/")
+
+    @property
+    def size(self) -> int:
+        return len(self.data)
+
+    @property
+    def text(self) -> str:
+        return self.data.decode("utf-8", "replace").removeprefix("\ufeff")
+
+    def base64(self) -> str:
+        return base64.b64encode(self.data).decode("ascii")
+
+
+def labelled(attachment: Attachment) -> str:
+    """A text file as the model sees it: wrapped in tags that carry its name, so several files stay apart."""
+    name = attachment.name.replace('"', "'")
+    body = attachment.text
+    end = "" if body.endswith("\n") else "\n"
+    return f'<file name="{name}">\n{body}{end}</file>'
+
+
+@dataclass(frozen=True)
 class ChatMessage:
     role: str  # "system", "user" or "assistant"
     content: str
     # blake3 of the content, when known (stored with the message): keys of long conversations then hash digests only.
     digest: bytes | None = field(default=None, compare=False, repr=False)
+    attachments: tuple[Attachment, ...] = ()
+
+    @property
+    def text(self) -> str:
+        """The content with the text files first, each labelled with its name (documents before the question)."""
+        files = [labelled(a) for a in self.attachments if not a.is_image]
+        if not files:
+            return self.content
+        return "\n\n".join(files + ([self.content] if self.content else []))
+
+    @property
+    def images(self) -> tuple[Attachment, ...]:
+        return tuple(a for a in self.attachments if a.is_image)
 
 
 @dataclass(frozen=True)
@@ -84,6 +133,7 @@ class ChatRequest:
     semantic: str = "off"
     # Earlier turns of a new conversation given whole (`ask --messages`): user and assistant turns, in order.
     prior: tuple[ChatMessage, ...] = ()
+    attachments: tuple[Attachment, ...] = ()  # files and images sent with this prompt
 
 
 @dataclass(frozen=True)
@@ -105,6 +155,10 @@ class ProviderRequest:
     @property
     def turns(self) -> tuple[ChatMessage, ...]:
         return tuple(m for m in self.messages if m.role != "system")
+
+    @property
+    def has_images(self) -> bool:
+        return any(a.is_image for m in self.messages for a in m.attachments)
 
 
 @dataclass(frozen=True)
@@ -224,16 +278,22 @@ class RoutePreview:
 
 @dataclass(frozen=True)
 class Estimate:
-    """What a request would send and could cost, before it is sent."""
+    """What a request would send and could cost, before it is sent; with the route when one was planned."""
 
     ref: ModelRef | None  # the model the figures are for (the one that would answer now)
-    prompt_tokens: int  # the new question
+    prompt_tokens: int  # the new question, its files and images included
     context_tokens: int  # the system prompt and the earlier turns sent with it
     max_output_tokens: int  # the longest answer the request allows
     context_window: int | None  # the model's window in tokens, when known
     cost_low: float | None  # the input alone (an empty answer); None when the model has no known price
     cost_high: float | None  # the input and the longest answer allowed
-    estimated: bool = True  # counted at about four characters a token, not by the model's tokenizer
+    estimated: bool = True  # False when counted by the model's own tokenizer, on this machine
+    images: int = 0  # images in the request (earlier turns' too)
+    local: bool = False  # the model runs on this machine: free
+    route: tuple[str, ...] = ()  # each planned model with why, in the order they would be tried (route=True only)
+    skipped: tuple[str, ...] = ()  # models left out of that route, and why
+    warnings: tuple[str, ...] = ()  # the window or the monthly budget would be passed, the named model is down
+    refusal: str = ""  # why the request would be refused before anything is sent
 
     @property
     def input_tokens(self) -> int:

@@ -80,7 +80,8 @@ class ChatRun:
                         yield event
                 return
         try:
-            plan = await engine.plan(request, self._prompt_tokens(turn), rec, tools=bool(self.tools))
+            plan = await engine.plan(request, self._prompt_tokens(turn), rec, tools=bool(self.tools),
+                                     images=turn.has_images)
         except AssistantError as exc:
             yield Failed(exc, turn.conversation_id)
             return

@@ -18,6 +18,7 @@ from assistant.core.records import CallRecord, TeamStatus
 from assistant.core.spec import EMBED, TOOLS, WARM, ProviderSpec
 from assistant.core.tools import ToolSpec
 from assistant.core.types import (
+    Attachment,
     ChatMessage,
     ChatRequest,
     Estimate,
@@ -31,6 +32,7 @@ from assistant.engine import router
 from assistant.engine.accounting import Accountant, choose_baseline
 from assistant.engine.chat import ChatRun
 from assistant.engine.health import Health
+from assistant.engine.local_models import LocalModels
 from assistant.engine.queries import Queries
 from assistant.engine.recorder import TurnRecorder
 from assistant.engine.retry import RetryPolicy
@@ -91,6 +93,7 @@ class Engine:
                                self.cache, self.accountant, self.team_ledger,
                                self.semantic)
         self.queries.settle_crashed(self.accountant)
+        self.local_models = LocalModels(self)  # pull, show, list loaded, remove; what is known of each model
         self.notices: list[str] = list(notices)  # start-up news for the user, e.g. a damaged database kept aside
         if self.team.problem:
             self.notices.append(f"The team cache is off: {self.team.problem}")
@@ -166,11 +169,19 @@ class Engine:
 
         return await route_preview(self, model)
 
-    async def estimate(self, request: ChatRequest, ref: ModelRef | None = None) -> Estimate:
-        """Tokens, context window and cost range of `request` before it is sent (see engine/preview.py)."""
-        from assistant.engine.preview import estimate
+    async def estimate(self, request: ChatRequest, ref: ModelRef | None = None, *, route: bool = False) -> Estimate:
+        """Tokens (exact where the model's tokenizer is here), context window, cost range and warnings of `request`
+        before it is sent, for the model `ref` or the router's first choice; `route` also plans the route as a
+        request would (probing providers, sending nothing), as `ask --dry-run` shows it (see engine/estimate.py)."""
+        from assistant.engine.estimate import estimate
 
-        return await estimate(self, request, ref)
+        return await estimate(self, self._canonical(request), ref, route=route)
+
+    def attach(self, path: str) -> Attachment:
+        """A file to send with the next question, read and checked (call from a thread in the TUI)."""
+        from assistant.engine.attachments import read_attachment
+
+        return read_attachment(path, self.settings.attachments)
 
     def baseline(self) -> ModelRef | None:
         return self.accountant.baseline
@@ -185,7 +196,7 @@ class Engine:
                     conversation_id: str | None = None, use_cache: bool = True, local_only: bool = False,
                     regenerate: bool = False, private: bool = False, tools: ToolUse | None = None,
                     semantic: str | None = None, suggest: bool = False,
-                    prior: tuple[ChatMessage, ...] = ()) -> ChatRequest:
+                    prior: tuple[ChatMessage, ...] = (), attachments: tuple[Attachment, ...] = ()) -> ChatRequest:
         """A request with the configured defaults applied once, the same way for the CLI and the TUI.
 
         Similar questions follow [cache] semantic unless `semantic` says otherwise; "suggest" needs a consumer
@@ -201,16 +212,20 @@ class Engine:
             raise UsageError("A whole conversation (--messages) starts a new one; leave out --continue/--conversation.")
         request = build_request(self.settings, prompt, model=ref, system=system, temperature=temperature,
                                 max_tokens=max_tokens, conversation_id=conversation_id, use_cache=use_cache,
-                                local_only=local_only, regenerate=regenerate, private=private, tools=tools)
+                                local_only=local_only, regenerate=regenerate, private=private, tools=tools,
+                                attachments=attachments)
         return replace(request, semantic=mode, prior=prior)
 
-    def chat(self, request: ChatRequest) -> AsyncGenerator[Event, None]:
-        """The one entry point: yields Started, TextDelta, Notice, Waiting, then Finished or Failed."""
+    def _canonical(self, request: ChatRequest) -> ChatRequest:
         if request.model is not None and request.model.provider in self.specs:
             # The provider's own spelling (Ollama's name:latest), so the cache and history agree on one name.
             spec = self.specs[request.model.provider]
             request = replace(request, model=ModelRef(spec.name, spec.canonical_model(request.model.model)))
-        return ChatRun(self, request).events()
+        return request
+
+    def chat(self, request: ChatRequest) -> AsyncGenerator[Event, None]:
+        """The one entry point: yields Started, TextDelta, Notice, Waiting, then Finished or Failed."""
+        return ChatRun(self, self._canonical(request)).events()
 
     # used by ChatRun --------------------------------------------------------------------------
     def static_refs(self, request: ChatRequest) -> list[ModelRef]:
@@ -246,7 +261,7 @@ class Engine:
         return spec is not None and spec.can(TOOLS)
 
     async def _candidate(self, ref: ModelRef, latency: dict[str, float], named: bool, probe: bool,
-                         tools: bool = False) -> router.Candidate:
+                         tools: bool = False, images: bool = False) -> router.Candidate:
         local = self.is_local(ref.provider)
         price = self.prices.price(ref, local=local)
         extra = {"input_price": price.input_per_token, "output_price": price.output_per_token,
@@ -255,7 +270,8 @@ class Engine:
             # The user asked for it: no probe (its own stream says clearly if it cannot answer), no waiting; only
             # whether it can call tools, when they are offered (Ollama knows that per model).
             can_call = not tools or await self._can_call_tools(ref)
-            return router.Candidate(ref, True, "", local, tools=can_call, **extra)
+            reads = not images or await self.local_models.reads_images(ref)
+            return router.Candidate(ref, True, "", local, tools=can_call, reads_images=reads, **extra)
         if self.health.resting(ref.provider):
             # Not even probed: a resting provider must not cost the request any time.
             return router.Candidate(ref, True, self.health.detail(ref.provider), local, healthy=False, **extra)
@@ -273,25 +289,35 @@ class Engine:
             # Up but not answering (a hung server): rest it so the next requests do not wait for it again.
             self.health.failure(ref.provider, "probe_timeout", status.detail)
         can_call = not tools or (status.available and await provider.supports_tools(ref.model))
+        reads = True
+        if images and status.available:  # asked only then: for Ollama one /api/show per model, remembered
+            reads = await self.local_models.reads_images(ref)
+            if not reads and not named and local:  # another model here may read them (a pulled vision model)
+                other = await self.local_models.image_model_of(ref.provider)
+                ref, reads = (other, True) if other is not None else (ref, False)
         return router.Candidate(ref, status.available, status.detail, local, latency_ms=latency.get(str(ref)),
-                                probe_ms=probe_ms, tools=can_call, **extra)
+                                probe_ms=probe_ms, tools=can_call, reads_images=reads, **extra)
 
-    async def candidates(self, request: ChatRequest, *, probe_named: bool = False,
-                         tools: bool = False) -> list[router.Candidate]:
+    async def candidates(self, request: ChatRequest, *, probe_named: bool = False, tools: bool = False,
+                         images: bool = False) -> list[router.Candidate]:
         """Each model the request could go to, probed (a named model only when `probe_named`: a preview asks);
-        with `tools`, each says whether it can call them."""
+        with `tools`, each says whether it can call them; with `images`, whether it reads them."""
         refs = self.static_refs(request)
         latency: dict[str, float] = {}
         if self.settings.general.policy == "fastest":
             latency = await self.db.call(self.queries.stats.ttft_medians)
         named = request.model is not None
-        return list(await asyncio.gather(*(self._candidate(r, latency, named, probe_named, tools) for r in refs)))
+        return list(await asyncio.gather(*(self._candidate(r, latency, named, probe_named, tools, images)
+                                           for r in refs)))
 
-    async def plan(self, request: ChatRequest, prompt_tokens: int, rec: TurnRecorder, tools: bool = False) -> router.Plan:
-        """The ordered models to try; with `tools`, those that can call tools first (see router.plan)."""
-        candidates = await self.candidates(request, tools=tools)
+    async def plan(self, request: ChatRequest, prompt_tokens: int, rec: TurnRecorder | None, tools: bool = False,
+                   images: bool = False) -> router.Plan:
+        """The ordered models to try; with `tools`, those that can call tools first (see router.plan); with
+        `images`, models that cannot read them are left out (or, named, refused). `rec` keeps slow probes on
+        record (None for an estimate, which records nothing)."""
+        candidates = await self.candidates(request, tools=tools, images=images)
         for c in candidates:  # a probe that timed out cost real time: kept, so later processes rest it too
-            if not c.available and c.probe_ms > SLOW_PROBE_MS:
+            if rec is not None and not c.available and c.probe_ms > SLOW_PROBE_MS:
                 rec.record(CallRecord(rec.request_id, rec.conversation_id, None, c.ref.provider, c.ref.model, "error",
                                       total_ms=c.probe_ms, error_kind="probe_timeout",
                                       route_reason=f"availability check: {c.detail}"))
@@ -300,13 +326,18 @@ class Engine:
         return router.plan(candidates, named=request.model, policy=self.settings.general.policy,
                            local_only=request.local_only or self.settings.general.local_only,
                            budget_left=None if budget <= 0 else budget - spent,
-                           tokens=(prompt_tokens, request.settings.max_tokens), tools=tools)
+                           tokens=(prompt_tokens, request.settings.max_tokens), tools=tools, images=images)
+
+    async def refusal(self, plan: router.Plan) -> AssistantError:
+        """Why nothing can answer, saying what to change (for images, which models would read them)."""
+        budget = self.settings.general.monthly_budget_usd
+        spent = await self.db.call(self.call_log.month_spend) if budget > 0 else 0.0
+        readers = await self.local_models.image_models() if plan.refused_for("images") else []
+        return router.refusal(plan, budget, spent, [str(r) for r in readers])
 
     async def refuse(self, plan: router.Plan, rec: TurnRecorder) -> AssistantError:
         """The error for an empty plan, kept as a request that got no answer (no provider was contacted)."""
-        budget = self.settings.general.monthly_budget_usd
-        spent = await self.db.call(self.call_log.month_spend) if budget > 0 else 0.0
-        error = router.refusal(plan, budget, spent)
+        error = await self.refusal(plan)
         ref = plan.skipped[0].ref if plan.skipped else ModelRef("none", "none")
         rec.record(CallRecord(rec.request_id, rec.conversation_id, None, ref.provider, ref.model, "refused",
                               error_kind=error.kind, route_reason=error.message))

@@ -1,4 +1,4 @@
-"""Before sending: which model would answer now and why, and what a request would send and could cost."""
+"""Before sending: which model would answer now, and why (the estimate of a request is engine/estimate.py)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,8 @@ import asyncio
 from typing import TYPE_CHECKING
 
 from assistant.core.errors import AssistantError
-from assistant.core.types import ChatRequest, Estimate, ModelRef, RoutePreview
+from assistant.core.types import ModelRef, RoutePreview
 from assistant.engine import router
-from assistant.engine.accounting import estimate_tokens
-from assistant.engine.session import preview_turn
 
 if TYPE_CHECKING:
     from assistant.engine.engine import Engine
@@ -55,28 +53,3 @@ def _described(plan: router.Plan, budget: float, spent: float) -> RoutePreview:
         return RoutePreview(None, router.refusal(plan, budget, spent).message)
     first = plan.steps[0]
     return RoutePreview(first.ref, first.reason, first.local, tuple(text for text, _ in router.skip_notes(plan)))
-
-
-async def estimate(engine: Engine, request: ChatRequest, ref: ModelRef | None = None) -> Estimate:
-    """Tokens the request would send (the question, and the system prompt and earlier turns with it), the window
-    of the model that would answer (`request.model`, else `ref`, else the router's first static choice), and what it
-    could cost: from the input alone to the input plus the longest answer allowed."""
-    turn = await engine.db.call(preview_turn, engine.history_log, request)
-    if ref is None:
-        ref = request.model
-    if ref is None:
-        try:
-            refs = engine.static_refs(request)
-        except AssistantError:
-            refs = []
-        ref = refs[0] if refs else None
-    total = estimate_tokens(turn.chars)
-    prompt = min(total, estimate_tokens(len(request.prompt))) if request.prompt else 0
-    window = engine.context_window(ref) if ref is not None else None
-    price = engine.price(ref) if ref is not None else None
-    out = request.settings.max_tokens
-    low = high = None
-    if price is not None:
-        low = total * price.input_per_token
-        high = low + out * price.output_per_token
-    return Estimate(ref, prompt, total - prompt, out, window, low, high)

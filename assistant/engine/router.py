@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from assistant.core.errors import AssistantError, BudgetExceeded, ProviderUnavailable, UsageError
@@ -28,6 +29,7 @@ class Candidate:
     priced: bool = True  # False for a cloud model missing from the price table
     probe_ms: float = 0.0  # how long the availability check took
     tools: bool = True  # can be offered tools (asked only when the request offers some)
+    reads_images: bool = True  # False when the provider or this model is known not to take images
 
     def cost(self, tokens: tuple[int, int]) -> float:
         """Worst-case cost for (prompt tokens, most output tokens); per-token prices when no tokens are known."""
@@ -40,7 +42,7 @@ class Candidate:
 class Step:
     ref: ModelRef
     reason: str
-    # Why a model was left out: unavailable, unhealthy, local_only, budget or no_tools ("" for planned steps).
+    # Why a model was left out: unavailable, unhealthy, local_only, images, budget or no_tools ("" for planned steps).
     code: str = ""
     local: bool = False
     tools: bool = False  # offer the request's tools to this model
@@ -93,14 +95,16 @@ def plan(
     budget_left: float | None = None,
     tokens: tuple[int, int] = (0, 0),
     tools: bool = False,
+    images: bool = False,
 ) -> Plan:
-    """Order candidates; unavailable, unhealthy and over-budget ones are skipped with a reason.
+    """Order candidates; unavailable, unhealthy, image-blind (when the request has images) and over-budget ones are
+    skipped with a reason.
 
     `tokens` is (prompt tokens, most output tokens): it prices each cloud model for this request. With `tools`,
     models that cannot call tools are skipped too, unless no other model can answer: then they answer without.
     """
     if named is not None:
-        return _named(named, candidates, local_only, budget_left, tokens, tools)
+        return _named(named, candidates, local_only, budget_left, tokens, tools, images)
     usable: list[Candidate] = []
     skipped: list[Step] = []
     toolless: list[Candidate] = []
@@ -108,6 +112,8 @@ def plan(
         over = _budget_skip(c, budget_left, tokens)
         if local_only and not c.local:
             skipped.append(Step(c.ref, f"{c.ref}: local-only mode", "local_only", c.local))
+        elif images and not c.reads_images:
+            skipped.append(Step(c.ref, f"{c.ref} cannot read images", "images", c.local))
         elif not c.available:
             skipped.append(Step(c.ref, c.detail or f"{c.ref} is not available", "unavailable", c.local))
         elif not c.healthy:
@@ -144,13 +150,15 @@ def plan(
 
 
 def _named(named: ModelRef, candidates: list[Candidate], local_only: bool, budget_left: float | None,
-           tokens: tuple[int, int], tools: bool) -> Plan:
+           tokens: tuple[int, int], tools: bool, images: bool = False) -> Plan:
     """The user naming a model wins over every policy (it answers without tools if it cannot call them), but never
-    over local-only mode or the budget."""
+    over local-only mode, the budget, or images it cannot read (refused before anything is sent)."""
     known = next((c for c in candidates if c.ref == named), None)
     probe = known or Candidate(named, True, priced=False)
     if local_only and not probe.local:
         return Plan((), (Step(named, f"{named} is a cloud model and local-only mode is on", "local_only"),))
+    if images and not probe.reads_images:
+        return Plan((), (Step(named, f"{named} cannot read images", "images", probe.local),))
     over = _budget_skip(probe, budget_left, tokens)
     if over:
         return Plan((), (Step(named, over, "budget"),))
@@ -193,8 +201,17 @@ def explain(plan: Plan, step: Step, failed: list[Attempt], policy: str) -> str:
     return step.reason
 
 
-def refusal(plan: Plan, budget_usd: float, spent_usd: float) -> AssistantError:
-    """The error for an empty plan, saying what to change."""
+def refusal(plan: Plan, budget_usd: float, spent_usd: float, image_models: Sequence[str] = ()) -> AssistantError:
+    """The error for an empty plan, saying what to change; `image_models` are models that would read the images."""
+    if plan.refused_for("images"):
+        blind = ", ".join(str(s.ref) for s in plan.skipped if s.code == "images")
+        if image_models:
+            more = ", …" if len(image_models) > 6 else ""
+            can = f"name one that can with -m (or F2): {', '.join(image_models[:6])}{more}"
+        else:
+            can = ("no model set up here can: pull a vision model (`assistant models pull llava`) or add an API key "
+                   "for a cloud provider (`assistant keys set`)")
+        return UsageError(f"The request has images and {blind} cannot read them; {can}.")
     if plan.refused_for("local_only") and len(plan.skipped) == 1:
         return UsageError(f"{plan.skipped[0].reason}; name a model that runs on this machine "
                           "or drop --local-only / general.local_only.")

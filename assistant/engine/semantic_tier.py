@@ -50,10 +50,11 @@ def conversation(request: ProviderRequest) -> list[tuple[str, str]]:
 def in_scope(request: ProviderRequest) -> bool:
     """A conversation ending with a question short enough to be asked again in other words, and nothing but text:
     with tools offered the answer may act or look things up (it must come from the model), and only the words
-    are compared, so the same words about other content would match."""
+    are compared, so the same words about other content (attached files, images) would match."""
     messages = request.messages
     return (bool(messages) and messages[-1].role == "user" and len(messages[-1].content) <= QUESTION_CHARS
-            and sum(len(m.content) for m in messages) <= CONTEXT_CHARS and not request.tools)
+            and sum(len(m.content) for m in messages) <= CONTEXT_CHARS and not request.tools
+            and not any(m.attachments for m in messages))
 
 
 def question_of(messages: list[tuple[str, str]] | str, model: str, settings: str, cache_key: str) -> Question:

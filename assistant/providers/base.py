@@ -8,9 +8,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from assistant.core.config import NetworkSettings
+from assistant.core.local_models import InstalledModel, LoadedModel, ModelDetails, PullEvent
 from assistant.core.spec import TOOLS, ProviderSpec
+from assistant.core.tokens import ModelFacts, TokenCount, estimate_request
 from assistant.core.tools import ToolCalls
-from assistant.core.types import ModelInfo, ModelRef, ProviderRequest, Usage
+from assistant.core.types import Attachment, ModelInfo, ModelRef, ProviderRequest, Usage
 
 if TYPE_CHECKING:
     import httpx
@@ -44,6 +46,11 @@ class Availability:
 
 class Provider(ABC):
     """A model provider. `stream` yields text deltas, then one Usage; it raises only ProviderError subclasses."""
+
+    # Tokens the provider's framing adds to each message and to the request (role markers, the reply's start),
+    # for estimates where no tokenizer is at hand; each provider sets its own from recorded usage.
+    TOKENS_PER_MESSAGE = 4
+    TOKENS_PER_REQUEST = 3
 
     def __init__(self, context: ProviderContext) -> None:
         self.context = context
@@ -80,6 +87,20 @@ class Provider(ABC):
     def stream(self, request: ProviderRequest) -> AsyncIterator[Chunk]:
         """Text deltas as they arrive, then the tool calls the turn ended with (if any), then one Usage."""
 
+    async def model_facts(self, model: str) -> ModelFacts:
+        """Context window, image support and the like, where the provider can tell without a paid request."""
+        return ModelFacts()
+
+    def image_tokens(self, image: Attachment, model: str) -> int:
+        """What one image costs in input tokens, by the provider's published rule (a common tile size here)."""
+        return 258
+
+    async def count_tokens(self, request: ProviderRequest) -> TokenCount:
+        """The request's input tokens: exact where the model's tokenizer is on this machine, estimated otherwise."""
+        model = request.model.model
+        return TokenCount(estimate_request(request, self.TOKENS_PER_MESSAGE, self.TOKENS_PER_REQUEST,
+                                           lambda image: self.image_tokens(image, model)), exact=False)
+
     async def aclose(self) -> None:
         return None
 
@@ -100,6 +121,28 @@ class Embeds(Protocol):
 
     async def embed(self, model: str, texts: Sequence[str]) -> list[list[float]]:
         """One vector per text; raises ProviderError when it cannot."""
+
+
+@runtime_checkable
+class ModelManager(Protocol):
+    """Pulls, shows, lists, unloads and removes a provider's models (spec capability MANAGE)."""
+
+    def pull(self, model: str) -> AsyncIterator[PullEvent]: ...
+
+    async def installed(self) -> list[InstalledModel]: ...
+
+    async def show(self, model: str) -> ModelDetails: ...
+
+    async def loaded(self) -> list[LoadedModel]: ...
+
+    async def unload(self, model: str) -> None: ...
+
+    async def remove(self, model: str) -> None: ...
+
+
+@runtime_checkable
+class Manageable(Protocol):
+    def manager(self) -> ModelManager: ...
 
 
 class ProviderModule(Protocol):

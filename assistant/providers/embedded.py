@@ -12,8 +12,10 @@ from typing import Any
 from assistant.core.config import setting
 from assistant.core.errors import BadRequest, ModelNotFound, ProviderError, ProviderUnavailable
 from assistant.core.spec import WARM, ProviderSpec
+from assistant.core.tokens import TokenCount
 from assistant.core.types import ModelInfo, ModelRef, ProviderRequest, Usage
 from assistant.providers.base import Availability, Chunk, Provider, ProviderContext
+from assistant.providers.gguf_tokens import GgufCounter
 
 _END = object()
 # llama.cpp's own default; llama-cpp-python's chat API uses 1.0, with which the 135M model loops on one phrase.
@@ -56,6 +58,7 @@ class EmbeddedProvider(Provider):
         self._load_lock = threading.Lock()
         # llama.cpp contexts are not re-entrant: one generation at a time per model.
         self._run_lock = asyncio.Lock()
+        self._counter: GgufCounter | None = None
 
     def model_path(self) -> Path | None:
         if self.config.model_path:
@@ -99,6 +102,20 @@ class EmbeddedProvider(Provider):
         size = f"{path.stat().st_size / 1e6:.0f} MB" if path else ""
         return [ModelInfo(ModelRef(self.name, self.config.model_name), status.available, status.detail, local=True, size=size)]
 
+    async def count_tokens(self, request: ProviderRequest) -> TokenCount:
+        """Exact: the model's own vocabulary and chat template, as the answer will be generated from them."""
+        import asyncio
+
+        path = self.model_path()
+        if path is None:
+            return await super().count_tokens(request)
+        if self._counter is None or self._counter.path != path:
+            self._counter = GgufCounter(path)
+        try:
+            return TokenCount(await asyncio.to_thread(self._counter.count, request), exact=True)
+        except (ValueError, RuntimeError, OSError, AttributeError):  # not a GGUF llama.cpp can read: estimate
+            return await super().count_tokens(request)
+
     def _load(self) -> Any:
         with self._load_lock:
             if self._llama is None:
@@ -125,6 +142,8 @@ class EmbeddedProvider(Provider):
                 llama, self._llama = self._llama, None
             if llama is not None:
                 llama.close()
+        if self._counter is not None:
+            self._counter.close()
 
     @property
     def ready(self) -> bool:
@@ -143,21 +162,25 @@ class EmbeddedProvider(Provider):
             kwargs["temperature"] = request.settings.temperature
         # Unless the request names a seed, the configured one keeps repeated runs reproducible.
         kwargs["seed"] = request.settings.seed if request.settings.seed is not None else self.config.seed
-        messages = [{"role": m.role, "content": m.content} for m in request.messages]
+        messages = [{"role": m.role, "content": m.text} for m in request.messages]
         produced = 0
+        cut = False
         stream = llama.create_chat_completion(messages=messages, **kwargs)
         try:
             for chunk in stream:
                 if stop.is_set():
                     break
-                text = chunk["choices"][0]["delta"].get("content")
+                choice = chunk["choices"][0]
+                text = choice["delta"].get("content")
                 if text:
                     produced += 1
                     emit(text)
+                cut = cut or choice.get("finish_reason") == "length"
         finally:
             stream.close()
-        # Streamed chat completions carry no usage; the context now holds the prompt plus what was generated.
-        emit(Usage(max(0, llama.n_tokens - produced), produced))
+        # Streamed chat completions carry no usage; the context now holds the prompt plus what was generated,
+        # except the last token of an answer cut at max_tokens, which was sampled but never evaluated.
+        emit(Usage(max(0, llama.n_tokens - produced + cut), produced))
 
     async def stream(self, request: ProviderRequest) -> AsyncIterator[Chunk]:
         import asyncio
@@ -166,6 +189,9 @@ class EmbeddedProvider(Provider):
             # One model lives here; answering "embedded:other" with it would mislabel the answer in history.
             raise ModelNotFound(f"The embedded model is called '{self.config.model_name}'; use "
                                 f"-m embedded:{self.config.model_name}.", provider=self.name)
+        if request.has_images:  # the router keeps images away from it; this is the last guard
+            raise BadRequest("The embedded model cannot read images; name a model that can with -m.",
+                             provider=self.name)
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[Any] = asyncio.Queue()
         stop = threading.Event()

@@ -3,12 +3,13 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from assistant.core.spec import TOOLS, ProviderSpec
+from assistant.core.spec import IMAGES, TOOLS, ProviderSpec
 from assistant.core.tools import ToolCall, ToolExchange, ToolSpec, make_call, paired
-from assistant.core.types import ProviderRequest
+from assistant.core.types import Attachment, ChatMessage, ProviderRequest
 from assistant.providers.base import ProviderContext
 from assistant.providers.cloud import CloudProvider, CloudSettings, ErrorInfo, StreamParser, safe_path
 
@@ -19,8 +20,27 @@ _STATUS_CODES = {
 }
 
 
+def _parts(m: ChatMessage) -> list[dict[str, Any]]:
+    """The text part, then each image inline (inlineData: its MIME type and base64 bytes)."""
+    parts: list[dict[str, Any]] = [{"text": m.text}] if m.text or not m.images else []
+    return parts + [{"inlineData": {"mimeType": a.mime, "data": a.base64()}} for a in m.images]
+
+
+def image_tokens(width: int, height: int) -> int:
+    """Gemini's rule: 258 tokens when both sides are at most 384 px, else 258 for each 768 px tile."""
+    if width <= 384 and height <= 384:
+        return 258
+    return 258 * math.ceil(width / 768) * math.ceil(height / 768)
+
+
 class GeminiProvider(CloudProvider):
     default_base_url = "https://generativelanguage.googleapis.com"
+    # Fitted to the recorded usage in tests/fixtures: "hi" is billed 2 tokens.
+    TOKENS_PER_MESSAGE = 0
+    TOKENS_PER_REQUEST = 1
+
+    def image_tokens(self, image: Attachment, model: str) -> int:
+        return image_tokens(image.width, image.height)
 
     def endpoint(self, request: ProviderRequest) -> str:
         base = self.base_url
@@ -40,7 +60,7 @@ class GeminiProvider(CloudProvider):
         if request.settings.seed is not None:
             config["seed"] = request.settings.seed
         body: dict[str, Any] = {
-            "contents": [{"role": "model" if m.role == "assistant" else "user", "parts": [{"text": m.content}]}
+            "contents": [{"role": "model" if m.role == "assistant" else "user", "parts": _parts(m)}
                          for m in request.turns] + [m for exchange in request.exchanges for m in turn_messages(exchange)],
             "generationConfig": config,
         }
@@ -179,7 +199,7 @@ class ToolStream:
 SPEC = ProviderSpec(
     name="gemini", label="Gemini", local=False, section=CloudSettings, section_defaults={"model": "gemini-2.5-flash"},
     key_env=("GEMINI_API_KEY", "GOOGLE_API_KEY"), env={"base_url": ("GEMINI_BASE_URL",)}, model_example="gemini-2.5-flash",
-    capabilities=frozenset({TOOLS}),
+    capabilities=frozenset({TOOLS, IMAGES}),
 )
 
 

@@ -20,11 +20,12 @@ from assistant.core.errors import (
     ProviderUnavailable,
     ToolsUnsupported,
 )
-from assistant.core.spec import EMBED, TOOLS, ProviderSpec
+from assistant.core.spec import EMBED, IMAGES, MANAGE, TOOLS, ProviderSpec
 from assistant.core.textsafe import first_clause, one_line
 from assistant.core.tools import ToolCalls
-from assistant.core.types import ModelInfo, ModelRef, ProviderRequest, Usage
+from assistant.core.types import ChatMessage, ModelInfo, ModelRef, ProviderRequest, Usage
 from assistant.providers.base import Availability, Chunk, Provider, ProviderContext
+from assistant.providers.ollama_admin import Managed, OllamaAdmin
 from assistant.providers.ollama_embed import embed, is_embedding_model, pick
 from assistant.providers.ollama_hosts import Host, HostPool, Listing, base_url, host_port, listing, tcp_reachable
 from assistant.providers.ollama_tools import ToolStream, tool_definitions, turn_messages
@@ -45,8 +46,20 @@ def _size(num: int | None) -> str:
     return f"{num / 1e9:.1f} GB" if num else ""
 
 
-class OllamaProvider(Provider):
+def _message(m: ChatMessage) -> dict[str, Any]:
+    """Ollama's chat message: images as a list beside the text (the client base64-encodes the bytes)."""
+    out: dict[str, Any] = {"role": m.role, "content": m.text}
+    if m.images:
+        out["images"] = [a.data for a in m.images]
+    return out
+
+
+class OllamaProvider(Managed, Provider):
     """One provider over one or more Ollama hosts (ollama_hosts.py says which host a request goes to)."""
+
+    # Llama 3's chat template: header tokens around each message, and the assistant header that starts the reply.
+    TOKENS_PER_MESSAGE = 5
+    TOKENS_PER_REQUEST = 5
 
     def __init__(self, context: ProviderContext) -> None:
         super().__init__(context)
@@ -57,6 +70,7 @@ class OllamaProvider(Provider):
         self.pool = HostPool(urls)
         self.host = self.pool.first.url  # model management (and single-host messages) use the first host
         self._tool_models: dict[str, bool] = {}  # model -> /api/show lists "tools" among its capabilities
+        self._admin: OllamaAdmin | None = None
 
     def _client_for(self, host: Host) -> Any:
         if host.client is None:
@@ -120,7 +134,7 @@ class OllamaProvider(Provider):
         except ProviderError as exc:
             return Availability(False, exc.message)
         if not models:
-            return Availability(False, f"Ollama is running but has no models; pull one with `ollama pull {self.config.model}`.")
+            return Availability(False, f"Ollama is running but has no models; pull one with `assistant models pull {self.config.model}`.")
         hosts = len(self.pool.hosts)
         where = f" on {len(self.pool.up())} of {hosts} hosts" if hosts > 1 else ""
         return Availability(True, f"{len(models)} model(s) pulled{where}")
@@ -152,7 +166,7 @@ class OllamaProvider(Provider):
                                        size=_size(host.sizes.get(m)), where=where))
             if not host.models:
                 infos.append(ModelInfo(ModelRef(self.name, self.config.model), False,
-                                       f"not pulled: run `ollama pull {self.config.model}`", local=True, where=where))
+                                       f"not pulled: run `assistant models pull {self.config.model}`", local=True, where=where))
         return infos
 
     async def supports_tools(self, model: str) -> bool:
@@ -209,7 +223,7 @@ class OllamaProvider(Provider):
                                         "ask without tools (--no-tools).", provider=self.name)
             if exc.status_code == 404 or "not found" in text.lower():
                 return ModelNotFound(
-                    f"Ollama has no model '{model}'; pull it with `ollama pull {model}`.", provider=self.name
+                    f"Ollama has no model '{model}'; pull it with `assistant models pull {model}`.", provider=self.name
                 )
             if exc.status_code == 429 or exc.status_code >= 500:
                 # A busy queue (503), a crashed or out-of-memory runner (500): worth a retry, then another model.
@@ -267,7 +281,7 @@ class OllamaProvider(Provider):
             options["temperature"] = request.settings.temperature
         if request.settings.seed is not None:
             options["seed"] = request.settings.seed
-        messages = [{"role": m.role, "content": m.content} for m in request.messages]
+        messages = [_message(m) for m in request.messages]
         messages += [m for exchange in request.exchanges for m in turn_messages(exchange)]
         model = request.model.model
         done = False
@@ -299,6 +313,8 @@ class OllamaProvider(Provider):
             raise ConnectionLost("Ollama's stream ended before the answer was finished.", provider=self.name)
 
     async def aclose(self) -> None:
+        if self._admin is not None:
+            await self._admin.aclose()
         for host in self.pool.hosts:
             if host.client is not None:
                 try:
@@ -309,7 +325,7 @@ class OllamaProvider(Provider):
 
 SPEC = ProviderSpec(
     name="ollama", label="Ollama", local=True, section=OllamaSettings, model_example="llama3.2", default_tag="latest",
-    capabilities=frozenset({TOOLS, EMBED}),
+    capabilities=frozenset({TOOLS, EMBED, MANAGE, IMAGES}),
 )
 
 

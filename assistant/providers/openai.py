@@ -3,18 +3,53 @@ tools as `tools` of type function, calls as streamed `tool_calls` fragments, res
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from assistant.core.spec import TOOLS, ProviderSpec
+from assistant.core.spec import IMAGES, TOOLS, ProviderSpec
 from assistant.core.tools import ToolCall, ToolExchange, ToolSpec, arguments_json, make_call, paired
-from assistant.core.types import ProviderRequest
+from assistant.core.types import Attachment, ChatMessage, ProviderRequest
 from assistant.providers.base import ProviderContext
 from assistant.providers.cloud import CloudProvider, CloudSettings, ErrorInfo, StreamParser
+
+# Image input tokens (OpenAI's vision guide): tile models charge a base plus a price per 512 px tile of the image
+# scaled to fit 2048 px and then to 768 px on its short side; patch models count 32 px patches (at most 1536).
+_TILES = {"gpt-4o-mini": (2833, 5667), "gpt-5": (70, 140)}
+_PATCHES = {"gpt-4.1-mini": 1.62, "gpt-4.1-nano": 2.46, "o4-mini": 1.72}
+
+
+def _content(m: ChatMessage) -> str | list[dict[str, Any]]:
+    """Plain text, or content parts with each image as a base64 data URL (image_url parts)."""
+    if not m.images:
+        return m.text
+    parts: list[dict[str, Any]] = [{"type": "text", "text": m.text}] if m.text else []
+    return parts + [{"type": "image_url", "image_url": {"url": f"data:{a.mime};base64,{a.base64()}"}}
+                    for a in m.images]
+
+
+def image_tokens(model: str, width: int, height: int) -> int:
+    if not width or not height:
+        return 765  # a 1024 px square with the common rule: what an unreadable header is guessed at
+    patch = next((v for k, v in _PATCHES.items() if model.startswith(k)), None)
+    if patch is not None:
+        scale = min(1.0, math.sqrt(1536 * 32 * 32 / (width * height)))
+        return math.ceil(min(1536, math.ceil(width * scale / 32) * math.ceil(height * scale / 32)) * patch)
+    base, tile = next((v for k, v in _TILES.items() if model.startswith(k)), (85, 170))
+    scale = min(1.0, 2048 / max(width, height))
+    w, h = width * scale, height * scale
+    scale = min(1.0, 768 / min(w, h))
+    return base + tile * math.ceil(w * scale / 512) * math.ceil(h * scale / 512)
 
 
 class OpenAIProvider(CloudProvider):
     default_base_url = "https://api.openai.com/v1"  # OPENAI_BASE_URL includes /v1, as in OpenAI's own SDK
+    # The cookbook's count for chat models: 3 tokens framing each message, 3 priming the reply.
+    TOKENS_PER_MESSAGE = 3
+    TOKENS_PER_REQUEST = 3
+
+    def image_tokens(self, image: Attachment, model: str) -> int:
+        return image_tokens(model, image.width, image.height)
 
     def endpoint(self, request: ProviderRequest) -> str:
         return f"{self.base_url}/chat/completions"
@@ -25,7 +60,7 @@ class OpenAIProvider(CloudProvider):
     def body(self, request: ProviderRequest) -> dict[str, Any]:
         body: dict[str, Any] = {
             "model": request.model.model,
-            "messages": [{"role": m.role, "content": m.content} for m in request.messages]
+            "messages": [{"role": m.role, "content": _content(m)} for m in request.messages]
                         + [m for exchange in request.exchanges for m in turn_messages(exchange)],
             "stream": True,
             # Without this the stream carries no token counts and the cost would be a guess.
@@ -162,7 +197,7 @@ class ToolStream:
 SPEC = ProviderSpec(
     name="openai", label="OpenAI", local=False, section=CloudSettings, section_defaults={"model": "gpt-4o-mini"},
     key_env=("OPENAI_API_KEY",), env={"base_url": ("OPENAI_BASE_URL",)}, model_example="gpt-4o-mini",
-    capabilities=frozenset({TOOLS}),
+    capabilities=frozenset({TOOLS, IMAGES}),
 )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 import time
 import uuid
@@ -15,6 +16,7 @@ from urllib.parse import quote
 from assistant.core.cache_key import content_digest
 from assistant.core.errors import UsageError
 from assistant.core.records import Conversation, SearchHit, StoredMessage, StoredToolCall
+from assistant.core.types import Attachment
 from assistant.storage import tree
 from assistant.storage.db import finish_message, guarded
 from assistant.storage.tool_log import ToolLog
@@ -109,6 +111,7 @@ class History:
             self.conn.execute(
                 "DELETE FROM message_chunks WHERE message_id IN (SELECT id FROM messages WHERE conversation_id = ?)", (cid,)
             )
+            self._drop_attachments(cid)
             self.conn.execute("DELETE FROM messages WHERE conversation_id = ?", (cid,))
             self.conn.execute("DELETE FROM tool_calls WHERE conversation_id = ?", (cid,))
             self.conn.execute("UPDATE calls SET conversation_id = NULL, message_id = NULL WHERE conversation_id = ?", (cid,))
@@ -200,9 +203,11 @@ class History:
             "ON s.message_id = m.id AND s.similarity IS NOT NULL AND s.cached = 1 "
             f"WHERE m.id IN ({','.join('?' * len(ids))})", ids)}
         children = tree.children(links)
+        files = self._attachments(ids)
         # Rows older than the digest column get theirs computed here (new rows carry one, written once).
         return [StoredMessage(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], children.get(r[8], (r[0],)),
-                              bytes(r[9]) if r[9] is not None else content_digest(r[3]), r[10], r[11])
+                              bytes(r[9]) if r[9] is not None else content_digest(r[3]), r[10], r[11],
+                              tuple(files.get(r[0], ())))
                 for r in (found[i] for i in ids if i in found)]
 
     def recent_prompts(self, limit: int = 100) -> list[str]:
@@ -232,6 +237,32 @@ class History:
             "ORDER BY c.id DESC LIMIT 1", (message_id,) if message_id is not None else ()).fetchone()
         return (int(row[0]), str(row[1]), int(row[2]), float(row[3])) if row else None
 
+    # attachments -----------------------------------------------------------------
+    def add_attachments(self, message_id: int, attachments: tuple[Attachment, ...]) -> None:
+        """Each file's bytes once by content hash, then its place in the message."""
+        self.conn.executemany(
+            "INSERT OR IGNORE INTO attachment_blobs (digest, mime, size, width, height, data) VALUES (?,?,?,?,?,?)",
+            [(a.digest, a.mime, a.size, a.width, a.height, a.data) for a in attachments])
+        self.conn.executemany("INSERT INTO message_attachments (message_id, seq, name, digest) VALUES (?,?,?,?)",
+                              [(message_id, i, a.name, a.digest) for i, a in enumerate(attachments)])
+
+    def _attachments(self, ids: list[int]) -> dict[int, list[Attachment]]:
+        rows = self.conn.execute(
+            "SELECT a.message_id, a.name, b.mime, b.data, a.digest, b.width, b.height FROM message_attachments a "
+            f"JOIN attachment_blobs b ON b.digest = a.digest WHERE a.message_id IN ({','.join('?' * len(ids))}) "
+            "ORDER BY a.message_id, a.seq", ids).fetchall()
+        found: dict[int, list[Attachment]] = {}
+        for mid, *fields in rows:
+            found.setdefault(mid, []).append(Attachment(*fields))
+        return found
+
+    def _drop_attachments(self, cid: str) -> None:
+        if self.conn.execute("DELETE FROM message_attachments WHERE message_id IN "
+                             "(SELECT id FROM messages WHERE conversation_id = ?)", (cid,)).rowcount:
+            # Blobs are shared between messages: only those no message uses any more go.
+            self.conn.execute("DELETE FROM attachment_blobs WHERE digest NOT IN "
+                              "(SELECT digest FROM message_attachments)")
+
     # search and export -----------------------------------------------------------
     def search(self, words: str, limit: int = 50) -> list[SearchHit]:
         """Messages that contain every word (the last may be a prefix), newest first.
@@ -256,7 +287,7 @@ class History:
         for call in self.tool_calls(conv.id):
             tools.setdefault(call.message_id, []).append(call)
         if fmt == "json":
-            exported = [{**{k: v for k, v in asdict(m).items() if k != "digest"},  # a key detail, not content
+            exported = [{**_message_json(m),
                          **({"tool_calls": [_call_json(c) for c in tools[m.id]]} if m.id in tools else {})}
                         for m in msgs]
             return json.dumps({"conversation": asdict(conv), "messages": exported}, indent=2, ensure_ascii=False)
@@ -268,7 +299,8 @@ class History:
         for m in msgs:
             who = "You" if m.role == "user" else f"Assistant ({m.provider}:{m.model})" if m.provider else m.role.title()
             note = f" *({m.status})*" if m.status not in ("complete",) else ""
-            out += [f"## {who}{note}", ""] + [line for c in tools.get(m.id, []) for line in _call_md(c)] + [m.content, ""]
+            out += [f"## {who}{note}", ""] + [line for a in m.attachments for line in _attachment_md(a)]
+            out += [line for c in tools.get(m.id, []) for line in _call_md(c)] + [m.content, ""]
         return "\n".join(out)
 
 
@@ -291,6 +323,23 @@ def _call_md(call: StoredToolCall) -> list[str]:
     fence = "````" if "```" in call.result or "```" in call.arguments else "```"
     return [f"**Tool call** `{call.server}.{call.tool}` ({who}, {call.elapsed_ms:.0f} ms)", "",
             f"{fence}json", call.arguments, fence, "", f"{fence}text", call.result, fence, ""]
+
+
+def _message_json(m: StoredMessage) -> dict[str, object]:
+    """A message for the JSON export: each file with its text, or an image as base64, so nothing is lost."""
+    out = {k: v for k, v in asdict(m).items() if k != "digest"}  # a key detail, not content
+    out["attachments"] = [
+        {"name": a.name, "mime": a.mime, "size": a.size, "digest": a.digest,
+         **({"base64": a.base64(), "width": a.width, "height": a.height} if a.is_image else {"text": a.text})}
+        for a in m.attachments]
+    return out
+
+
+def _attachment_md(a: Attachment) -> list[str]:
+    if a.is_image:
+        return [f"*Image: {a.name} ({a.width}×{a.height}, {a.size:,} bytes)*", ""]
+    fence = "`" * max(3, 1 + max((len(run) for run in re.findall(r"`+", a.text)), default=0))
+    return [f"**{a.name}**", "", fence, a.text.rstrip("\n"), fence, ""]
 
 
 def fts_query(words: str) -> str:

@@ -180,6 +180,23 @@ def m010_semantic_cache(db: Any) -> None:
     db.execute("CREATE INDEX idx_calls_similar ON calls(message_id) WHERE similarity IS NOT NULL")
 
 
+@migration
+def m025_message_attachments(db: Any) -> None:
+    # Files sent with a prompt, stored once by content hash (the same file attached again costs nothing), and
+    # linked to the messages that carried them, in order.
+    db.execute(
+        """CREATE TABLE attachment_blobs (
+            digest TEXT PRIMARY KEY, mime TEXT NOT NULL, size INTEGER NOT NULL, width INTEGER NOT NULL DEFAULT 0,
+            height INTEGER NOT NULL DEFAULT 0, data BLOB NOT NULL)"""
+    )
+    db.execute(
+        """CREATE TABLE message_attachments (
+            message_id INTEGER NOT NULL, seq INTEGER NOT NULL, name TEXT NOT NULL, digest TEXT NOT NULL,
+            PRIMARY KEY (message_id, seq))"""
+    )
+    db.execute("CREATE INDEX idx_message_attachments_digest ON message_attachments(digest)")
+
+
 def pending(conn: sqlite3.Connection) -> list[str]:
     """Names not yet applied; plain sqlite3 so the common case never imports sqlite_utils."""
     conn.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at REAL NOT NULL)")

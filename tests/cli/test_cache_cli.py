@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from assistant.core.cache_key import KEY_SCHEME
 from assistant.core.records import CachedAnswer
 from assistant.core.types import Usage
 from assistant.main import main
@@ -93,7 +94,7 @@ def test_clear_with_filters(capsys: pytest.CaptureFixture[str], isolated_env: Pa
 def test_prune_applies_the_configured_limits(capsys: pytest.CaptureFixture[str], isolated_env: Path) -> None:
     (isolated_env / "config").mkdir(parents=True)
     (isolated_env / "config" / "config.toml").write_text("[cache]\nmax_entries = 2\nttl_days = 10\n")
-    cache = ResponseCache(database(isolated_env))
+    cache = ResponseCache(database(isolated_env), scheme=KEY_SCHEME)  # what the app stores under
     now = time.time()
     for i, age in enumerate((20, 3, 2, 1, 0)):
         cache.put(CachedAnswer(f"b3:{i}", "openai", "m", "x" * 500, 1, 1, 0.0, False, None, None, now - age * 86400 - i))

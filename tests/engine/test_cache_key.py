@@ -5,18 +5,29 @@ from __future__ import annotations
 import json
 import random
 
+from blake3 import blake3
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from assistant.core.cache_key import KEY_SCHEME, cache_key, canonical_request
-from assistant.core.types import ChatMessage, GenerationSettings, ModelRef, ProviderRequest
+from assistant.core.types import Attachment, ChatMessage, GenerationSettings, ModelRef, ProviderRequest
 
 texts = st.text(st.characters(codec="utf-8"), max_size=40) | st.sampled_from(["", "a\r\nb", "a\nb", "a\rb", 'q"\\\t\x00'])
 roles = st.sampled_from(["system", "user", "assistant"])
-messages = st.lists(st.builds(ChatMessage, roles, texts), min_size=1, max_size=4).map(tuple)
+files = st.builds(lambda name, mime, data: Attachment(name, mime, data, "b3:" + blake3(data).hexdigest()),
+                  texts, st.sampled_from(["text/plain", "image/png"]), st.binary(max_size=8))
+messages = st.lists(st.builds(ChatMessage, roles, texts, st.none(), st.lists(files, max_size=2).map(tuple)),
+                    min_size=1, max_size=4).map(tuple)
 gen = st.builds(GenerationSettings, st.none() | st.floats(0, 2, allow_nan=False), st.integers(1, 4096), st.none() | st.integers(0, 9))
 refs = st.builds(ModelRef, st.sampled_from(["ollama", "embedded", "openai", "gemini"]), st.sampled_from(["m", "m:latest", "gpt-4o"]))
 requests = st.builds(ProviderRequest, refs, messages, gen)
+
+
+def message(m: ChatMessage) -> dict[str, object]:
+    out: dict[str, object] = {"role": m.role, "content": m.content.replace("\r\n", "\n").replace("\r", "\n")}
+    if m.attachments:
+        out["attachments"] = [{"name": a.name, "mime": a.mime, "digest": a.digest} for a in m.attachments]
+    return out
 
 
 def body(request: ProviderRequest, order: list[str] | None = None) -> dict[str, object]:
@@ -25,7 +36,7 @@ def body(request: ProviderRequest, order: list[str] | None = None) -> dict[str, 
         "scheme": KEY_SCHEME,
         "provider": request.model.provider,
         "model": request.model.model,
-        "messages": [{"role": m.role, "content": m.content.replace("\r\n", "\n").replace("\r", "\n")} for m in request.messages],
+        "messages": [message(m) for m in request.messages],
         "settings": request.settings.as_dict(),
     }
     return {k: fields[k] for k in (order or list(fields))}
@@ -54,7 +65,8 @@ def test_distinct_requests_never_share_a_key_and_equal_ones_always_do(a: Provide
 @given(requests)
 def test_equal_requests_built_separately_share_a_key(request: ProviderRequest) -> None:
     rebuilt = ProviderRequest(ModelRef(request.model.provider, request.model.model),
-                              tuple(ChatMessage(m.role, "".join(list(m.content))) for m in request.messages),
+                              tuple(ChatMessage(m.role, "".join(list(m.content)), attachments=m.attachments)
+                                    for m in request.messages),
                               GenerationSettings(**request.settings.as_dict()))  # type: ignore[arg-type]
     assert cache_key(rebuilt) == cache_key(request)
     key = cache_key(request)
@@ -98,8 +110,9 @@ def test_stored_digests_give_the_key_the_text_gives(request: ProviderRequest) ->
     """A conversation's earlier messages carry the digest stored with them; the key must not depend on that."""
     from assistant.core.cache_key import content_digest
 
-    with_digests = ProviderRequest(request.model, tuple(ChatMessage(m.role, m.content, content_digest(m.content))
-                                                        for m in request.messages), request.settings)
+    with_digests = ProviderRequest(request.model, tuple(
+        ChatMessage(m.role, m.content, content_digest(m.content, m.attachments), m.attachments)
+        for m in request.messages), request.settings)
     assert cache_key(with_digests) == cache_key(request)
 
 
@@ -112,3 +125,27 @@ def test_a_long_conversation_hashes_digests_not_its_text() -> None:
     part = messages_part(stored + (ChatMessage("user", "and now?"),))
     assert len(part) == 100 * 33
     assert messages_part(turns + (ChatMessage("user", "and now?"),)) == part
+
+
+def test_an_attachment_changes_the_key_by_its_content_type_and_name() -> None:
+    def file(name: str, data: bytes, mime: str = "text/plain") -> Attachment:
+        return Attachment(name, mime, data, "b3:" + blake3(data).hexdigest())
+
+    ref = ModelRef("openai", "gpt-4o-mini")
+
+    def key(*attachments: Attachment) -> str:
+        return cache_key(ProviderRequest(ref, (ChatMessage("user", "summarise", attachments=attachments),)))
+
+    plain = cache_key(ProviderRequest(ref, (ChatMessage("user", "summarise"),)))
+    keys = {key(file("a.txt", b"one")), key(file("a.txt", b"two")), key(file("b.txt", b"one")),
+            key(file("a.txt", b"one", "image/png")), key(file("a.txt", b"one"), file("b.txt", b"one")), plain}
+    assert len(keys) == 6
+    assert key(file("a.txt", b"one")) == key(file("a.txt", b"one"))  # the same bytes read again: a hit
+    # a message without files keys as it did before attachments existed: stored answers stay valid
+    assert plain == "b3:" + blake3(_header_of(ref) + b"u" + blake3(b"summarise").digest()).hexdigest()
+
+
+def _header_of(ref: ModelRef) -> bytes:
+    from assistant.core.cache_key import key_header
+
+    return key_header(ref.provider, ref.model, GenerationSettings())

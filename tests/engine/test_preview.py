@@ -60,18 +60,20 @@ async def test_a_named_model_that_cannot_answer_is_previewed_with_the_reason_it_
 
 async def test_estimate_counts_question_and_context_against_the_window(tmp_path: Path) -> None:
     engine = make_engine(tmp_path, [*offline(), cloud()], settings(generation={"max_tokens": 100}))
-    first = finished(await collect(engine, ChatRequest("x" * 400, system="s" * 40))).answer
-    est = await engine.estimate(engine.new_request("y" * 80, conversation_id=first.conversation_id),
+    first = finished(await collect(engine, ChatRequest("word " * 100, system="be brief"))).answer
+    est = await engine.estimate(engine.new_request("what now?", conversation_id=first.conversation_id),
                                 ModelRef("embedded", "smollm2"))
-    # 400 + 3 ("one") + 40 characters before, 80 new: about four characters a token
-    assert (est.prompt_tokens, est.context_tokens, est.max_output_tokens) == (20, 111, 100)
+    # Without the model's tokenizer (a scripted provider): a token a word or mark, plus each message's framing
+    # (4) and the request's (3). The question: 3 + 4 + 3. Before it: be brief (4 + 2), the 100 words (4 + 100),
+    # the answer "one" (4 + 1).
+    assert (est.prompt_tokens, est.context_tokens, est.max_output_tokens) == (10, 115, 100) and est.estimated
     assert est.context_window == 2048 and not est.over_window and est.cost_low == est.cost_high == 0.0
-    paid = await engine.estimate(engine.new_request("y" * 4000, model=GPT))
+    paid = await engine.estimate(engine.new_request("word " * 1000, model=GPT))
     price = engine.price(GPT)
-    assert price is not None and paid.context_window == 128000
-    assert paid.cost_low == pytest.approx(1000 * price.input_per_token)
-    assert paid.cost_high == pytest.approx(1000 * price.input_per_token + 100 * price.output_per_token)
-    huge = await engine.estimate(engine.new_request("z" * 10_000), ModelRef("embedded", "smollm2"))
+    assert price is not None and paid.context_window == 128000 and paid.input_tokens == 1007
+    assert paid.cost_low == pytest.approx(1007 * price.input_per_token)
+    assert paid.cost_high == pytest.approx(1007 * price.input_per_token + 100 * price.output_per_token)
+    huge = await engine.estimate(engine.new_request("z " * 3000), ModelRef("embedded", "smollm2"))
     assert huge.over_window
 
 

@@ -1,4 +1,6 @@
-"""A fake Ollama speaking its real NDJSON /api/chat protocol, /api/tags listing and /api/embed."""
+"""A fake Ollama speaking its real NDJSON /api/chat protocol, /api/tags listing, /api/embed, and model management:
+a streamed /api/pull over several layers (which registers the model only once its manifest is written, as Ollama
+does), /api/show, /api/ps, /api/delete and unloading through /api/generate."""
 
 from __future__ import annotations
 
@@ -6,8 +8,14 @@ import hashlib
 import json
 import math
 import re
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
 
+from tests.conftest import FIXTURES
 from tests.fakes.server import FakeServer, Reply, Seen
+
+DEMOS = FIXTURES / "ollama" / "ollama-bash-lib-demos"
 
 
 def chat_stream(model: str, pieces: list[str], prompt_eval: int | None = 12, eval_count: int | None = None) -> list[bytes]:
@@ -60,19 +68,69 @@ def show(capabilities: list[str] | None) -> Reply:
     return Reply.json(body)
 
 
+def recorded_show() -> dict[str, object]:
+    """A real /api/show answer (gemma3n:e2b on Ollama 0.11, from ollama-bash-lib's demos)."""
+    data: dict[str, object] = json.loads((DEMOS / "api_show_local.json").read_text(encoding="utf-8"))
+    return data
+
+
+def recorded_ps() -> dict[str, object]:
+    data: dict[str, object] = json.loads((DEMOS / "api_ps_local.json").read_text(encoding="utf-8"))
+    return data
+
+
+@dataclass(frozen=True)
+class Layer:
+    size: int
+    name: str = "model"
+
+    @property
+    def digest(self) -> str:
+        return "sha256:" + hashlib.sha256(f"{self.name}:{self.size}".encode()).hexdigest()
+
+
+# What `ollama pull llama3.2` fetches: the weights, then small template, license, params layers.
+LLAMA_LAYERS = [Layer(2_019_377_376, "weights"), Layer(1_429, "template"), Layer(7_711, "license"),
+                Layer(6_016, "license2"), Layer(96, "params")]
+
+
+def _line(data: dict[str, object]) -> bytes:
+    return (json.dumps(data) + "\n").encode()
+
+
 class FakeOllama(FakeServer):
-    """Answers every chat with `pieces` (or plays `replies`, one per chat); models listed by /api/tags are `models`;
-    /api/show lists `capabilities` for every model."""
+    """Answers every chat with `pieces` (or plays `replies`, one per chat); /api/tags lists `models`; /api/show
+    answers for those with the real recorded body, its capabilities being `capabilities`. Pulls come from
+    `registry` (name -> layers), each layer in `steps` progress lines; `fail_at` sends {"error": fail_text} after that
+    many lines, `cut_at` drops the connection there; `line_delay` slows the stream (seconds a line)."""
 
     def __init__(self, models: list[str] | None = None, pieces: list[str] | None = None,
-                 replies: list[Reply] | None = None, capabilities: list[str] | None = None) -> None:
+                 replies: list[Reply] | None = None, capabilities: list[str] | None = None, *,
+                 registry: dict[str, list[Layer]] | None = None, steps: int = 4, fail_at: int | None = None,
+                 fail_text: str = "", cut_at: int | None = None, line_delay: float = 0.0) -> None:
         self.models = ["llama3.2:latest"] if models is None else models
         self.pieces = pieces or ["Paris", " is the", " capital."]
         self.replies = list(replies or [])
         self.capabilities = ["completion", "tools"] if capabilities is None else capabilities
-        super().__init__({("GET", "/api/tags"): lambda s: tags(self.models), ("POST", "/api/chat"): self._chat,
-                          ("POST", "/api/show"): lambda s: show(self.capabilities),
-                          ("POST", "/api/embed"): self._embed})
+        self.registry = {"llama3.2:latest": LLAMA_LAYERS} if registry is None else registry
+        self.steps, self.fail_at, self.fail_text, self.cut_at, self.line_delay = steps, fail_at, fail_text, cut_at, line_delay
+        self.loaded = recorded_ps()
+        self.pulls: list[tuple[str, str]] = []  # (model, "complete" | "abandoned" | "failed")
+        self.pull_started = threading.Event()
+        super().__init__({
+            ("GET", "/api/tags"): lambda s: tags(self.models),
+            ("POST", "/api/chat"): self._chat,
+            ("POST", "/api/pull"): self._pull,
+            ("POST", "/api/show"): self._show,
+            ("GET", "/api/ps"): lambda s: Reply.json(self.loaded),
+            ("DELETE", "/api/delete"): self._delete,
+            ("POST", "/api/generate"): self._generate,
+            ("POST", "/api/embed"): self._embed,
+        })
+
+    def _known(self, model: str) -> str | None:
+        full = model if ":" in model else f"{model}:latest"
+        return full if full in self.models else None
 
     def _embed(self, seen: Seen) -> Reply:
         """The documented reply: {"model", "embeddings": [[...], ...], durations, prompt_eval_count}."""
@@ -96,3 +154,71 @@ class FakeOllama(FakeServer):
         if self.replies:
             return self.replies.pop(0) if len(self.replies) > 1 else self.replies[0]
         return Reply(200, chat_stream(model, self.pieces), content_type="application/x-ndjson")
+
+    # management -------------------------------------------------------------------------------------
+    def _pull(self, seen: Seen) -> Reply:
+        body = seen.json()
+        assert isinstance(body, dict)
+        model = str(body["model"])
+        full = model if ":" in model else f"{model}:latest"
+        return Reply(200, self._pull_lines(full), content_type="application/x-ndjson", delay=self.line_delay,
+                     cut_after=self.cut_at)
+
+    def _pull_lines(self, model: str) -> Iterator[bytes]:
+        """Ollama's order: the manifest, each layer's progress, verify, write the manifest (only now is the model
+        listed), remove unused layers, success. Closed early, the model is never listed."""
+        outcome = "abandoned"
+        self.pull_started.set()
+        sent = 0
+        try:
+            lines: list[dict[str, object]] = [{"status": "pulling manifest"}]
+            layers = self.registry.get(model)
+            if layers is None:
+                lines.append({"error": "pull model manifest: file does not exist"})
+            for layer in layers or ():
+                for step in range(1, self.steps + 1):
+                    lines.append({"status": f"pulling {layer.digest[7:19]}", "digest": layer.digest,
+                                  "total": layer.size, "completed": layer.size * step // self.steps})
+            if layers is not None:
+                lines += [{"status": "verifying sha256 digest"}, {"status": "writing manifest"},
+                          {"status": "removing any unused layers"}, {"status": "success"}]
+            for line in lines:
+                if self.fail_at is not None and sent == self.fail_at:
+                    outcome = "failed"
+                    yield _line({"error": self.fail_text})
+                    return
+                if line.get("status") == "writing manifest" and model not in self.models:
+                    self.models.append(model)
+                if "error" in line:
+                    outcome = "failed"
+                sent += 1
+                yield _line(line)
+            outcome = "complete" if layers is not None else outcome
+        finally:
+            self.pulls.append((model, outcome))
+
+    def _show(self, seen: Seen) -> Reply:
+        body = seen.json()
+        assert isinstance(body, dict)
+        if self._known(str(body["model"])) is None:
+            return Reply.json({"error": f"model '{body['model']}' not found"}, 404)
+        return Reply.json({**recorded_show(), "capabilities": self.capabilities})
+
+    def _delete(self, seen: Seen) -> Reply:
+        body = seen.json()
+        assert isinstance(body, dict)
+        found = self._known(str(body["model"]))
+        if found is None:
+            return Reply.json({"error": f"model '{body['model']}' not found"}, 404)
+        self.models.remove(found)
+        return Reply(200, [])
+
+    def _generate(self, seen: Seen) -> Reply:
+        """Only the documented unload: no prompt and keep_alive 0."""
+        body = seen.json()
+        assert isinstance(body, dict) and body.get("keep_alive") == 0 and not body.get("prompt")
+        models = self.loaded["models"]
+        assert isinstance(models, list)
+        self.loaded = {"models": [m for m in models if m["model"] != body["model"]]}
+        return Reply.json({"model": body["model"], "created_at": "2024-09-12T03:54:03.516566Z", "response": "",
+                           "done": True, "done_reason": "unload"})

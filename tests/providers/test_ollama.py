@@ -94,7 +94,7 @@ async def test_down_is_detected_without_hanging() -> None:
 
 async def test_model_not_pulled_names_the_pull_command() -> None:
     with FakeOllama(models=["llama3.2:latest"]) as server:
-        with pytest.raises(ModelNotFound, match="ollama pull mistral"):
+        with pytest.raises(ModelNotFound, match="assistant models pull mistral"):
             await collect(provider(server.url), request("mistral"))
 
 
@@ -108,4 +108,4 @@ async def test_stream_without_done_is_a_dropped_connection() -> None:
 async def test_running_without_models_says_pull() -> None:
     with FakeOllama(models=[]) as server:
         status = await provider(server.url).availability()
-    assert not status.available and "ollama pull llama3.2" in status.detail
+    assert not status.available and "assistant models pull llama3.2" in status.detail

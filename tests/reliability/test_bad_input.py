@@ -87,4 +87,4 @@ def test_unknown_ollama_model_says_how_to_pull_it(isolated_env: Path) -> None:
     with FakeOllama([MODEL]) as server:  # answers 404 "model not found", as Ollama does
         proc = run_cli(isolated_env, ["ask", "-m", "ollama:nosuch-model", "hello"], OLLAMA_HOST=server.url)
     assert proc.returncode == 1
-    assert_one_line_error(proc, "ollama pull nosuch-model")
+    assert_one_line_error(proc, "assistant models pull nosuch-model")

@@ -1,0 +1,33 @@
+"""Sizes, durations and moments written for people, the same way in every command and screen."""
+
+from __future__ import annotations
+
+
+def size_text(size: float) -> str:
+    """512 bytes, 12 KB, 2.3 MB, 4.1 GB (powers of ten, as Ollama and disk tools report them)."""
+    if size >= 1e9:
+        return f"{size / 1e9:.1f} GB"
+    if size >= 1e6:
+        return f"{size / 1e6:.1f} MB"
+    return f"{size / 1e3:.0f} KB" if size >= 1e3 else f"{size:.0f} bytes"
+
+
+def duration(seconds: float) -> str:
+    """45 s, 3 min 20 s, 2 h 5 min."""
+    seconds = max(0, round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds} s" if seconds else f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+
+
+def ago(seconds: float) -> str:
+    """How long ago, at the precision a list needs: just now, 5 minutes ago, 3 days ago, 2 months ago."""
+    for unit, size in (("year", 365 * 86400), ("month", 30 * 86400), ("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            count = int(seconds // size)
+            return f"{count} {unit}{'s' if count > 1 else ''} ago"
+    return "just now"
