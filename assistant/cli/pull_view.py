@@ -12,31 +12,10 @@ from typing import TextIO
 
 from assistant.core.local_models import PullStatus
 from assistant.core.textsafe import for_terminal
-from assistant.core.units import duration, size_text
+from assistant.core.units import bar, duration, size_text
 
 REDRAW_SECONDS = 0.1
 BAR_CELLS = 24
-
-
-def bar(fraction: float, cells: int = BAR_CELLS) -> str:
-    """A bar in half cells: 0.53 of 24 cells is twelve full, one half, eleven empty."""
-    halves = int(fraction * cells * 2)
-    full, half = divmod(halves, 2)
-    return "█" * full + "▌" * half + "░" * (cells - full - half)
-
-
-def progress_text(status: PullStatus) -> str:
-    """What the bar says beside it: 52%  2.1 GB of 4.1 GB · 38.2 MB/s · 53 s left."""
-    if status.fraction is None:
-        return f"{status.phase}…"
-    parts = [f"{status.fraction * 100:3.0f}%  {size_text(status.completed)} of {size_text(status.total)}"]
-    if status.speed:
-        parts.append(f"{size_text(status.speed)}/s")
-    if status.eta is not None and status.phase == "downloading":
-        parts.append(f"{duration(status.eta)} left")
-    if status.phase != "downloading":
-        parts.append(f"{status.phase}…")
-    return " · ".join(parts)
 
 
 class PullView:
@@ -66,13 +45,13 @@ class PullView:
         quarter = int((status.fraction or 0) * 4)
         if status.phase == "downloading" and 0 < quarter < 4 and quarter > self._quarter:
             self._quarter = quarter
-            self.out.write(f"{self.model}: {progress_text(status)}\n")
+            self.out.write(f"{self.model}: {status.progress_text()}\n")
         self.out.flush()
 
     def _line(self, status: PullStatus) -> None:
         width = shutil.get_terminal_size((100, 24)).columns
-        drawn = f"{self.model}  {bar(status.fraction)}  " if status.fraction is not None else f"{self.model}  "
-        text = (drawn + progress_text(status))[: max(20, width - 1)]
+        drawn = f"{self.model}  " + (f"{bar(status.fraction, BAR_CELLS)}  " if status.fraction is not None else "")
+        text = (drawn + status.progress_text())[: max(20, width - 1)]
         self.out.write(f"\r\x1b[K{text}")
         self.out.flush()
 

@@ -31,3 +31,10 @@ def ago(seconds: float) -> str:
             count = int(seconds // size)
             return f"{count} {unit}{'s' if count > 1 else ''} ago"
     return "just now"
+
+
+def bar(fraction: float, cells: int) -> str:
+    """A progress bar in half cells: 0.53 of 24 cells is twelve full, one half, eleven empty."""
+    halves = int(min(1.0, max(0.0, fraction)) * cells * 2)
+    full, half = divmod(halves, 2)
+    return "█" * full + "▌" * half + "░" * (cells - full - half)

@@ -16,6 +16,7 @@ from textual.worker import Worker, WorkerState
 
 from assistant.compose import Setup, build_engine, peek_recent
 from assistant.ui import messages as msg
+from assistant.ui.model_pulls import ModelPulls
 from assistant.ui.screens.chat import ChatScreen
 from assistant.ui.state import load_state, save_state
 
@@ -52,7 +53,7 @@ def describe_error(error: BaseException | None) -> str:
     return f"Unexpected {name}; details are in the log file (assistant.log). The app keeps running."
 
 
-class AssistantApp(App[int]):
+class AssistantApp(ModelPulls, App[int]):
     CSS_PATH = "app.tcss"
     TITLE = "assistant"
     # Below 80 columns the history sidebar hides itself (ctrl+b still shows it).
@@ -62,6 +63,9 @@ class AssistantApp(App[int]):
         Binding("f5", "savings", "Savings", tooltip="Money saved and spent, by period and source"),
         # TextArea uses f6 to select a line; the panel key wins so it works while typing.
         Binding("f6", "latency", "Latency", priority=True, tooltip="Time to first token and total time per model"),
+        # TextArea selects all on f7; the models screen wins so it opens while typing (and from the model picker).
+        Binding("f7", "models", "Models", priority=True,
+                tooltip="Models on this machine: pull (keeps going while you chat), remove, unload, what is loaded"),
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]
 
@@ -77,6 +81,7 @@ class AssistantApp(App[int]):
         self._warming = False
         self._keys_wanted = False  # the keyring is asked once something needs it (typing, keys screen)
         self._state = load_state(self.paths.state_file)
+        self._init_pulls()
         theme = self._state.get("theme")
         if theme and theme in self.available_themes:
             self.theme = theme
@@ -302,6 +307,26 @@ class AssistantApp(App[int]):
             self.push_screen(LatencyScreen(self.engine.queries))
         else:
             self._engine_or_warn()
+
+    def action_models(self) -> None:
+        from assistant.ui.screens.model_picker import ModelPickerScreen
+        from assistant.ui.screens.models import ModelsScreen
+
+        if self.engine is None:
+            self._engine_or_warn()
+            return
+        if isinstance(self.screen, ModelPickerScreen):  # opened from the picker: the models screen replaces it
+            self.screen.dismiss(None)
+
+        def chosen(result: str | None) -> None:
+            if result is not None and self.engine is not None:
+                chat = self.chat
+                chat.model = self.engine.parse_model(result)
+                chat.status.model = result
+                self.remember(model=result)
+                self.notify(f"Model: {result}")
+
+        self.push_screen(ModelsScreen(self.engine), chosen)
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.cli.pull_view import bar, progress_text
 from assistant.core.local_models import PullStatus
+from assistant.core.units import bar
 from assistant.main import main
 from tests.conftest import PYTHON, cli_env
 from tests.fakes.ollama import FakeOllama
@@ -38,8 +38,8 @@ def test_pull_prints_each_step_in_a_pipe_and_the_total_at_the_end(fake: FakeOlla
 
 def test_the_progress_line_says_bytes_speed_and_time_left() -> None:
     status = PullStatus("m", "downloading", 2_100_000_000, 4_100_000_000, 38_200_000.0, 53.0, 2)
-    assert progress_text(status) == " 51%  2.1 GB of 4.1 GB · 38.2 MB/s · 53 s left"
-    assert bar(0.53, 24) == "█" * 12 + "▌" + "░" * 11 and len(bar(1.0)) == len(bar(0.0)) == 24
+    assert status.progress_text() == " 51%  2.1 GB of 4.1 GB · 38.2 MB/s · 53 s left"
+    assert bar(0.53, 24) == "█" * 12 + "▌" + "░" * 11 and len(bar(1.0, 24)) == len(bar(0.0, 24)) == 24
 
 
 def test_show_ps_unload_and_rm(fake: FakeOllama, capsys: pytest.CaptureFixture[str]) -> None:

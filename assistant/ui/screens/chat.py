@@ -16,11 +16,14 @@ from textual.worker import get_current_worker
 from assistant.core.events import Failed, Finished, Notice, SimilarFound, Started, TextDelta, Waiting
 from assistant.core.records import Conversation
 from assistant.core.textsafe import for_terminal
-from assistant.core.types import ChatRequest, ModelRef, ToolUse
+from assistant.core.types import Attachment, ChatRequest, ModelRef, ToolUse
 from assistant.ui import messages as msg
+from assistant.ui.model_pulls import PullOffered
 from assistant.ui.screens.chat_actions import ConversationActions
+from assistant.ui.screens.chat_attachments import AttachmentActions
 from assistant.ui.screens.chat_tools import ToolPrompts, tool_message
 from assistant.ui.widgets.answer_view import AnswerView
+from assistant.ui.widgets.attachment_chips import attached_line
 from assistant.ui.widgets.chat_log import ChatLog
 from assistant.ui.widgets.footer import QuietFooter
 from assistant.ui.widgets.history_sidebar import HistorySidebar
@@ -39,7 +42,7 @@ SLOWEST_FLUSH_SECONDS = 0.25
 CHARS_PER_FLUSH_SECOND = 40_000
 
 
-class ChatScreen(ForwardWorkerFailures, ToolPrompts, ConversationActions):
+class ChatScreen(ForwardWorkerFailures, ToolPrompts, ConversationActions, AttachmentActions):
     """Owns the conversation state; the engine is set by the app once it is open ("attributes down")."""
 
     # Straight to the prompt: focusing the search box first, then the prompt, would rebuild the footer twice.
@@ -52,6 +55,7 @@ class ChatScreen(ForwardWorkerFailures, ToolPrompts, ConversationActions):
         Binding("ctrl+g", "copy_code", "Copy code", tooltip="Copy the last code block of the answer"),
         Binding("ctrl+b", "toggle_sidebar", "History", tooltip="Show or hide past conversations and search"),
         Binding("f2", "pick_model", "Model", tooltip="Pick the model, or let the router choose"),
+        Binding("ctrl+f", "attach", "Attach", tooltip="Attach a text file or an image to the next question"),
         Binding("f3", "conversation_settings", "System/temp", tooltip="System prompt, temperature and privacy of this conversation"),
         Binding("ctrl+s", "export", "Export", tooltip="Export the conversation to Markdown or JSON"),
         Binding("f8", "rename", "Rename", tooltip="Rename the selected conversation"),
@@ -70,6 +74,7 @@ class ChatScreen(ForwardWorkerFailures, ToolPrompts, ConversationActions):
         self.private = False  # this conversation is kept out of the team cache (F3)
         self.current: AnswerView | None = None  # the answer being streamed into
         self.pending: str | None = None  # a prompt typed before the engine was open
+        self.pending_files: list[Attachment] = []  # attached to the next question (chips above the prompt)
         self.session_spend = 0.0
         self.session_saved = 0.0
 
@@ -111,13 +116,18 @@ class ChatScreen(ForwardWorkerFailures, ToolPrompts, ConversationActions):
             self._ask(self._request(prompt))
 
     # sending ---------------------------------------------------------------------------------
-    def _request(self, prompt: str, *, regenerate: bool = False) -> ChatRequest:
+    @property
+    def prompt_input(self) -> PromptInput:
+        return self.query_one(PromptInput)
+
+    def _request(self, prompt: str, *, regenerate: bool = False,
+                 attachments: tuple[Attachment, ...] = ()) -> ChatRequest:
         """The same request `assistant ask` would build: the engine applies the configured defaults."""
         assert self.engine is not None
         return self.engine.new_request(prompt, model=self.model, system=self.system, temperature=self.temperature,
                                        conversation_id=self.conversation_id, regenerate=regenerate,
                                        use_cache=not regenerate, private=self.private, tools=ToolUse(ask=True),
-                                       suggest=True)
+                                       suggest=True, attachments=attachments)
 
     @property
     def busy(self) -> bool:
@@ -128,12 +138,13 @@ class ChatScreen(ForwardWorkerFailures, ToolPrompts, ConversationActions):
             self.query_one(PromptInput).load_text(message.text)
             self.notify("An answer is still arriving; press Esc to stop it, then send again.", severity="warning")
             return
-        self.log_view.add_user(message.text)
+        files = self.take_attachments()
+        self.log_view.add_user(message.text + attached_line(files))
         if self.engine is None:
             self.pending = message.text
             self.log_view.add_notice("Starting up; your question goes out as soon as the engine is open.")
             return
-        self._ask(self._request(message.text))
+        self._ask(self._request(message.text, attachments=files))
 
     def _ask(self, request: ChatRequest) -> None:
         self.current = self.log_view.start_answer()
@@ -177,6 +188,9 @@ class ChatScreen(ForwardWorkerFailures, ToolPrompts, ConversationActions):
                     self.post_message(msg.AnswerFinished(event.answer))
                 elif isinstance(event, Failed):
                     self.post_message(msg.AnswerFailed(event.error.message, event.conversation_id))
+                    if event.error.kind == "model_not_found" and request.model is not None \
+                            and self.engine.local_models.can_pull(request.model):
+                        self.post_message(PullOffered(str(request.model)))  # the app offers to pull it
                 elif (tool := tool_message(event)) is not None:
                     self.post_message(tool)
             flush()

@@ -12,16 +12,18 @@ from textual.widgets import Button, Label
 class ConfirmScreen(ModalScreen[bool]):
     BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("y", "confirm", "Yes")]
 
-    def __init__(self, question: str) -> None:
+    def __init__(self, question: str, *, yes: str = "Delete (y)", no: str = "Keep (Esc)", danger: bool = True) -> None:
         super().__init__(classes="dialog")
         self.question = question
+        self.labels = (yes, no)
+        self.danger = danger
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog-box"):
             yield Label(self.question, markup=False)
             with Horizontal(classes="buttons"):
-                yield Button("Delete (y)", variant="error", id="yes")
-                yield Button("Keep (Esc)", id="no")
+                yield Button(self.labels[0], variant="error" if self.danger else "primary", id="yes")
+                yield Button(self.labels[1], id="no")
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.dismiss(event.button.id == "yes")

@@ -75,7 +75,8 @@ class ModelPickerScreen(ForwardWorkerFailures, ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog-box wide"):
-            yield Label(f"Model (now: {self.current or 'automatic'}) — Enter picks, Esc cancels", markup=False)
+            yield Label(f"Model (now: {self.current or 'automatic'}) — Enter picks, F7 manages the models on this "
+                        "machine (pull, remove), Esc cancels", markup=False)
             yield OptionList(Option(Content("Looking for models…"), disabled=True), id="models")
 
     def on_mount(self) -> None:

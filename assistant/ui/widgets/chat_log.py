@@ -12,6 +12,7 @@ from assistant.core.records import StoredToolCall
 from assistant.core.textsafe import for_terminal
 from assistant.core.tools import ToolResult
 from assistant.ui.widgets.answer_view import AnswerView, answer_figures
+from assistant.ui.widgets.attachment_chips import attached_line
 
 # Very long prompts (a pasted file) are shown shortened; the full text is still sent and stored.
 SHOW_PROMPT_CHARS = 4000
@@ -57,6 +58,7 @@ class ChatLog(VerticalScroll):
         for m in messages:
             if m.role == "user":
                 shown = m.content if len(m.content) <= SHOW_PROMPT_CHARS else m.content[:SHOW_PROMPT_CHARS] + "…"
+                shown += attached_line(m.attachments)
                 widgets.append(Static(for_terminal(shown), classes="user", markup=False))
             elif m.role == "assistant":
                 status = "" if m.status == "complete" else f"({m.status})"
