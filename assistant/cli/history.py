@@ -79,7 +79,8 @@ def _run(queries: Queries, args: argparse.Namespace) -> int:
                 if m.id in replays:
                     who += f" · {REPLAYED.get(replays[m.id], 'cached answer')}"
                 flag = "" if m.status == "complete" else f" [{m.status}]"
-                print(f"\n── {safe(who)}{flag}\n{safe(m.content)}")
+                files = "".join(f"\n[attached: {safe(a.name)}, {a.mime}, {a.size:,} bytes]" for a in m.attachments)
+                print(f"\n── {safe(who)}{flag}{files}\n{safe(m.content)}")
     elif args.action == "search":
         hits = queries.search(" ".join(args.words), limit=args.limit)
         if args.json:

@@ -11,7 +11,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.suggester import Suggester
-from textual.widgets import Input, Label
+from textual.widgets import Input, Static
 
 
 def complete_path(value: str, base: Path) -> str | None:
@@ -55,10 +55,10 @@ class AttachScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog-box"):
-            yield Label("Attach a text file or an image (PNG, JPEG, GIF, WebP) to the next question:", markup=False)
+            yield Static("Attach a text file or an image (PNG, JPEG, GIF, WebP) to the next question:", markup=False)
             yield Input(placeholder=f"a path, from {self.base}", suggester=PathSuggester(self.base), id="path")
-            yield Label("Tab completes · Enter attaches · Esc cancels. Each file goes with the next question only; "
-                        "remove one by clicking its chip (or focus it and press Enter).", classes="hint", markup=False)
+            yield Static("Tab completes · Enter attaches · Esc cancels. Each file goes with the next question only; "
+                         "remove one by clicking its chip (or focus it and press Enter).", classes="hint", markup=False)
 
     def action_complete(self) -> None:
         field = self.query_one(Input)

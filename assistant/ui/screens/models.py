@@ -71,8 +71,8 @@ class ModelsScreen(ForwardWorkerFailures, ModalScreen[str | None]):
             yield Static("Looking…", id="models-problem", markup=False)
             yield DataTable(id="local-models", cursor_type="row", zebra_stripes=True)
             yield Static("", id="models-pulls", markup=False)
-            yield Label("Enter uses the model · p pull · s stop a pull · u unload · d remove · r reload · Esc close",
-                        classes="hint", markup=False)
+            yield Static("Enter uses the model · p pull · s stop a pull · u unload · d remove · r reload · Esc close",
+                         classes="hint", markup=False)
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)

@@ -28,4 +28,4 @@ class PullBar(Static):
     def show(self, statuses: list[PullStatus]) -> None:
         self.display = bool(statuses)
         if statuses:
-            self.update("\n".join(pull_line(s) for s in statuses) + "   (F7: models, stop a pull)")
+            self.update("\n".join(pull_line(s) for s in statuses) + " · F7")
