@@ -78,7 +78,7 @@ async def test_ollama_names_its_embedding_model_and_never_chats_with_it(fixtures
 async def test_ollama_embed_errors_are_provider_errors() -> None:
     routes: dict[tuple[str, str], Route | Reply | list[Reply]] = {
         ("POST", "/api/embed"): Reply.json({"error": "model \"x\" not found, try pulling it first"}, 404)}
-    with FakeServer(routes) as server, pytest.raises(ModelNotFound, match="ollama pull x"):
+    with FakeServer(routes) as server, pytest.raises(ModelNotFound, match="models pull x"):
         await real_provider("ollama", host=server.url).embed("x", ["a"])
 
 

@@ -99,13 +99,13 @@ async def test_removing_asks_first(build_app):
     async with running(build_app, models=["gemma3n:e2b"]) as (app, pilot, fake):
         await open_models(pilot)
         await pilot.press("d")
-        await settle(pilot)
-        assert isinstance(app.screen, ConfirmScreen) and "Remove gemma3n:e2b (2.0 GB)?" in app.screen.question
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        assert "Remove gemma3n:e2b (2.0 GB)?" in app.screen.question
         await pilot.press("escape")
-        await settle(pilot)
+        await wait_for(pilot, lambda: isinstance(app.screen, ModelsScreen))
         assert fake.models == ["gemma3n:e2b"]
         await pilot.press("d")
-        await settle(pilot)
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         await pilot.press("y")
         await settle(pilot)
         await wait_for(pilot, lambda: rows(app) == [])
