@@ -95,3 +95,15 @@ async def test_regenerating_sends_the_files_again(tmp_path: Path) -> None:
                                              use_cache=False))
     assert [r.messages[-1].attachments for r in embedded.requests] == [(NOTES,), (NOTES,)]
     assert len(engine.history.messages(first.conversation_id)) == 2
+
+
+def test_similar_questions_never_stand_in_for_a_question_about_files() -> None:
+    """The similar-question tier compares words only: a request with files is out of its scope, either way."""
+    from assistant.core.types import ChatMessage, ModelRef, ProviderRequest
+    from assistant.engine.semantic_tier import in_scope
+
+    ref = ModelRef("ollama", "llava:latest")
+    assert in_scope(ProviderRequest(ref, (ChatMessage("user", "what is in it?"),)))
+    assert not in_scope(ProviderRequest(ref, (ChatMessage("user", "what is in it?", attachments=(PHOTO,)),)))
+    assert not in_scope(ProviderRequest(ref, (ChatMessage("user", "and this?", attachments=(NOTES,)),
+                                              ChatMessage("assistant", "A note."), ChatMessage("user", "and now?"))))
