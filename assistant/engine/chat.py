@@ -62,7 +62,7 @@ class ChatRun:
             self.tools = await engine.tools.offered(request.tools)
             for line in engine.tools.failures():
                 yield Notice(line, "warning")
-        lookup = engine.lookup_for(turn, request, self.tools)
+        lookup = engine.planner.lookup_for(turn, request, self.tools)
         if self.looks_up:
             hit, missed = await engine.tiers.lookup(lookup)
             if hit is not None and hit.similarity is not None and request.semantic == "suggest":
@@ -80,13 +80,13 @@ class ChatRun:
                         yield event
                 return
         try:
-            plan = await engine.plan(request, self._prompt_tokens(turn), rec, tools=bool(self.tools),
+            plan = await engine.planner.plan(request, self._prompt_tokens(turn), rec, tools=bool(self.tools),
                                      images=turn.has_images)
         except AssistantError as exc:
             yield Failed(exc, turn.conversation_id)
             return
         if not plan.steps:
-            yield Failed(await engine.refuse(plan, rec), turn.conversation_id)
+            yield Failed(await engine.planner.refuse(plan, rec), turn.conversation_id)
             return
         for text, level in router.skip_notes(plan):
             yield Notice(text, level)
@@ -99,7 +99,7 @@ class ChatRun:
     async def _attempts(self, plan: router.Plan, turn: Turn, rec: TurnRecorder,
                         lookup: Lookup) -> AsyncGenerator[Event, None]:
         engine, request = self.engine, self.request
-        deadline = engine.first_token_deadline(self.t0)
+        deadline = engine.planner.first_token_deadline(self.t0)
         last_error: AssistantError | None = None
         for index, step in enumerate(plan.steps):
             if index and not engine.settings.general.fallback:
@@ -157,7 +157,7 @@ class ChatRun:
                                   continuing=continuing)
 
         if state.offered:  # the model may ask for tools: turns continue until it answers in text
-            next_deadline = (lambda: None) if step.local else (lambda: engine.first_token_deadline(time.perf_counter()))
+            next_deadline = (lambda: None) if step.local else (lambda: engine.planner.first_token_deadline(time.perf_counter()))
             run = model_turns(engine.tools, self.request.tools, provider, preq, state, rec, stream, deadline,
                               next_deadline)
         else:

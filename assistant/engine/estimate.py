@@ -66,7 +66,7 @@ async def _budget(engine: Engine, high: float | None, local: bool) -> list[str]:
 
 def _first_static(engine: Engine, request: ChatRequest) -> ModelRef | None:
     try:
-        refs = engine.static_refs(request)
+        refs = engine.planner.static_refs(request)
     except AssistantError:
         return None
     return refs[0] if refs else None
@@ -85,11 +85,11 @@ async def estimate(engine: Engine, request: ChatRequest, ref: ModelRef | None = 
     plan: router.Plan | None = None
     refusal = ""
     if route:
-        plan = await engine.plan(request, estimate_tokens(turn.chars), None, images=turn.has_images)
+        plan = await engine.planner.plan(request, estimate_tokens(turn.chars), None, images=turn.has_images)
         if plan.steps:
             ref = plan.steps[0].ref
         else:
-            refusal = (await engine.refusal(plan)).message
+            refusal = (await engine.planner.refusal(plan)).message
             # The figures are for the model named, else the one refused for the reason given first.
             refused = [s for s in plan.skipped if s.code == "images"] or list(plan.skipped)
             ref = request.model or (refused[0].ref if refused else None)

@@ -21,7 +21,7 @@ async def route_preview(engine: Engine, model: ModelRef | None) -> RoutePreview:
     """The router's plan for a request to `model` (None: let it choose), probing but sending nothing."""
     request = engine.new_request("", model=model)
     try:
-        refs = engine.static_refs(request)
+        refs = engine.planner.static_refs(request)
     except AssistantError as exc:  # a bad default model: its message says how to fix it
         return RoutePreview(None, exc.message)
     general = engine.settings.general
@@ -29,14 +29,14 @@ async def route_preview(engine: Engine, model: ModelRef | None) -> RoutePreview:
     cloud_named = model is not None and not engine.is_local(model.provider)
     if model is None and general.policy in _LOCAL_WINS:
         local = [r for r in refs if engine.is_local(r.provider)]
-        found = await asyncio.gather(*(engine._candidate(r, {}, False, True) for r in local))
+        found = await asyncio.gather(*(engine.planner.candidate(r, {}, False, True) for r in local))
         if local_only or any(c.available and c.healthy for c in found):
             return _described(router.plan(list(found), policy=general.policy, local_only=local_only), 0.0, 0.0)
     if cloud_named or model is None:
         # Whether a cloud model can answer depends on its key; looking keys up may import the keyring and talk to
         # D-Bus, so it happens in a thread, and only when a cloud model could be the answer.
         await asyncio.to_thread(engine.keys_present)
-    candidates = await engine.candidates(request, probe_named=True)
+    candidates = await engine.planner.candidates(request, probe_named=True)
     budget = general.monthly_budget_usd
     spent = await engine.db.call(engine.call_log.month_spend) if budget > 0 else 0.0
     plan = router.plan(candidates, named=model, policy=general.policy, local_only=local_only,
