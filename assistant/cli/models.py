@@ -12,6 +12,7 @@ from dataclasses import asdict
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from assistant.core.errors import UsageError
+from assistant.core.money import per_mtok
 from assistant.core.textsafe import for_terminal
 from assistant.core.units import ago, duration, size_text
 
@@ -70,7 +71,7 @@ def _price_text(engine: Engine, info: ModelInfo) -> str:
         return "price unknown"
     if not price.input_per_token and not price.output_per_token:
         return "free"
-    return f"${price.input_per_token * 1e6:.2f}/${price.output_per_token * 1e6:.2f} per M"
+    return per_mtok(price.input_per_token, price.output_per_token)
 
 
 def run_list(args: argparse.Namespace) -> int:

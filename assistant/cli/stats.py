@@ -13,6 +13,7 @@ from assistant.cli.common import engine
 from assistant.core.errors import UsageError
 from assistant.core.money import usd
 from assistant.core.textsafe import for_terminal
+from assistant.core.units import speed
 
 if TYPE_CHECKING:
     from assistant.core.records import LatencyRow, SavingsReport
@@ -130,7 +131,7 @@ def latency_text(rows: list[LatencyRow], since_label: str) -> str:
             continue
         out += ["", title, head]
         for r in group:
-            rate = "-" if r.tokens_per_s is None else f"{r.tokens_per_s:.0f}"
+            rate = speed(r.tokens_per_s)
             out.append(f"{for_terminal(r.name):<36} {r.count:>5} {_ms(r.ttft_p50_ms):>9} {_ms(r.ttft_p95_ms):>7} "
                        f"{_ms(r.total_p50_ms):>10} {_ms(r.total_p95_ms):>7} {rate:>6}")
     return "\n".join(out)

@@ -14,3 +14,8 @@ def usd(value: float) -> str:
     if value < 100:
         return f"{sign}${value:.4f}"
     return f"{sign}${value:,.2f}"
+
+
+def per_mtok(input_per_token: float, output_per_token: float) -> str:
+    """A model's price: $0.15/$0.60 per Mtok (input/output, per million tokens)."""
+    return f"${input_per_token * 1e6:.2f}/${output_per_token * 1e6:.2f} per Mtok"

@@ -1,6 +1,11 @@
-"""Sizes, durations and moments written for people, the same way in every command and screen."""
+"""Sizes, durations, moments and speeds written for people, the same way in every command and screen; and what the
+latency figures mean."""
 
 from __future__ import annotations
+
+FIRST_TOKEN_MEANS = ("first token: from the answering model's first try (its loading and any retry waits included) "
+                     "to its first token; a cache hit counts from Enter")
+SPEED_MEANS = "tokens/s: the tokens after the first, divided by the time after the first token (cache hits have none)"
 
 
 def size_text(size: float) -> str:
@@ -38,3 +43,13 @@ def bar(fraction: float, cells: int) -> str:
     halves = int(min(1.0, max(0.0, fraction)) * cells * 2)
     full, half = divmod(halves, 2)
     return "█" * full + "▌" * half + "░" * (cells - full - half)
+
+
+def ms(value: float | None) -> str:
+    """1,234 ms; "-" when not measured."""
+    return "-" if value is None else f"{value:,.0f} ms"
+
+
+def speed(value: float | None) -> str:
+    """The number alone, one decimal: 7.3; "-" when not measured."""
+    return "-" if value is None else f"{value:,.1f}"

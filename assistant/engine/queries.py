@@ -90,6 +90,7 @@ class Queries:
     def save_model(self, conversation_id: str, model: str | None) -> None:
         """The model this conversation asks (None: the router chooses), used again when it is reopened."""
         self._run(lambda: self.history.update_conversation(conversation_id, model=model))
+
     def tool_calls(self, conversation_id: str) -> list[StoredToolCall]:
         return self._run(self.history.tool_calls, conversation_id)
 
@@ -253,6 +254,7 @@ class Queries:
 def answer_of(call: CallRecord) -> Answer:
     """A stored answer's figures in the shape the chat shows (its text is the message's, not repeated here)."""
     usage = Usage(call.input_tokens, call.output_tokens, call.cost_estimated)
+    tier = ("exact" if call.saved_source == "cache" else call.saved_source) if call.cached else None
     return Answer("", call.provider, call.model, call.cached, usage, call.cost_usd, call.saved_usd, call.ttft_ms,
                   call.total_ms, call.conversation_id or "", call.message_id, call.route_reason, call.cost_estimated,
-                  answer_ms=call.total_ms)
+                  answer_ms=call.total_ms, cache=tier)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from assistant.core.errors import AssistantError, BudgetExceeded, ProviderUnavailable, UsageError
-from assistant.core.money import usd
+from assistant.core.money import per_mtok, usd
 from assistant.core.textsafe import first_clause
 from assistant.core.types import Attempt, ModelRef
 
@@ -64,7 +64,7 @@ def _describe(c: Candidate, policy: str, tokens: tuple[int, int]) -> str:
     elif not c.priced:
         where = "cloud, price unknown"
     elif tokens == (0, 0):
-        where = f"cloud, ${c.input_price * 1e6:.2f}/${c.output_price * 1e6:.2f} per M tokens"
+        where = f"cloud, {per_mtok(c.input_price, c.output_price)}"
     else:
         where = f"cloud, up to {usd(c.cost(tokens))}"
     if policy == "fastest":

@@ -15,6 +15,7 @@ from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from assistant.compose import Setup, build_engine, peek_recent
+from assistant.core.types import ModelRef, RoutePreview
 from assistant.ui import messages as msg
 from assistant.ui.model_pulls import ModelPulls
 from assistant.ui.screens.chat import ChatScreen
@@ -56,17 +57,20 @@ def describe_error(error: BaseException | None) -> str:
 class AssistantApp(ModelPulls, App[int]):
     CSS_PATH = "app.tcss"
     TITLE = "assistant"
-    # Below 80 columns the history sidebar hides itself (ctrl+b still shows it).
-    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (80, "-wide")]
+    # Below this width the history sidebar is hidden (ctrl+b opens it over the chat) and the footer shows fewer keys.
+    WIDE_AT = 110
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (WIDE_AT, "-wide")]
     BINDINGS = [
-        Binding("f4", "keys", "Keys", tooltip="API keys: see, set or delete them"),
-        Binding("f5", "savings", "Savings", tooltip="Money saved and spent, by period and source"),
+        Binding("f1", "help", "Help", tooltip="Every key of the app"),
+        Binding("f4", "keys", "API keys", show=False, tooltip="API keys: see, set or delete them"),
+        Binding("f5", "savings", "Savings", show=False, tooltip="Money saved and spent, by period and source"),
         # TextArea uses f6 to select a line; the panel key wins so it works while typing.
-        Binding("f6", "latency", "Latency", priority=True, tooltip="Time to first token and total time per model"),
+        Binding("f6", "latency", "Latency", priority=True, show=False,
+                tooltip="Time to first token and total time per model"),
         # TextArea selects all on f7; the models screen wins so it opens while typing (and from the model picker).
-        Binding("f7", "models", "Models", priority=True,
+        Binding("f7", "models", "Models", priority=True, show=False,
                 tooltip="Models on this machine: pull (keeps going while you chat), remove, unload, what is loaded"),
-        Binding("ctrl+q", "quit", "Quit", priority=True),
+        Binding("ctrl+q", "quit", "Quit", priority=True, tooltip="Quit the app"),
     ]
 
     def __init__(self, setup: Setup, *, engine_factory: EngineFactory | None = None) -> None:
@@ -78,6 +82,7 @@ class AssistantApp(ModelPulls, App[int]):
         self.engine_factory = engine_factory
         self.engine: Engine | None = None
         self.local_up: dict[str, bool] | None = None
+        self.preview: RoutePreview | None = None
         self._warming = False
         self._keys_wanted = False  # the keyring is asked once something needs it (typing, keys screen)
         self._state = load_state(self.paths.state_file)
@@ -113,8 +118,7 @@ class AssistantApp(ModelPulls, App[int]):
         if recent is not None:
             chat.sidebar.show(recent, [], "")
         model = self._state.get("model")
-        if model and model != "auto":
-            chat.status.model = model
+        chat.status.model = model if model and model != "auto" else "auto"
         if self._state.get("local"):
             chat.status.local = self._state["local"]
         if "keyring_keys" in self._state:
@@ -138,20 +142,21 @@ class AssistantApp(ModelPulls, App[int]):
     def on_engine_ready(self, message: msg.EngineReady) -> None:
         self.engine = engine = message.engine
         chat = self.chat
-        model = self._state.get("model")
-        if model and model != "auto":
-            try:
-                chat.model = engine.parse_model(model)
-                chat.status.model = model
-            except Exception:  # a provider that no longer exists: fall back to the router
-                chat.status.model = "auto (router)"
+        chat.model = self.default_model()
+        if self._state.get("model", "auto") != "auto" and chat.model is None:
+            chat.status.model = "auto"  # a provider that no longer exists: the router chooses
         for note in message.notices:
             chat.log_view.add_notice(note, "warning")
         chat.engine_ready(engine, message.conversations)
         if engine.tools.configured:
             chat.start_tools()
+        self.refresh_preview()
         self.check_health()
         self.set_interval(HEALTH_SECONDS, self.check_health)
+        self.load_prompts()
+        if (self.settings.ui.reopen_last and message.conversations and chat.conversation_id is None
+                and not chat.busy):
+            chat.open_conversation(message.conversations[0].id)
         # Never looked up on this machine (nothing to show yet), or asked for while the engine was opening.
         if self._keys_wanted or "keyring_keys" not in self._state:
             self.check_keys()
@@ -171,6 +176,38 @@ class AssistantApp(ModelPulls, App[int]):
         if status is not None:
             chat = self.chat
             chat.status.team = "off for this conversation" if chat.private else status.short
+
+    def default_model(self) -> ModelRef | None:
+        """The model new conversations ask (the last one picked), None for the router; a name that no longer
+        parses (its provider is gone) is dropped."""
+        from assistant.core.errors import AssistantError
+
+        name = self._state.get("model")
+        if not name or name == "auto" or self.engine is None:
+            return None
+        try:
+            return self.engine.parse_model(name)
+        except AssistantError:
+            return None
+
+    @work(exclusive=True, exit_on_error=False, group="preview")
+    async def refresh_preview(self) -> None:
+        """Which model would answer now, and why: after start-up, health changes, keys and model changes."""
+        if self.engine is not None:
+            self.post_message(msg.RoutePreviewed(await self.engine.preview(self.chat.model)))
+
+    def on_route_previewed(self, message: msg.RoutePreviewed) -> None:
+        self.preview = message.preview
+        self.chat.show_preview(message.preview)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="prompts")
+    def load_prompts(self) -> None:
+        assert self.engine is not None
+        self.post_message(msg.PromptsLoaded(self.engine.queries.recent_prompts(200)))
+
+    def on_prompts_loaded(self, message: msg.PromptsLoaded) -> None:
+        prompt = self.chat.prompt
+        prompt.recall_list = prompt.recall_list + [p for p in message.prompts if p not in prompt.recall_list]
 
     def warm_keys(self) -> None:
         """Look keys up while the user types: routing will need them, and importing the keyring probes every
@@ -201,6 +238,8 @@ class AssistantApp(ModelPulls, App[int]):
     def on_health(self, message: msg.Health) -> None:
         chat = self.chat
         if message.local is not None:
+            if self.local_up is not None and self.local_up != message.local:
+                self.refresh_preview()  # a local model came up or went down: who answers may have changed
             self.local_up = message.local
             text = local_text(message.local)
             chat.status.local = text
@@ -216,7 +255,10 @@ class AssistantApp(ModelPulls, App[int]):
         self._keys_known(present, {s.provider for s in message.statuses if s.present and s.source != "keyring"})
 
     def _keys_known(self, present: set[str], from_env: set[str]) -> None:
-        self.chat.status.providers = _cloud_text(self.key_env, present)
+        text = _cloud_text(self.key_env, present)
+        if self.chat.status.providers not in (text, "…") and self.engine is not None:
+            self.refresh_preview()  # a key was added or removed
+        self.chat.status.providers = text
         keyring = ",".join(sorted(present - from_env))
         if self._state.get("keyring_keys") != keyring:
             self.remember(keyring_keys=keyring)
@@ -263,6 +305,8 @@ class AssistantApp(ModelPulls, App[int]):
                 self.notify(f"The embedded model could not be loaded: {text}", severity="warning")
             case "health" | "health-keys" | "team":
                 pass  # the next probe retries; the status bar keeps the last known state
+            case "preview":
+                self.chat.show_preview(RoutePreview(None, f"could not check which model answers now ({text})"))
             case _:
                 self.notify(text, title=getattr(error, "title", "Error"), severity="error", timeout=8)
 
@@ -284,34 +328,53 @@ class AssistantApp(ModelPulls, App[int]):
             self.notify("Still starting up; try again in a moment.", severity="warning")
         return self.engine is not None
 
+    def back_to_chat(self) -> None:
+        """Close whatever is over the chat (panels, dialogs): a panel key or palette command starts from there.
+        A dialog the engine waits on (a tool call's consent) is never closed this way: it stays, under the panel."""
+        while len(self.screen_stack) > 1 and not getattr(self.screen, "ANSWER_REQUIRED", False):
+            self.pop_screen()
+
+    def _panel(self, name: str, build: Callable[[Engine], Screen[None]]) -> None:
+        """Panels replace one another; the key of the panel on screen closes it (so pressing it twice is safe)."""
+        if self.screen.id == name:
+            self.pop_screen()
+            return
+        if not self._engine_or_warn():
+            return
+        assert self.engine is not None
+        self.back_to_chat()
+        self.push_screen(build(self.engine))
+
     def action_keys(self) -> None:
         from assistant.ui.screens.keys import KeysScreen
 
-        if self.engine is not None:
-            self.push_screen(KeysScreen(self.engine))
-        else:
-            self._engine_or_warn()
+        self._panel("keys", KeysScreen)
 
     def action_savings(self) -> None:
         from assistant.ui.screens.savings import SavingsScreen
 
-        if self.engine is not None:
-            self.push_screen(SavingsScreen(self.engine.queries))
-        else:
-            self._engine_or_warn()
+        self._panel("savings", lambda engine: SavingsScreen(engine.queries))
 
     def action_latency(self) -> None:
         from assistant.ui.screens.latency import LatencyScreen
 
-        if self.engine is not None:
-            self.push_screen(LatencyScreen(self.engine.queries))
-        else:
-            self._engine_or_warn()
+        self._panel("latency", lambda engine: LatencyScreen(engine.queries))
+
+    def action_help(self) -> None:
+        from assistant.ui.screens.help import HelpScreen, help_sections
+
+        if isinstance(self.screen, HelpScreen):
+            self.pop_screen()
+            return
+        self.push_screen(HelpScreen(help_sections(self)))
 
     def action_models(self) -> None:
         from assistant.ui.screens.model_picker import ModelPickerScreen
         from assistant.ui.screens.models import ModelsScreen
 
+        if isinstance(self.screen, ModelsScreen):  # pressed again: it closes
+            self.pop_screen()
+            return
         if self.engine is None:
             self._engine_or_warn()
             return
@@ -324,18 +387,29 @@ class AssistantApp(ModelPulls, App[int]):
                 chat.model = self.engine.parse_model(result)
                 chat.status.model = result
                 self.remember(model=result)
+                if chat.conversation_id is not None:  # and the conversation's, when it is reopened
+                    chat.save_model(chat.conversation_id, result)
+                self.refresh_preview()
                 self.notify(f"Model: {result}")
 
         self.push_screen(ModelsScreen(self.engine), chosen)
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
-        chat = self.chat
-        for binding in [*ChatScreen.BINDINGS, *self.BINDINGS]:
-            if isinstance(binding, Binding) and binding.action not in ("quit",):
-                target = chat if binding in ChatScreen.BINDINGS else self
+        # Textual's own "Keys" panel is replaced by Help (F1), which lists every key and closes with Esc.
+        yield from (c for c in super().get_system_commands(screen) if c.title != "Keys")
+        for binding in self.BINDINGS:
+            if isinstance(binding, Binding) and binding.action != "quit":
                 yield SystemCommand(binding.description, f"{binding.tooltip} ({binding.key})",
-                                    getattr(target, f"action_{binding.action}"))
+                                    getattr(self, f"action_{binding.action}"))
+        for binding in ChatScreen.BINDINGS:
+            if isinstance(binding, Binding):
+                yield SystemCommand(binding.description, f"{binding.tooltip} ({binding.key})",
+                                    lambda action=binding.action: self._on_chat(action))
+
+    def _on_chat(self, action: str) -> None:
+        """A chat command from the palette, run on the chat screen whatever was open over it."""
+        self.back_to_chat()
+        getattr(self.chat, f"action_{action}")()
 
     async def action_quit(self) -> None:
         self.workers.cancel_all()

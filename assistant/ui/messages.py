@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from textual.message import Message
+from textual.widget import Widget
 from textual.worker import Worker
 
 from assistant.core import events
@@ -21,7 +22,7 @@ from assistant.core.records import (
     StoredToolCall,
 )
 from assistant.core.tools import ToolCall, ToolResult
-from assistant.core.types import Answer, ModelInfo
+from assistant.core.types import Answer, Estimate, ModelInfo, RoutePreview
 
 if TYPE_CHECKING:
     from assistant.engine.engine import Engine
@@ -90,6 +91,7 @@ class AnswerWaiting(Message):
 class AnswerNotice(Message):
     text: str
     level: str = "info"
+    transient: bool = False  # over once the answer arrives (a retry): shown on the wait line, not as a line
 
 
 @dataclass
@@ -142,15 +144,65 @@ class ConversationsLoaded(Message):
 class ConversationOpened(Message):
     conversation: Conversation
     messages: list[StoredMessage]
-    replays: dict[int, str] = field(default_factory=dict)  # answers replayed from a cache tier: message id -> tier
+    answers: dict[int, Answer] = field(default_factory=dict)  # figures of each answer, by message id
     tool_calls: list[StoredToolCall] = field(default_factory=list)  # the answers' tool calls (message_id says whose)
 
 
 @dataclass
-class ConversationSelected(Message):
-    """The sidebar asks the app to open a conversation."""
+class BranchShown(Message):
+    """The branch on screen changed (another alternative chosen), or its messages got their stored ids."""
 
     conversation_id: str
+    messages: list[StoredMessage]
+    answers: dict[int, Answer] = field(default_factory=dict)
+    tool_calls: list[StoredToolCall] = field(default_factory=list)
+    focus: int | None = None  # the message id to focus afterwards
+    redraw: bool = True  # False: only give the widgets on screen their stored ids and alternatives
+
+
+@dataclass
+class ConversationSelected(Message):
+    """The sidebar asks the app to open a conversation (at a search hit's message, if given)."""
+
+    conversation_id: str
+    message_id: int | None = None
+
+
+@dataclass
+class ItemAction(Message):
+    """A focused message of the transcript asks for something: previous, next, older, newer, copy, select,
+    prompt, edit or regenerate."""
+
+    action: str
+    item: Widget
+
+
+@dataclass
+class RoutePreviewed(Message):
+    """Which model would answer now, and why (the router's plan, nothing sent)."""
+
+    preview: RoutePreview
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, RoutePreviewed)
+
+
+@dataclass
+class Estimated(Message):
+    """The estimate of the prompt being typed (None: the prompt is empty)."""
+
+    estimate: Estimate | None
+    text: str = ""  # the prompt it was made for
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, Estimated)
+
+
+@dataclass
+class PromptsLoaded(Message):
+    """Earlier questions, newest first, for Up/Down in an empty prompt."""
+
+    prompts: list[str]
 
 
 @dataclass

@@ -1,4 +1,5 @@
-"""A few SVG snapshots (textual pinned to 8.2.8): chat after an answer, keys, model picker, savings, tiny terminal."""
+"""SVG snapshots (textual pinned to 8.2.8) at 80x24 and 120x40: the first screen, the chat after an answer, the
+history over a narrow screen, keys, model picker, help; and a tiny terminal."""
 
 from __future__ import annotations
 
@@ -31,22 +32,54 @@ def steady(pilot) -> None:
     pilot.app.chat.query_one("#prompt").cursor_blink = False
 
 
-@pytest.mark.parametrize(("question", "size"), [("How do I add two numbers in Python?", (120, 40)), ("add?", (40, 12))],
-                         ids=["chat-after-streamed-answer", "tiny-terminal"])
-def test_chat(build_app, snap_compare, fixed_clock, question, size):
+SIZES = [(80, 24), (120, 40)]
+SIZE_IDS = ["80x24", "120x40"]
+
+
+@pytest.mark.parametrize("size", SIZES, ids=SIZE_IDS)
+def test_first_screen(build_app, snap_compare, size):
+    app, _ = build_app()
+
+    async def run_before(pilot) -> None:
+        await ready(pilot)
+        steady(pilot)
+        await settle(pilot)
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", [*SIZES, (40, 12)], ids=[*SIZE_IDS, "tiny-terminal"])
+def test_chat(build_app, snap_compare, fixed_clock, size):
     app, _ = build_app(offline_providers(ANSWER))
 
     async def run_before(pilot) -> None:
         await ready(pilot)
         steady(pilot)
-        await ask(pilot, question)
+        await ask(pilot, "How do I add two numbers in Python?" if size[0] > 40 else "add?")
         await settle(pilot)
         await pilot.pause(0.3)  # let the transcript finish scrolling to its end
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
 
 
-@pytest.mark.parametrize(("key", "size"), [("f4", (100, 30)), ("f2", (120, 30))], ids=["keys-without-keyring", "model-picker"])
+@pytest.mark.parametrize("size", SIZES, ids=SIZE_IDS)
+def test_history_over_a_conversation(build_app, snap_compare, fixed_clock, size):
+    app, _ = build_app(offline_providers(ANSWER))
+
+    async def run_before(pilot) -> None:
+        await ready(pilot)
+        steady(pilot)
+        await ask(pilot, "How do I add two numbers in Python?")
+        await pilot.press("ctrl+b") if size[0] < 110 else pilot.app.chat.query_one("#history-search").focus()
+        await settle(pilot)
+        pilot.app.chat.query_one("#history-search").cursor_blink = False
+        await pilot.pause(0.3)
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("key", ["f4", "f2", "f1"], ids=["keys-without-keyring", "model-picker", "help"])
+@pytest.mark.parametrize("size", SIZES, ids=SIZE_IDS)
 def test_screen(build_app, snap_compare, key, size):
     app, _ = build_app()
 
@@ -55,5 +88,8 @@ def test_screen(build_app, snap_compare, key, size):
         steady(pilot)
         await pilot.press(key)
         await settle(pilot)
+        if hasattr(pilot.app.focused, "cursor_blink"):  # a focused field blinks too
+            pilot.app.focused.cursor_blink = False
+        await pilot.pause(0.2)
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)

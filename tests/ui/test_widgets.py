@@ -55,7 +55,7 @@ async def test_bar_chart_scales_to_the_largest_value():
 
 def test_answer_figures_name_model_source_speed_and_money():
     answer = Answer("hi", "openai", "gpt-4o-mini", False, Usage(10, 21), 0.0123, 0.0, 200.0, 1200.0, "c1")
-    assert answer_figures(answer, False) == "openai:gpt-4o-mini · cloud · first token 200 ms · 20 tok/s · 21 tokens · cost $0.0123"
+    assert answer_figures(answer, False) == "openai:gpt-4o-mini · cloud · first token 200 ms · 20.0 tok/s · 21 tokens · cost $0.0123"
     cached = Answer("hi", "ollama", "llama3.2", True, Usage(10, 1, estimated=True), 0.0, 0.002, 1.0, 2.0, "c1")
     assert answer_figures(cached, True) == "ollama:llama3.2 · cached · first token 1 ms · 1 tokens~ · saved $0.0020"
 

@@ -1,33 +1,37 @@
-"""The main screen: history sidebar, transcript, prompt, status bar; runs the chat and history workers."""
+"""The main screen: history sidebar, transcript, prompt and its estimate, status bar; runs the chat worker."""
 
 from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import replace
 from typing import TYPE_CHECKING, cast
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Header, Input, TextArea
-from textual.worker import get_current_worker
+from textual.widgets import Header, TextArea
 
+from assistant.core.errors import AssistantError
 from assistant.core.events import Failed, Finished, Notice, SimilarFound, Started, TextDelta, Waiting
 from assistant.core.records import Conversation
 from assistant.core.textsafe import for_terminal
-from assistant.core.types import Attachment, ChatRequest, ModelRef, ToolUse
+from assistant.core.types import Attachment, ChatRequest, ModelRef, RoutePreview, ToolUse
 from assistant.ui import messages as msg
+from assistant.ui.advice import for_app
 from assistant.ui.model_pulls import PullOffered
 from assistant.ui.screens.chat_actions import ConversationActions
 from assistant.ui.screens.chat_attachments import AttachmentActions
 from assistant.ui.screens.chat_tools import ToolPrompts, tool_message
+from assistant.ui.screens.chat_transcript import TranscriptActions
 from assistant.ui.widgets.answer_view import AnswerView
 from assistant.ui.widgets.attachment_chips import attached_line
 from assistant.ui.widgets.chat_log import ChatLog
 from assistant.ui.widgets.footer import QuietFooter
 from assistant.ui.widgets.history_sidebar import HistorySidebar
 from assistant.ui.widgets.prompt_input import PromptInput
+from assistant.ui.widgets.prompt_meter import PromptMeter
 from assistant.ui.widgets.status_bar import StatusBar
 from assistant.ui.worker_errors import ForwardWorkerFailures
 
@@ -40,26 +44,34 @@ FLUSH_SECONDS = 1 / 30
 # Each update lays out the whole answer again, so long answers are updated less often (at most every 0.25 s).
 SLOWEST_FLUSH_SECONDS = 0.25
 CHARS_PER_FLUSH_SECOND = 40_000
+ESTIMATE_PAUSE = 0.25  # the estimate under the prompt waits for a pause in typing
+# Keys the footer shows only on a wide screen; F1 lists every key, the palette runs every action.
+WIDE_ONLY = frozenset({"newline", "regenerate", "copy_answer", "quit"})
 
 
-class ChatScreen(ForwardWorkerFailures, ToolPrompts, ConversationActions, AttachmentActions):
+class ChatScreen(ForwardWorkerFailures, TranscriptActions, ToolPrompts, ConversationActions, AttachmentActions):
     """Owns the conversation state; the engine is set by the app once it is open ("attributes down")."""
 
     # Straight to the prompt: focusing the search box first, then the prompt, would rebuild the footer twice.
     AUTO_FOCUS = "#prompt"
     BINDINGS = [
-        Binding("escape", "stop", "Stop", tooltip="Stop the answer that is arriving; what arrived is kept"),
+        Binding("escape", "stop", "Stop", tooltip="Stop the answer that is arriving (what arrived is kept); "
+                                                  "cancel an edit"),
         Binding("ctrl+n", "new_conversation", "New", tooltip="Start a new conversation"),
-        Binding("ctrl+r", "regenerate", "Regen", tooltip="Answer the last question again, bypassing the cache"),
-        Binding("ctrl+o", "copy_answer", "Copy", tooltip="Copy the focused (or last) answer to the clipboard"),
-        Binding("ctrl+g", "copy_code", "Copy code", tooltip="Copy the last code block of the answer"),
         Binding("ctrl+b", "toggle_sidebar", "History", tooltip="Show or hide past conversations and search"),
         Binding("f2", "pick_model", "Model", tooltip="Pick the model, or let the router choose"),
         Binding("ctrl+f", "attach", "Attach", tooltip="Attach a text file or an image to the next question"),
-        Binding("f3", "conversation_settings", "System/temp", tooltip="System prompt, temperature and privacy of this conversation"),
-        Binding("ctrl+s", "export", "Export", tooltip="Export the conversation to Markdown or JSON"),
-        Binding("f8", "rename", "Rename", tooltip="Rename the selected conversation"),
-        Binding("f9", "delete", "Delete", tooltip="Delete the selected conversation"),
+        Binding("ctrl+r", "regenerate", "Regen", tooltip="Answer the last question again, bypassing the cache "
+                                                          "(the earlier answer stays as an alternative)"),
+        Binding("ctrl+o", "copy_answer", "Copy", tooltip="Copy the focused (or last) answer to the clipboard"),
+        Binding("ctrl+g", "copy_code", "Copy code", show=False, tooltip="Copy the last code block of the answer"),
+        Binding("ctrl+l", "select_text", "Select text", show=False,
+                tooltip="Select and copy any text of the conversation"),
+        Binding("f3", "conversation_settings", "System/temp", show=False,
+                tooltip="System prompt, temperature and privacy of this conversation"),
+        Binding("ctrl+s", "export", "Export", show=False, tooltip="Export the conversation to Markdown or JSON"),
+        Binding("f8", "rename", "Rename", show=False, tooltip="Rename the selected conversation"),
+        Binding("f9", "delete", "Delete", show=False, tooltip="Delete the selected conversation"),
         Binding("ctrl+t", "mark_wrong", "Wrong match", show=False,
                 tooltip="Mark the focused (or last) answer reused from a similar question as wrong"),
     ]
@@ -75,8 +87,12 @@ class ChatScreen(ForwardWorkerFailures, ToolPrompts, ConversationActions, Attach
         self.current: AnswerView | None = None  # the answer being streamed into
         self.pending: str | None = None  # a prompt typed before the engine was open
         self.pending_files: list[Attachment] = []  # attached to the next question (chips above the prompt)
+        self.editing: int | None = None  # the stored question the prompt replaces (a new branch), if any
+        self.preview: RoutePreview | None = None
+        self.said: set[str] = set()  # notices already shown this session: a repeat adds nothing
         self.session_spend = 0.0
         self.session_saved = 0.0
+        self._over_confirmed = ""  # a prompt sent once past the model's window: the second Enter sends it
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -85,10 +101,12 @@ class ChatScreen(ForwardWorkerFailures, ToolPrompts, ConversationActions, Attach
             with Vertical(id="conversation"):
                 yield ChatLog(id="log")
                 yield PromptInput(id="prompt")
+                yield PromptMeter()
         yield StatusBar(id="status")
-        yield QuietFooter(compact=True)
+        yield QuietFooter(wide_only=WIDE_ONLY)
 
     def on_mount(self) -> None:
+        self.query_one(PromptMeter).display = False
         self.host.first_frame(self)
 
     @property
@@ -98,6 +116,14 @@ class ChatScreen(ForwardWorkerFailures, ToolPrompts, ConversationActions, Attach
     @property
     def log_view(self) -> ChatLog:
         return self.query_one(ChatLog)
+
+    @property
+    def prompt(self) -> PromptInput:
+        return self.query_one(PromptInput)
+
+    @property
+    def prompt_input(self) -> PromptInput:
+        return self.prompt
 
     @property
     def status(self) -> StatusBar:
@@ -111,40 +137,70 @@ class ChatScreen(ForwardWorkerFailures, ToolPrompts, ConversationActions, Attach
         self.engine = engine
         self.status.engine = "ready"
         self.sidebar.show(conversations, [], "")
+        self.log_view.welcome.show_preview(self.preview)
         if self.pending is not None:
             prompt, self.pending = self.pending, None
             self._ask(self._request(prompt))
 
-    # sending ---------------------------------------------------------------------------------
-    @property
-    def prompt_input(self) -> PromptInput:
-        return self.query_one(PromptInput)
+    def show_preview(self, preview: RoutePreview) -> None:
+        """The router's answer to "who would answer now": in the welcome and the status bar."""
+        self.preview = RoutePreview(preview.ref, for_app(preview.reason), preview.local,
+                                    tuple(for_app(n) for n in preview.notes))
+        self.log_view.welcome.show_preview(self.preview)
+        if self.model is None and not self.busy:
+            self.status.model = f"auto → {preview.ref}" if preview.ref else "auto (nothing can answer)"
 
-    def _request(self, prompt: str, *, regenerate: bool = False,
+    def notice(self, text: str, level: str = "info", *, before: AnswerView | None = None) -> None:
+        """A line in the transcript, said once per session (the same fallback every turn is noise)."""
+        text = for_app(text)
+        if text not in self.said:
+            self.said.add(text)
+            self.log_view.add_notice(text, level, before=before)
+
+    # sending ---------------------------------------------------------------------------------
+    def _request(self, prompt: str, *, regenerate: bool = False, edit_of: int | None = None,
                  attachments: tuple[Attachment, ...] = ()) -> ChatRequest:
         """The same request `assistant ask` would build: the engine applies the configured defaults."""
         assert self.engine is not None
-        return self.engine.new_request(prompt, model=self.model, system=self.system, temperature=self.temperature,
-                                       conversation_id=self.conversation_id, regenerate=regenerate,
-                                       use_cache=not regenerate, private=self.private, tools=ToolUse(ask=True),
-                                       suggest=True, attachments=attachments)
+        request = self.engine.new_request(prompt, model=self.model, system=self.system, temperature=self.temperature,
+                                          conversation_id=self.conversation_id, regenerate=regenerate,
+                                          use_cache=not regenerate, private=self.private, tools=ToolUse(ask=True),
+                                          suggest=True, attachments=attachments)
+        return request if edit_of is None else replace(request, edit_of=edit_of)
 
     @property
     def busy(self) -> bool:
         return any(w.group == "chat" and not w.is_finished for w in self.workers)
 
     def on_send_prompt(self, message: msg.SendPrompt) -> None:
+        text = message.text
         if self.busy:
-            self.query_one(PromptInput).load_text(message.text)
+            self.prompt.load_text(text)
             self.notify("An answer is still arriving; press Esc to stop it, then send again.", severity="warning")
             return
+        meter = self.query_one(PromptMeter)
+        if meter.estimate is not None and meter.estimate.over_window and self._over_confirmed != text:
+            self._over_confirmed = text
+            self.prompt.load_text(text)
+            self.notify("This question and its context are longer than the model's window; press Enter again to "
+                        "send it anyway.", severity="warning")
+            return
+        self._over_confirmed = ""
+        self.prompt.remember(text)
+        meter.show(None)
+        edit_of, self.editing = self.editing, None
+        self.prompt.remove_class("-editing")
+        self.prompt.border_title = None
+        edited = self.item_for(edit_of) if edit_of is not None else None
+        if edited is not None:
+            self.log_view.remove_from(edited)
         files = self.take_attachments()
-        self.log_view.add_user(message.text + attached_line(files))
+        self.log_view.add_user(text, attached_line(files))
         if self.engine is None:
-            self.pending = message.text
+            self.pending = text
             self.log_view.add_notice("Starting up; your question goes out as soon as the engine is open.")
             return
-        self._ask(self._request(message.text, attachments=files))
+        self._ask(self._request(text, edit_of=edit_of, attachments=files))
 
     def _ask(self, request: ChatRequest) -> None:
         self.current = self.log_view.start_answer()
@@ -179,7 +235,7 @@ class ChatScreen(ForwardWorkerFailures, ToolPrompts, ConversationActions, Attach
                     self.post_message(msg.AnswerStarted(event.conversation_id, str(event.ref),
                                                         is_local(event.ref.provider), event.cached, event.reason))
                 elif isinstance(event, Notice):
-                    self.post_message(msg.AnswerNotice(event.text, event.level))
+                    self.post_message(msg.AnswerNotice(event.text, event.level, event.transient))
                 elif isinstance(event, Waiting):
                     self.post_message(msg.AnswerWaiting(event.what))
                 elif isinstance(event, SimilarFound):
@@ -211,13 +267,17 @@ class ChatScreen(ForwardWorkerFailures, ToolPrompts, ConversationActions, Attach
             await self.current.write(message.text)
 
     def on_answer_notice(self, message: msg.AnswerNotice) -> None:
-        self.log_view.add_notice(message.text, message.level, before=self.current)
+        if message.transient and self.current is not None:  # a retry: over once the answer comes, so no line
+            self.current.waiting(detail=for_app(message.text))
+            return
+        self.notice(message.text, message.level, before=self.current)
 
     def on_similar_found(self, message: msg.SimilarFound) -> None:
         from assistant.ui.screens.similar_question import SimilarQuestionScreen
 
         if self.current is not None:
             self.current.waiting("a similar question was answered before: use it, or ask the model?")
+
         def chosen(use: bool | None) -> None:
             message.found.decide(bool(use))
             if not use and self.current is not None:
@@ -236,19 +296,21 @@ class ChatScreen(ForwardWorkerFailures, ToolPrompts, ConversationActions, Attach
         self.session_saved += answer.saved_usd
         self.status.spend, self.status.saved = self.session_spend, self.session_saved
         self._adopt(answer.conversation_id)
-        self.load_history(self.query_one("#history-search", Input).value.strip())
+        self.turn_ended()
 
     async def on_answer_failed(self, message: msg.AnswerFailed) -> None:
         await self.answer_failed(message.text)
         self._adopt(message.conversation_id)
+        self.turn_ended()
 
     async def answer_failed(self, text: str) -> None:
         if self.current is not None:
-            await self.current.end(text, error=True)
+            await self.current.end(for_app(text), error=True)
 
     async def on_answer_stopped(self, message: msg.AnswerStopped) -> None:
         if self.current is not None:
             await self.current.end("stopped · what arrived is kept (marked interrupted)")
+        self.turn_ended()
 
     def _adopt(self, conversation_id: str | None) -> None:
         """A new conversation shows up in the sidebar as soon as its first answer starts."""
@@ -260,18 +322,27 @@ class ChatScreen(ForwardWorkerFailures, ToolPrompts, ConversationActions, Attach
         cancelled = self.workers.cancel_group(self, "chat")
         if cancelled and self.current is not None:
             self.current.stopping()  # the model may take a moment to notice; say so at once
-        if not cancelled and self.pending is not None:
+        elif self.pending is not None:
             self.pending = None
             self.log_view.add_notice("Cancelled before it was sent.")
+        elif self.editing is not None:
+            self.cancel_edit()
 
     def action_new_conversation(self) -> None:
+        if self.busy:
+            self.notify("Stopped the answer that was arriving (what arrived is kept) and started a new conversation.")
         self.action_stop()
+        self.cancel_edit()
         self.conversation_id, self.system, self.temperature, self.current = None, None, None, None
         self.private = False
         self.host.show_team()
+        self.model = self.host.default_model()
         self.log_view.clear()
         self.sub_title = ""
-        self.query_one(PromptInput).focus()
+        self.said.clear()
+        if self.preview is not None and self.model is None:
+            self.show_preview(self.preview)
+        self.prompt.focus()
 
     def action_regenerate(self) -> None:
         if self.engine is None or self.conversation_id is None or self.busy:
@@ -281,31 +352,6 @@ class ChatScreen(ForwardWorkerFailures, ToolPrompts, ConversationActions, Attach
         if answers:
             answers[-1].remove()
         self._ask(self._request("", regenerate=True))
-
-    # clipboard --------------------------------------------------------------------------------
-    def _target_answer(self) -> AnswerView | None:
-        focused = self.focused
-        if isinstance(focused, AnswerView):
-            return focused
-        answers = self.log_view.answers()
-        return answers[-1] if answers else None
-
-    def action_copy_answer(self) -> None:
-        answer = self._target_answer()
-        if answer is None or not answer.text:
-            self.notify("There is no answer to copy yet.", severity="warning")
-            return
-        self.app.copy_to_clipboard(answer.text)
-        self.notify(f"Copied the answer ({len(answer.text):,} characters).")
-
-    def action_copy_code(self) -> None:
-        answer = self._target_answer()
-        code = answer.last_code_block() if answer is not None else None
-        if code is None:
-            self.notify("The answer has no code block to copy.", severity="warning")
-            return
-        self.app.copy_to_clipboard(code)
-        self.notify(f"Copied the code block ({code.count(chr(10)) + 1} lines).")
 
     def action_mark_wrong(self) -> None:
         answer = self._target_answer()
@@ -320,57 +366,49 @@ class ChatScreen(ForwardWorkerFailures, ToolPrompts, ConversationActions, Attach
         self.engine.queries.forget_similar(message_id)
         self.post_message(msg.Done("Marked wrong: that question will not get this answer again. Ctrl+R asks the model."))
 
+    # layout and typing ------------------------------------------------------------------------
     def action_toggle_sidebar(self) -> None:
-        sidebar = self.query_one(HistorySidebar)
-        sidebar.display = not sidebar.display
-        if sidebar.display:
-            sidebar.query_one("#history-search").focus()
+        if self.sidebar.region.width:
+            self.set_class(True, "-sidebar-closed")
+            self.set_class(False, "-sidebar-open")
+            self.prompt.focus()
+        else:
+            self.set_class(False, "-sidebar-closed")
+            self.set_class(True, "-sidebar-open")
+            self.call_after_refresh(self.sidebar.query_one("#history-search").focus)
+
+    def on_resize(self, event: events.Resize) -> None:
+        # The sidebar opened over a narrow screen closes when the screen grows or shrinks past the breakpoint.
+        wide = event.size.width >= self.host.WIDE_AT
+        if wide != getattr(self, "_was_wide", wide) and self.has_class("-sidebar-open"):
+            self.set_class(False, "-sidebar-open")
+            if self.focused is None or self.sidebar in self.focused.ancestors_with_self:
+                self.prompt.focus()
+        self._was_wide = wide
+
+    def action_scroll_transcript(self, pages: int) -> None:
+        log = self.log_view
+        log.scroll_page_down(animate=False) if pages > 0 else log.scroll_page_up(animate=False)
 
     @on(TextArea.Changed, "#prompt")
     def _typing(self) -> None:
         self.host.warm_local()
         self.host.warm_keys()
+        self.estimate_prompt(self.prompt.full_text())
 
-    # history ------------------------------------------------------------------------------------
-    def on_search_requested(self, message: msg.SearchRequested) -> None:
-        self.load_history(message.query)
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="history")
-    def load_history(self, query: str) -> None:
-        if self.engine is None:
+    @work(exclusive=True, exit_on_error=False, group="estimate")
+    async def estimate_prompt(self, text: str) -> None:
+        if not text.strip() or self.engine is None:
+            self.post_message(msg.Estimated(None))
             return
-        if query:
-            time.sleep(0.15)  # typing replaces this worker, so search waits for a pause
-            if get_current_worker().is_cancelled:
-                return
-            self.post_message(msg.ConversationsLoaded([], query, self.engine.queries.search(query, limit=100)))
-        else:
-            self.post_message(msg.ConversationsLoaded(self.engine.queries.conversations(limit=200)))
+        await asyncio.sleep(ESTIMATE_PAUSE)
+        ref = self.model or (self.preview.ref if self.preview is not None else None)
+        try:
+            estimate = await self.engine.estimate(self._request(text, edit_of=self.editing), ref)
+        except AssistantError:  # a stale edit or a bad setting: the send itself will say what is wrong
+            estimate = None
+        self.post_message(msg.Estimated(estimate, text))
 
-    def on_conversations_loaded(self, message: msg.ConversationsLoaded) -> None:
-        self.query_one(HistorySidebar).show(message.conversations, message.hits, message.query)
-
-    def on_conversation_selected(self, message: msg.ConversationSelected) -> None:
-        self.open_conversation(message.conversation_id)
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="conversation")
-    def open_conversation(self, conversation_id: str) -> None:
-        assert self.engine is not None
-        conv = self.engine.queries.conversation(conversation_id)
-        self.post_message(msg.ConversationOpened(conv, self.engine.queries.messages(conv.id),
-                                                 self.engine.queries.replays(conv.id),
-                                                 self.engine.queries.tool_calls(conv.id)))
-
-    def on_conversation_opened(self, message: msg.ConversationOpened) -> None:
-        if self.busy:
-            self.workers.cancel_group(self, "chat")
-        conv = message.conversation
-        self.conversation_id, self.system, self.temperature, self.current = conv.id, conv.system, conv.temperature, None
-        self.private = conv.private
-        self.host.show_team()
-        self.sub_title = for_terminal(conv.title)
-        self.log_view.show_conversation(message.messages, message.replays, message.tool_calls)
-        self.query_one(PromptInput).focus()
-
-    def selected_conversation(self) -> str | None:
-        return self.sidebar.highlighted_id or self.conversation_id
+    def on_estimated(self, message: msg.Estimated) -> None:
+        if message.estimate is None or message.text == self.prompt.full_text():
+            self.query_one(PromptMeter).show(message.estimate)

@@ -9,6 +9,7 @@ from textual import work
 from textual.screen import Screen
 
 from assistant.core.errors import StorageError
+from assistant.core.textsafe import for_terminal
 from assistant.ui.messages import Done
 
 if TYPE_CHECKING:
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
     from assistant.ui.app import AssistantApp
     from assistant.ui.screens.conversation_settings import ConversationSettings
     from assistant.ui.screens.export import ExportChoice
+    from assistant.ui.widgets.history_sidebar import HistorySidebar
     from assistant.ui.widgets.status_bar import StatusBar
 
 
@@ -37,6 +39,9 @@ class ConversationActions(Screen[None]):
         @property
         def host(self) -> AssistantApp: ...
 
+        @property
+        def sidebar(self) -> HistorySidebar: ...
+
         def selected_conversation(self) -> str | None: ...
 
         def load_history(self, query: str) -> object: ...
@@ -54,9 +59,12 @@ class ConversationActions(Screen[None]):
             if result is None:
                 return
             self.model = None if result == AUTO else engine.parse_model(result)
-            self.status.model = "auto (router)" if self.model is None else str(self.model)
-            self.host.remember(model=result)
-            self.notify(f"Model: {self.status.model}")
+            self.status.model = "auto" if self.model is None else str(self.model)
+            self.host.remember(model=result)  # the model of new conversations
+            if self.conversation_id is not None:  # and of this one, when it is reopened
+                self.save_model(self.conversation_id, None if self.model is None else str(self.model))
+            self.host.refresh_preview()
+            self.notify(f"Model: {'automatic (the router chooses)' if self.model is None else self.model}")
 
         self.app.push_screen(ModelPickerScreen(engine, None if self.model is None else str(self.model)), chosen)
 
@@ -75,6 +83,11 @@ class ConversationActions(Screen[None]):
             self.notify(f"System prompt {'set' if result.system else 'cleared'}; temperature {temp}{private}.")
 
         self.app.push_screen(ConversationSettingsScreen(self.system, self.temperature, self.private), chosen)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="conversation-model")
+    def save_model(self, conversation_id: str, model: str | None) -> None:
+        assert self.engine is not None
+        self.engine.queries.save_model(conversation_id, model)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="history-edit")
     def save_settings(self, conversation_id: str, chosen: ConversationSettings) -> None:
@@ -146,7 +159,10 @@ class ConversationActions(Screen[None]):
         assert self.engine is not None
         if action == "rename":
             self.engine.queries.rename(cid, value)
-            self.post_message(Done(f"Renamed to '{' '.join(value.split())}'.", refresh_history=True))
+            title = " ".join(value.split())
+            if cid == self.conversation_id:
+                self.app.call_from_thread(setattr, self, "sub_title", for_terminal(title))
+            self.post_message(Done(f"Renamed to '{title}'.", refresh_history=True))
         else:
             self.engine.queries.delete(cid)
             self.post_message(Done("Conversation deleted.", refresh_history=True))
@@ -165,4 +181,5 @@ class ConversationActions(Screen[None]):
     def on_done(self, message: Done) -> None:
         self.notify(message.text)
         if message.refresh_history:
+            self.sidebar.reset_search()  # its hits were of the old title (or the deleted conversation)
             self.load_history("")

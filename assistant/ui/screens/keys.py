@@ -61,6 +61,8 @@ class KeysScreen(ForwardWorkerFailures, Screen[None]):
 
     def on_mount(self) -> None:
         self.sub_title = "API keys"
+        if self.names:  # a pasted key lands in a field, never nowhere
+            self.query_one(f"#key-{self.names[0]}", Input).focus()
         self.load_keys()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="keys")

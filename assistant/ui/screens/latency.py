@@ -10,9 +10,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header
+from textual.widgets import DataTable, Footer, Header, Static
 
 from assistant.core.textsafe import for_terminal
+from assistant.core.units import FIRST_TOKEN_MEANS, SPEED_MEANS, ms, speed
 from assistant.ui.messages import LatencyLoaded
 from assistant.ui.widgets.bar_chart import BarChart
 from assistant.ui.worker_errors import ForwardWorkerFailures
@@ -21,10 +22,6 @@ if TYPE_CHECKING:
     from assistant.engine.queries import Queries
 
 RECENT = 20
-
-
-def ms(value: float | None) -> str:
-    return "-" if value is None else f"{value:,.0f} ms"
 
 
 class LatencyScreen(ForwardWorkerFailures, Screen[None]):
@@ -38,6 +35,8 @@ class LatencyScreen(ForwardWorkerFailures, Screen[None]):
         yield Header()
         with VerticalScroll():
             yield DataTable(id="latency-table", cursor_type="row", zebra_stripes=True)
+            yield Static(f"{FIRST_TOKEN_MEANS}.\n{SPEED_MEANS}; the chat shows the same figures for each answer.",
+                         id="latency-notes", markup=False)
             yield BarChart(f"Total time of the last {RECENT} requests", id="latency-chart")
         yield Footer()
 
@@ -60,7 +59,7 @@ class LatencyScreen(ForwardWorkerFailures, Screen[None]):
         local = set(self.queries.local_providers)
         for row in message.rows:
             source = "cache hit" if row.cached else "local" if row.provider in local else "cloud"
-            rate = "-" if row.tokens_per_s is None else f"{row.tokens_per_s:,.1f}"
+            rate = speed(row.tokens_per_s)
             table.add_row(for_terminal(row.name), source, f"{row.count:,}", ms(row.ttft_p50_ms), ms(row.ttft_p95_ms),
                           ms(row.total_p50_ms), ms(row.total_p95_ms), rate)
         if not message.rows:

@@ -20,6 +20,7 @@ ARGUMENTS_SHOWN = 4000  # a huge argument is cut in the dialog (the call itself 
 class ToolConsentScreen(ModalScreen[Choice]):
     """Shows the server, the tool and its arguments (sanitised); Esc refuses."""
 
+    ANSWER_REQUIRED = True  # the engine waits for this answer: panels open over it (AssistantApp.back_to_chat)
     BINDINGS = [Binding("y", "choose('once')", "Allow once"), Binding("a", "choose('always')", "Always"),
                 Binding("n", "choose('refuse')", "Refuse"), Binding("escape", "choose('refuse')", "Refuse")]
 

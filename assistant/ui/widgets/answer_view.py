@@ -1,5 +1,5 @@
-"""One answer in the chat: a header naming the model, its tool calls (collapsed), streamed Markdown, and a line of
-figures."""
+"""One answer in the chat: a header naming the model, a wait line until the first token, streamed Markdown, and a
+line of figures."""
 
 from __future__ import annotations
 
@@ -8,33 +8,38 @@ from collections.abc import Sequence
 from typing import Any
 
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import Static
 
 from assistant.core.money import usd
 from assistant.core.tools import ToolCall, ToolResult
 from assistant.core.types import Answer
+from assistant.core.units import ms, speed
+from assistant.ui.widgets.transcript_item import ITEM_BINDINGS, TranscriptItem
+from assistant.ui.widgets.wait_line import WaitLine
 
 _FENCE = re.compile(r"```[^\n]*\n(.*?)(?:```|\Z)", re.S)
 
 
 def answer_figures(answer: Answer, local: bool) -> str:
-    """model · local/cloud/cached · time to first token · tokens/s · cost or saving."""
-    where = ("similar question" if answer.cache == "semantic" else "from the team cache" if answer.cache == "team"
-             else "cached") if answer.cached else "local" if local else "cloud"
+    """model · local/cloud/cached · time to first token · tokens/s · cost or saving (units as in core/units.py)."""
+    where = "cached" if answer.cached else "local" if local else "cloud"
+    if answer.cached and answer.cache not in (None, "exact"):
+        where = "similar question" if answer.cache == "semantic" else f"from the {answer.cache} cache"
     parts = [f"{answer.provider}:{answer.model}", where]
     if answer.ttft_ms is not None:
-        parts.append(f"first token {answer.ttft_ms:,.0f} ms")
+        parts.append(f"first token {ms(answer.ttft_ms)}")
     rate = answer.tokens_per_second
     if rate:
-        parts.append(f"{rate:,.0f} tok/s")
+        parts.append(f"{speed(rate)} tok/s")
     parts.append(f"{answer.usage.output_tokens:,} tokens{'~' if answer.usage.estimated else ''}")
     if answer.cost_usd:
         parts.append(f"cost {usd(answer.cost_usd)}{' est.' if answer.cost_estimated else ''}")
     if answer.saved_usd:
         parts.append(f"saved {usd(answer.saved_usd)}")
     elif not answer.cost_usd:
-        parts.append("$0")
+        parts.append(usd(0))
     if answer.tool_results:
         from assistant.tools.display import summary_line
 
@@ -42,25 +47,37 @@ def answer_figures(answer: Answer, local: bool) -> str:
     return " · ".join(parts)
 
 
-class AnswerView(Vertical, can_focus=True):
+class AnswerView(TranscriptItem, Vertical, can_focus=True):
     """Streams text through Markdown.get_stream, which batches appends the renderer cannot keep up with."""
 
+    BINDINGS = [*ITEM_BINDINGS, Binding("r", "item('regenerate')", "Regen",
+                                        tooltip="Answer this question again (this answer stays, ←/→ switches)")]
+    role = "assistant"
+
     def __init__(self, text: str = "", *, header: str = "", figures: str = "", status: str = "",
-                 tools: Sequence[ToolResult] = (), message_id: int | None = None, similar: bool = False) -> None:
+                 message_id: int | None = None, parent_id: int | None = None, alternatives: tuple[int, ...] = (),
+                 tools: Sequence[ToolResult] = (), similar: bool = False) -> None:
         super().__init__(classes="answer")
-        self.text = text
-        self.message_id = message_id
-        self.similar = similar  # reused from a similar question: the user may mark it wrong
+        self.answer_text = text
+        self._live = not (text or header or figures or status)  # streamed now, not read back from history
         self._header = header or "thinking…"
         self._figures = figures or status
         self._stream: Any = None
+        self.message_id, self.parent_id, self.alternatives = message_id, parent_id, alternatives
+        self.similar = similar  # reused from a similar question: the user may mark it wrong
         self._tools = list(tools)  # calls history kept, shown when the answer is opened again
+
+    @property
+    def text(self) -> str:
+        return self.answer_text
 
     def compose(self) -> ComposeResult:
         # Imported here: the Markdown parser is not needed for the first paint of an empty chat.
         from textual.widgets import Markdown
 
-        yield Static(self._header, classes="answer-header", markup=False)
+        yield Static(self._header_text(), classes="answer-header", markup=False)
+        if self._live:
+            yield WaitLine()
         with Vertical(classes="answer-tools") as tools:
             tools.display = bool(self._tools)
             if self._tools:
@@ -68,7 +85,7 @@ class AnswerView(Vertical, can_focus=True):
 
                 for result in self._tools:
                     yield ToolCallView(result=result)
-        yield Markdown(self.text, classes="answer-body")
+        yield Markdown(self.answer_text, classes="answer-body")
         yield Static(self._figures, classes="answer-figures", markup=False)
 
     def tool_started(self, call: ToolCall) -> None:
@@ -89,19 +106,46 @@ class AnswerView(Vertical, can_focus=True):
             tools.display = True
             tools.mount(ToolCallView(call, result))
 
+    def _header_text(self) -> str:
+        marker = self.alternatives_text()
+        return f"{self._header}   {marker}  ←/→ switch" if marker else self._header
+
+    def show_alternatives(self) -> None:
+        if self.is_mounted:
+            self.query_one(".answer-header", Static).update(self._header_text())
+
+    def _wait_line(self) -> WaitLine | None:
+        found = self.query(WaitLine)
+        return found.first() if found else None
+
     def started(self, model: str, where: str, reason: str) -> None:
-        self.query_one(".answer-header", Static).update(f"{model} · {where}")
+        self._header = f"{model} · {where}"
+        self.show_alternatives()
         self.tooltip = reason or None
+        line = self._wait_line()
+        if line is not None and where != "cached":
+            line.waiting_for(f"waiting for the first token from {model}")
+
+    def waiting(self, what: str | None = None, detail: str | None = None) -> None:
+        line = self._wait_line()
+        if line is not None and line.display:
+            line.waiting_for(what, detail)
 
     async def write(self, text: str) -> None:
         if self._stream is None:
             from textual.widgets import Markdown
 
+            line = self._wait_line()
+            if line is not None:
+                line.stop()
             self._stream = Markdown.get_stream(self.query_one(".answer-body", Markdown))
-        self.text += text
+        self.answer_text += text
         await self._stream.write(text)
 
     async def _close(self) -> None:
+        line = self._wait_line()
+        if line is not None:
+            line.stop()
         if self._stream is not None:
             stream, self._stream = self._stream, None
             await stream.stop()
@@ -111,9 +155,6 @@ class AnswerView(Vertical, can_focus=True):
         self.message_id, self.similar = answer.message_id, answer.cache == "semantic"
         self.query_one(".answer-figures", Static).update(answer_figures(answer, local))
 
-    def waiting(self, what: str) -> None:
-        self.query_one(".answer-figures", Static).update(f"… {what}")
-
     def stopping(self) -> None:
         self.query_one(".answer-figures", Static).update("stopping…")
 
@@ -122,7 +163,7 @@ class AnswerView(Vertical, can_focus=True):
         figures = self.query_one(".answer-figures", Static)
         figures.update(note)
         figures.set_class(error, "error")
-        if not self.text:
+        if not self.answer_text:
             self.query_one(".answer-body").display = False
 
     @property
@@ -130,5 +171,5 @@ class AnswerView(Vertical, can_focus=True):
         return self._stream is not None
 
     def last_code_block(self) -> str | None:
-        blocks = _FENCE.findall(self.text)
+        blocks = _FENCE.findall(self.answer_text)
         return blocks[-1].rstrip("\n") if blocks else None

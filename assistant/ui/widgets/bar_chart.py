@@ -38,5 +38,7 @@ def fmt(value: float, unit: str) -> str:
 
         return usd(value)
     if unit == "ms":
-        return f"{value:,.0f} ms"
+        from assistant.core.units import ms
+
+        return ms(value)
     return f"{value:,.2f}{unit}"

@@ -1,34 +1,58 @@
-"""The scrolling transcript: user prompts, answers and notices, kept pinned to the newest line."""
+"""The scrolling transcript: the welcome, questions, answers and notices, kept pinned to the newest line."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from textual.containers import VerticalScroll
+from textual.widget import Widget
 from textual.widgets import Static
 
-from assistant.core.records import StoredToolCall
+from assistant.core.records import StoredMessage, StoredToolCall
 from assistant.core.textsafe import for_terminal
-from assistant.core.tools import ToolResult
+from assistant.core.types import Answer
 from assistant.ui.widgets.answer_view import AnswerView, answer_figures
 from assistant.ui.widgets.attachment_chips import attached_line
+from assistant.ui.widgets.user_message import UserMessage
+from assistant.ui.widgets.welcome import Welcome
 
-# Very long prompts (a pasted file) are shown shortened; the full text is still sent and stored.
-SHOW_PROMPT_CHARS = 4000
+TranscriptWidget = UserMessage | AnswerView
 
 
-class ChatLog(VerticalScroll):
-    """Mounts one widget per turn; `anchor()` keeps the view at the bottom until the user scrolls up."""
+def route_note(reason: str) -> str | None:
+    """The part of an answer's route worth a line when reopened: a model skipped or failed before it."""
+    return reason if " - answered by " in reason else None
+
+
+class ChatLog(VerticalScroll, can_focus=False):
+    """Mounts one widget per turn; `anchor()` keeps the view at the bottom until the user scrolls up.
+
+    Not focusable itself: Tab and shift+Tab move between the messages, PageUp/PageDown scroll it from the prompt.
+    """
+
+    def compose(self) -> Any:
+        yield Welcome()
 
     def on_mount(self) -> None:
         self.anchor()
 
-    def add_user(self, text: str) -> None:
-        shown = text if len(text) <= SHOW_PROMPT_CHARS else text[:SHOW_PROMPT_CHARS] + f"\n… ({len(text):,} characters in all)"
-        self.mount(Static(for_terminal(shown), classes="user", markup=False))
+    @property
+    def welcome(self) -> Welcome:
+        return self.query_one(Welcome)
+
+    def _leave_welcome(self) -> None:
+        self.welcome.display = False
+
+    def add_user(self, text: str, note: str = "") -> UserMessage:
+        """A question; `note` is shown under it (the files it carries)."""
+        self._leave_welcome()
+        item = UserMessage(text, note=note)
+        self.mount(item)
+        return item
 
     def start_answer(self) -> AnswerView:
+        self._leave_welcome()
         view = AnswerView()
         self.mount(view)
         return view
@@ -40,42 +64,66 @@ class ChatLog(VerticalScroll):
         else:
             self.mount(notice)
 
-    def show_conversation(self, messages: list[Any], replays: dict[int, str] | None = None,
+    def show_conversation(self, messages: list[StoredMessage], answers: dict[int, Answer] | None = None,
+                          is_local: Callable[[str], bool] = lambda provider: False,
                           tool_calls: Sequence[StoredToolCall] = ()) -> None:
-        """`replays` names the cache tier that served an answer (message id -> exact, team or semantic);
-        `tool_calls` are the calls the answers made (shown collapsed above each answer's text)."""
-        from assistant.engine.tiers import REPLAYED
-
-        replays = replays or {}
-        tools: dict[int | None, list[ToolResult]] = {}
+        """A stored branch, each answer with the figures and route notes it had when it arrived, and its tool
+        calls (collapsed above its text)."""
+        tools: dict[int | None, list[Any]] = {}
         if tool_calls:
             from assistant.tools.display import from_stored
 
             for call in tool_calls:
                 tools.setdefault(call.message_id, []).append(from_stored(call))
-        self.remove_children()
-        widgets: list[Static | AnswerView] = []
+        self.clear()
+        self._leave_welcome()
+        widgets: list[Widget] = []
+        said: set[str] = set()
         for m in messages:
             if m.role == "user":
-                shown = m.content if len(m.content) <= SHOW_PROMPT_CHARS else m.content[:SHOW_PROMPT_CHARS] + "…"
-                shown += attached_line(m.attachments)
-                widgets.append(Static(for_terminal(shown), classes="user", markup=False))
+                widgets.append(UserMessage(m.content, m.id, m.parent_id, m.siblings,
+                                           note=attached_line(m.attachments)))
             elif m.role == "assistant":
+                answer = (answers or {}).get(m.id)
+                note = route_note(answer.route_reason) if answer is not None else None
+                if note and note not in said:  # the same fallback every turn is said once
+                    said.add(note)
+                    widgets.append(Static(for_terminal(note), classes="notice info", markup=False))
+                figures = answer_figures(answer, is_local(answer.provider)) if answer is not None else ""
                 status = "" if m.status == "complete" else f"({m.status})"
-                header = f"{m.provider}:{m.model}"
-                if m.id in replays:
-                    header += f" · {REPLAYED.get(replays[m.id], 'cached answer')}"
+                if status and figures:
+                    figures = f"{figures} · {m.status}"
                 if m.similarity is not None:
                     status = f"similar question ({m.similarity:.0%} alike) {status}".strip()
-                widgets.append(AnswerView(for_terminal(m.content), header=for_terminal(header), status=status,
-                                          tools=tools.get(m.id, ()), message_id=m.id, similar=m.similarity is not None))
+                    figures = f"{figures} · {status}" if figures else ""
+                header = f"{m.provider}:{m.model}"
+                if answer is not None:  # the same words as the figures line: cached, local or cloud
+                    header += " · " + figures.split(" · ")[1]
+                widgets.append(AnswerView(for_terminal(m.content), header=header,
+                                          figures=figures, status=status, message_id=m.id, parent_id=m.parent_id,
+                                          alternatives=m.siblings, tools=tools.get(m.id, ()),
+                                          similar=m.similarity is not None))
         self.mount_all(widgets)
+
+    def items(self) -> list[TranscriptWidget]:
+        return [w for w in self.children if isinstance(w, UserMessage | AnswerView)]
 
     def answers(self) -> list[AnswerView]:
         return list(self.query(AnswerView))
 
+    def remove_from(self, item: Widget) -> None:
+        """Drop `item` and everything after it (an edited question's old branch leaves the screen, not history)."""
+        children = list(self.children)
+        if item in children:
+            for widget in children[children.index(item):]:
+                widget.remove()
+
     def clear(self) -> None:
-        self.remove_children()
+        """Back to an empty conversation: the welcome shows again."""
+        for widget in list(self.children):
+            if not isinstance(widget, Welcome):
+                widget.remove()
+        self.welcome.display = True
 
 
 __all__ = ["ChatLog", "answer_figures"]

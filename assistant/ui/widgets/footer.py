@@ -1,4 +1,5 @@
-"""A Footer that rebuilds its keys once per burst of binding changes, and only when what it shows changed."""
+"""A Footer that rebuilds its keys once per burst of binding changes, only when what it shows changed, and shows
+some keys only where there is room for them."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import Footer
+from textual.widgets._footer import FooterKey
 
 
 class QuietFooter(Footer):
@@ -15,6 +17,12 @@ class QuietFooter(Footer):
 
     _pending = False
     _shown: tuple[Any, ...] | None = None
+
+    def __init__(self, *, wide_only: frozenset[str] = frozenset(), compact: bool = True) -> None:
+        super().__init__(compact=compact)
+        # Actions whose keys are drawn only on a wide screen (the stylesheet hides `.-wide-only` otherwise);
+        # every key is in the help screen (F1) and the command palette anyway.
+        self.wide_only = wide_only
 
     def _bindings_shown(self) -> tuple[Any, ...]:
         active = self.screen.active_bindings
@@ -35,8 +43,27 @@ class QuietFooter(Footer):
         self._pending = False
         if self.is_attached and self._bindings_shown() != self._shown:
             await self.recompose()
+            self.call_after_refresh(self._hide_overflow)
+
+    def on_resize(self) -> None:
+        for key in self.query(".-no-room"):
+            key.remove_class("-no-room")
+        self.call_after_refresh(self._hide_overflow)
+
+    def _hide_overflow(self) -> None:
+        """Keys that would run under the palette key (or off the edge) are hidden, last first: never a cut key."""
+        keys = list(self.query(FooterKey))
+        palette = next((k for k in keys if k.has_class("-command-palette")), None)
+        limit = self.size.width - (palette.outer_size.width if palette is not None else 0)
+        for key in keys:
+            if key is not palette and key.display and key.virtual_region.right > limit:
+                key.add_class("-no-room")
 
     def compose(self) -> ComposeResult:
         if self._bindings_ready:
             self._shown = self._bindings_shown()
-        yield from super().compose()
+        for widget in super().compose():
+            if isinstance(widget, FooterKey) and widget.action in self.wide_only:
+                widget.add_class("-wide-only")
+            yield widget
+        self.call_after_refresh(self._hide_overflow)

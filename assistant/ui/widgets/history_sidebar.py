@@ -35,16 +35,18 @@ class HistorySidebar(Vertical):
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()
         if event.option.id:
-            self.post_message(ConversationSelected(event.option.id.split("/", 1)[0]))
+            cid, _, message = event.option.id.partition("/")
+            self.post_message(ConversationSelected(cid, int(message) if message.isdigit() else None))
 
     def show(self, conversations: list[Any], hits: list[Any], query: str) -> None:
         options = self.query_one(OptionList)
         keep = self.highlighted_id
         items: list[Option] = []
         if query:
-            for n, hit in enumerate(hits):
+            for hit in hits:
                 snippet = " ".join(for_terminal(hit.snippet).split())
-                items.append(Option(Content(f"{for_terminal(hit.title)}\n  {snippet}"), id=f"{hit.conversation_id}/{n}"))
+                items.append(Option(Content(f"{for_terminal(hit.title)}\n  {snippet}"),
+                                    id=f"{hit.conversation_id}/{hit.message_id}"))
             if not items:
                 items.append(Option(Content(f"No messages match '{for_terminal(query)}'."), disabled=True))
         else:
@@ -63,6 +65,12 @@ class HistorySidebar(Vertical):
                 if item.id and item.id.split("/", 1)[0] == keep:
                     options.highlighted = index
                     break
+
+    def reset_search(self) -> None:
+        """Clear the search box (after a rename or delete the hits it showed are stale); the list reloads."""
+        search = self.query_one(Input)
+        if search.value:
+            search.value = ""
 
     @property
     def highlighted_id(self) -> str | None:

@@ -1,20 +1,54 @@
-"""One line at the bottom: active model, Ollama and provider health, session spend."""
+"""One line at the bottom: the model that answers, local and cloud health, what this session spent and saved."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from textual.reactive import reactive
 from textual.widgets import Static
 
 from assistant.core.money import usd
 
+SEPARATOR = " │ "
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A part of the line: `short` replaces `text` when the line is too wide; the lowest `keep` goes first."""
+
+    text: str
+    short: str
+    keep: int  # higher stays longer
+
+
+def fit(segments: list[Segment], width: int) -> str:
+    """The segments in order, shortened then dropped (least kept first) until the line fits `width`."""
+    chosen = {i: s.text for i, s in enumerate(segments) if s.text}
+
+    def line() -> str:
+        return " " + SEPARATOR.join(chosen[i] for i in sorted(chosen))
+
+    by_keep = sorted(chosen, key=lambda i: segments[i].keep)
+    for i in by_keep:
+        if len(line()) <= width:
+            return line()
+        chosen[i] = segments[i].short or chosen[i]
+    for i in by_keep[:-1]:
+        if len(line()) <= width:
+            break
+        del chosen[i]
+    text = line()
+    return text if len(text) <= width else text[: max(0, width - 1)] + "…"
+
 
 class StatusBar(Static):
     """Attributes are set by the app ("attributes down"); the line is redrawn only when its text changes.
 
-    The first frame shows last-known health; probes that confirm it must not cost a repaint.
+    The first frame shows last-known health; probes that confirm it must not cost a repaint. Add a part by adding a
+    reactive, its watcher and a Segment in `segments()`.
     """
 
-    model: reactive[str] = reactive("auto (router)", repaint=False)
+    model: reactive[str] = reactive("auto", repaint=False)
     engine: reactive[str] = reactive("starting…", repaint=False)  # shown only when it failed to start
     local: reactive[str] = reactive("…", repaint=False)
     providers: reactive[str] = reactive("…", repaint=False)
@@ -24,11 +58,21 @@ class StatusBar(Static):
 
     _shown: str | None = None
 
-    def line(self) -> str:
-        engine = f" engine {self.engine} │" if self.engine == "unavailable" else ""
-        team = f" │ team {self.team}" if self.team else ""
-        return (f" model {self.model} │{engine} {self.local} │ cloud {self.providers}{team} "
-                f"│ session {usd(self.spend)} spent, {usd(self.saved)} saved")
+    def segments(self) -> list[Segment]:
+        money = f"{usd(self.spend)} spent · {usd(self.saved)} saved"
+        model = self.model
+        short_model = model.split(" → ")[-1]
+        parts = [Segment(f"model {model}", short_model, 5)]
+        if self.engine == "unavailable":
+            parts.append(Segment("engine unavailable", "engine down", 6))
+        return parts + [Segment(self.local, self.local.replace(" · ", " "), 2),
+                        Segment(f"cloud {self.providers}", f"cloud {self.providers}", 1),
+                        Segment(f"team {self.team}" if self.team else "", f"team {self.team.split()[0]}"
+                                if self.team else "", 3),
+                        Segment(f"session {money}", money, 4)]
+
+    def line(self, width: int | None = None) -> str:
+        return fit(self.segments(), width or self.size.width or 200)
 
     def render(self) -> str:
         self._shown = self.line()
@@ -37,5 +81,8 @@ class StatusBar(Static):
     def _changed(self) -> None:
         if self.line() != self._shown:
             self.refresh()
+
+    def on_resize(self) -> None:
+        self._changed()
 
     watch_model = watch_engine = watch_local = watch_providers = watch_spend = watch_saved = watch_team = _changed
