@@ -118,7 +118,9 @@ class AssistantApp(ModelPulls, App[int]):
         if recent is not None:
             chat.sidebar.show(recent, [], "")
         model = self._state.get("model")
-        chat.status.model = model if model and model != "auto" else "auto"
+        chat.status.model = model if model and model != "auto" else self._state.get("answering_model", "auto")
+        if self._state.get("answering"):  # who answered the last time the router was asked, and why
+            chat.log_view.welcome.show_lines(self._state["answering"].split("\n"))
         if self._state.get("local"):
             chat.status.local = self._state["local"]
         if "keyring_keys" in self._state:
@@ -197,8 +199,15 @@ class AssistantApp(ModelPulls, App[int]):
             self.post_message(msg.RoutePreviewed(await self.engine.preview(self.chat.model)))
 
     def on_route_previewed(self, message: msg.RoutePreviewed) -> None:
+        from assistant.ui.screens.chat import auto_text
+
         self.preview = message.preview
-        self.chat.show_preview(message.preview)
+        chat = self.chat
+        chat.show_preview(message.preview)
+        if chat.model is None:  # the first frame of the next run shows this at once
+            answering = "\n".join(chat.log_view.welcome.lines)
+            if (self._state.get("answering"), self._state.get("answering_model")) != (answering, auto_text(message.preview)):
+                self.remember(answering=answering, answering_model=auto_text(message.preview))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="prompts")
     def load_prompts(self) -> None:

@@ -25,7 +25,6 @@ from assistant.ui.screens.chat_actions import ConversationActions
 from assistant.ui.screens.chat_attachments import AttachmentActions
 from assistant.ui.screens.chat_tools import ToolPrompts, tool_message
 from assistant.ui.screens.chat_transcript import TranscriptActions
-from assistant.ui.widgets.answer_view import AnswerView
 from assistant.ui.widgets.attachment_chips import attached_line
 from assistant.ui.widgets.chat_log import ChatLog
 from assistant.ui.widgets.footer import QuietFooter
@@ -33,11 +32,13 @@ from assistant.ui.widgets.history_sidebar import HistorySidebar
 from assistant.ui.widgets.prompt_input import PromptInput
 from assistant.ui.widgets.prompt_meter import PromptMeter
 from assistant.ui.widgets.status_bar import StatusBar
+from assistant.ui.widgets.welcome import preview_lines
 from assistant.ui.worker_errors import ForwardWorkerFailures
 
 if TYPE_CHECKING:
     from assistant.engine.engine import Engine
     from assistant.ui.app import AssistantApp
+    from assistant.ui.widgets.answer_view import AnswerView
 
 # Streamed text is handed to the renderer at most this often; the Markdown stream batches further.
 FLUSH_SECONDS = 1 / 30
@@ -47,6 +48,11 @@ CHARS_PER_FLUSH_SECOND = 40_000
 ESTIMATE_PAUSE = 0.25  # the estimate under the prompt waits for a pause in typing
 # Keys the footer shows only on a wide screen; F1 lists every key, the palette runs every action.
 WIDE_ONLY = frozenset({"newline", "regenerate", "copy_answer", "quit"})
+
+
+def auto_text(preview: RoutePreview) -> str:
+    """The status bar's model when the router chooses: who it would pick now."""
+    return f"auto → {preview.ref}" if preview.ref else "auto (nothing can answer)"
 
 
 class ChatScreen(ForwardWorkerFailures, TranscriptActions, ToolPrompts, ConversationActions, AttachmentActions):
@@ -137,7 +143,6 @@ class ChatScreen(ForwardWorkerFailures, TranscriptActions, ToolPrompts, Conversa
         self.engine = engine
         self.status.engine = "ready"
         self.sidebar.show(conversations, [], "")
-        self.log_view.welcome.show_preview(self.preview)
         if self.pending is not None:
             prompt, self.pending = self.pending, None
             self._ask(self._request(prompt))
@@ -146,9 +151,9 @@ class ChatScreen(ForwardWorkerFailures, TranscriptActions, ToolPrompts, Conversa
         """The router's answer to "who would answer now": in the welcome and the status bar."""
         self.preview = RoutePreview(preview.ref, for_app(preview.reason), preview.local,
                                     tuple(for_app(n) for n in preview.notes))
-        self.log_view.welcome.show_preview(self.preview)
+        self.log_view.welcome.show_lines(preview_lines(self.preview))
         if self.model is None and not self.busy:
-            self.status.model = f"auto → {preview.ref}" if preview.ref else "auto (nothing can answer)"
+            self.status.model = auto_text(preview)
 
     def notice(self, text: str, level: str = "info", *, before: AnswerView | None = None) -> None:
         """A line in the transcript, said once per session (the same fallback every turn is noise)."""

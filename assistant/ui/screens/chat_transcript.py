@@ -15,14 +15,13 @@ from textual.worker import get_current_worker
 from assistant.core.errors import AssistantError
 from assistant.core.textsafe import for_terminal
 from assistant.ui import messages as msg
-from assistant.ui.widgets.answer_view import AnswerView
 from assistant.ui.widgets.transcript_item import TranscriptItem
-from assistant.ui.widgets.user_message import UserMessage
 
 if TYPE_CHECKING:
     from assistant.core.types import ChatRequest, ModelRef
     from assistant.engine.engine import Engine
     from assistant.ui.app import AssistantApp
+    from assistant.ui.widgets.answer_view import AnswerView
     from assistant.ui.widgets.chat_log import ChatLog
     from assistant.ui.widgets.history_sidebar import HistorySidebar
     from assistant.ui.widgets.prompt_input import PromptInput
@@ -69,9 +68,9 @@ class TranscriptActions(Screen[None]):
     # copying and selecting ----------------------------------------------------------------------
     def _target_answer(self) -> AnswerView | None:
         focused = self.focused
-        if isinstance(focused, AnswerView):
-            return focused
         answers = self.log_view.answers()
+        if focused in answers:
+            return focused
         return answers[-1] if answers else None
 
     def action_copy_answer(self) -> None:
@@ -176,7 +175,8 @@ class TranscriptActions(Screen[None]):
             self.action_regenerate()
             return
         question = self.item_for(item.parent_id) if item.parent_id is not None else None
-        if not self._stored(item) or not isinstance(question, UserMessage) or question.message_id is None:
+        if (not self._stored(item) or not isinstance(question, TranscriptItem) or question.role != "user"
+                or question.message_id is None):
             return
         # An earlier answer: its question is asked again as a new branch (the later turns stay in the old one).
         self.log_view.remove_from(question)

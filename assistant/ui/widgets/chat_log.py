@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.containers import VerticalScroll
 from textual.widget import Widget
@@ -12,12 +12,13 @@ from textual.widgets import Static
 from assistant.core.records import StoredMessage, StoredToolCall
 from assistant.core.textsafe import for_terminal
 from assistant.core.types import Answer
-from assistant.ui.widgets.answer_view import AnswerView, answer_figures
 from assistant.ui.widgets.attachment_chips import attached_line
-from assistant.ui.widgets.user_message import UserMessage
+from assistant.ui.widgets.transcript_item import TranscriptItem
 from assistant.ui.widgets.welcome import Welcome
 
-TranscriptWidget = UserMessage | AnswerView
+if TYPE_CHECKING:
+    from assistant.ui.widgets.answer_view import AnswerView
+    from assistant.ui.widgets.user_message import UserMessage
 
 
 def route_note(reason: str) -> str | None:
@@ -29,6 +30,7 @@ class ChatLog(VerticalScroll, can_focus=False):
     """Mounts one widget per turn; `anchor()` keeps the view at the bottom until the user scrolls up.
 
     Not focusable itself: Tab and shift+Tab move between the messages, PageUp/PageDown scroll it from the prompt.
+    The message widgets (and Markdown) are imported with the first message: an empty chat paints without them.
     """
 
     def compose(self) -> Any:
@@ -46,12 +48,16 @@ class ChatLog(VerticalScroll, can_focus=False):
 
     def add_user(self, text: str, note: str = "") -> UserMessage:
         """A question; `note` is shown under it (the files it carries)."""
+        from assistant.ui.widgets.user_message import UserMessage
+
         self._leave_welcome()
         item = UserMessage(text, note=note)
         self.mount(item)
         return item
 
     def start_answer(self) -> AnswerView:
+        from assistant.ui.widgets.answer_view import AnswerView
+
         self._leave_welcome()
         view = AnswerView()
         self.mount(view)
@@ -75,6 +81,9 @@ class ChatLog(VerticalScroll, can_focus=False):
 
             for call in tool_calls:
                 tools.setdefault(call.message_id, []).append(from_stored(call))
+        from assistant.ui.widgets import answer_view
+        from assistant.ui.widgets.user_message import UserMessage
+
         self.clear()
         self._leave_welcome()
         widgets: list[Widget] = []
@@ -89,7 +98,7 @@ class ChatLog(VerticalScroll, can_focus=False):
                 if note and note not in said:  # the same fallback every turn is said once
                     said.add(note)
                     widgets.append(Static(for_terminal(note), classes="notice info", markup=False))
-                figures = answer_figures(answer, is_local(answer.provider)) if answer is not None else ""
+                figures = answer_view.answer_figures(answer, is_local(answer.provider)) if answer is not None else ""
                 status = "" if m.status == "complete" else f"({m.status})"
                 if status and figures:
                     figures = f"{figures} · {m.status}"
@@ -99,17 +108,18 @@ class ChatLog(VerticalScroll, can_focus=False):
                 header = f"{m.provider}:{m.model}"
                 if answer is not None:  # the same words as the figures line: cached, local or cloud
                     header += " · " + figures.split(" · ")[1]
-                widgets.append(AnswerView(for_terminal(m.content), header=header,
+                widgets.append(answer_view.AnswerView(for_terminal(m.content), header=header,
                                           figures=figures, status=status, message_id=m.id, parent_id=m.parent_id,
                                           alternatives=m.siblings, tools=tools.get(m.id, ()),
                                           similar=m.similarity is not None))
         self.mount_all(widgets)
 
-    def items(self) -> list[TranscriptWidget]:
-        return [w for w in self.children if isinstance(w, UserMessage | AnswerView)]
+    def items(self) -> list[Any]:
+        """Questions and answers, in order (UserMessage and AnswerView widgets)."""
+        return [w for w in self.children if isinstance(w, TranscriptItem)]
 
     def answers(self) -> list[AnswerView]:
-        return list(self.query(AnswerView))
+        return [w for w in self.items() if w.role == "assistant"]
 
     def remove_from(self, item: Widget) -> None:
         """Drop `item` and everything after it (an edited question's old branch leaves the screen, not history)."""
@@ -125,5 +135,3 @@ class ChatLog(VerticalScroll, can_focus=False):
                 widget.remove()
         self.welcome.display = True
 
-
-__all__ = ["ChatLog", "answer_figures"]

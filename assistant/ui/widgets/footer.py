@@ -63,7 +63,13 @@ class QuietFooter(Footer):
         if self._bindings_ready:
             self._shown = self._bindings_shown()
         for widget in super().compose():
-            if isinstance(widget, FooterKey) and widget.action in self.wide_only:
-                widget.add_class("-wide-only")
+            if isinstance(widget, FooterKey):
+                if widget.action in self.wide_only:
+                    widget.add_class("-wide-only")
+                # Footer binds each key's `compact` to its own, and the binding sets it again once mounted, which
+                # draws every key a second time; this footer's `compact` never changes after it is made.
+                widget.set_reactive(FooterKey.compact, self.compact)
+                widget.set_class(self.compact, "-compact")
+                widget._reactive_connect = None
             yield widget
         self.call_after_refresh(self._hide_overflow)

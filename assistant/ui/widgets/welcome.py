@@ -10,10 +10,8 @@ KEYS = ("Enter sends · ctrl+j new line · ↑ earlier prompts · F2 model · ct
         "F1 every key · ctrl+p commands")
 
 
-def preview_lines(preview: RoutePreview | None, *, engine_ready: bool) -> list[str]:
+def preview_lines(preview: RoutePreview) -> list[str]:
     """"Answering now: ..." and, under it, the models left out and why."""
-    if preview is None:
-        return ["Answering now: " + ("checking which model can answer…" if engine_ready else "starting up…")]
     if preview.ref is None:
         return [f"Nothing can answer now: {preview.reason}"]
     why = preview.reason.partition(" - ")[2]
@@ -24,22 +22,25 @@ def preview_lines(preview: RoutePreview | None, *, engine_ready: bool) -> list[s
 
 
 class Welcome(Static):
-    """Shown while the conversation is empty; the app passes the router's preview down."""
+    """Shown while the conversation is empty. The first frame shows what the last run found (the app remembers
+    it); the router's preview repaints it only when it says something else."""
 
     def __init__(self) -> None:
         super().__init__("", id="welcome", markup=False)
-        self.preview: RoutePreview | None = None
-        self.engine_ready = False
+        self.lines = ["Answering now: checking which model can answer…"]
+        self._shown = ""
 
     def on_mount(self) -> None:
-        self.refresh_text()
+        self._paint()
 
-    def show_preview(self, preview: RoutePreview | None, *, engine_ready: bool = True) -> None:
-        self.preview, self.engine_ready = preview, engine_ready
+    def show_lines(self, lines: list[str]) -> None:
+        self.lines = lines
         if self.is_mounted:
-            self.refresh_text()
+            self._paint()
 
-    def refresh_text(self) -> None:
-        lines = ["Ask anything. Answers come from models on this machine first; every fallback and cost is shown.", ""]
-        lines += preview_lines(self.preview, engine_ready=self.engine_ready)
-        self.update("\n".join([*lines, "", KEYS]))
+    def _paint(self) -> None:
+        intro = "Ask anything. Answers come from models on this machine first; every fallback and cost is shown."
+        text = "\n".join([intro, "", *self.lines, "", KEYS])
+        if text != self._shown:
+            self._shown = text
+            self.update(text)
