@@ -18,6 +18,7 @@ from assistant.core.money import per_mtok
 from assistant.core.pricing import Price
 from assistant.core.textsafe import for_terminal
 from assistant.core.types import ModelInfo, ModelRef
+from assistant.ui.advice import for_app
 from assistant.ui.messages import ModelsLoaded
 from assistant.ui.worker_errors import ForwardWorkerFailures
 
@@ -49,7 +50,7 @@ def model_options(models: dict[str, list[ModelInfo]], price: Callable[[ModelRef]
         infos = [i for i in all_infos if all(w in str(i.ref).lower() for w in words)]
         if not infos:
             continue
-        details = {info.detail for info in infos}
+        details = {for_app(info.detail) for info in infos}
         shared = details.pop() if len(details) == 1 and infos and not infos[0].available else ""
         several = len({info.where for info in infos}) > 1
         items.append(None)
@@ -60,7 +61,7 @@ def model_options(models: dict[str, list[ModelInfo]], price: Callable[[ModelRef]
                 where = info.where
                 items.append(Option(Content(f" @ {for_terminal(where)}"), disabled=True))
             state = "ready" if info.available else "unavailable"
-            detail = f" · {for_terminal(info.detail)}" if info.detail and not shared else ""
+            detail = f" · {for_terminal(for_app(info.detail))}" if info.detail and not shared else ""
             size = f" · {info.size}" if getattr(info, "size", "") else ""
             line = f"  {for_terminal(info.ref.model)}  [{state}] · {price_text(price(info.ref))}{size}{detail}"
             ident = str(info.ref)
