@@ -101,6 +101,13 @@ class AssistantApp(ModelPulls, App[int]):
         assert isinstance(screen, ChatScreen)
         return screen
 
+    def live_chat(self) -> ChatScreen | None:
+        """The chat screen, or None while the app closes: a late message or timer must not touch removed widgets."""
+        if self._closing or not self.screen_stack:
+            return None
+        chat = self.chat
+        return None if chat._closing or chat._closed or not chat.query("#status") else chat
+
     def on_mount(self) -> None:
         # Everything slow (imports of httpx and sqlite, migrations, probes) waits until the first frame is out.
         self.call_after_refresh(self._first_frame_out)
@@ -175,8 +182,8 @@ class AssistantApp(ModelPulls, App[int]):
 
     def show_team(self) -> None:
         status = self.engine.team_status() if self.engine is not None else None
-        if status is not None:
-            chat = self.chat
+        chat = self.live_chat()
+        if status is not None and chat is not None:
             chat.status.team = "off for this conversation" if chat.private else status.short
 
     def default_model(self) -> ModelRef | None:
@@ -202,7 +209,9 @@ class AssistantApp(ModelPulls, App[int]):
         from assistant.ui.screens.chat import auto_text
 
         self.preview = message.preview
-        chat = self.chat
+        chat = self.live_chat()
+        if chat is None:
+            return
         chat.show_preview(message.preview)
         if chat.model is None:  # the first frame of the next run shows this at once
             answering = "\n".join(chat.log_view.welcome.lines)
@@ -215,7 +224,10 @@ class AssistantApp(ModelPulls, App[int]):
         self.post_message(msg.PromptsLoaded(self.engine.queries.recent_prompts(200)))
 
     def on_prompts_loaded(self, message: msg.PromptsLoaded) -> None:
-        prompt = self.chat.prompt
+        chat = self.live_chat()
+        if chat is None:
+            return
+        prompt = chat.prompt
         prompt.recall_list = prompt.recall_list + [p for p in message.prompts if p not in prompt.recall_list]
 
     def warm_keys(self) -> None:
@@ -245,7 +257,9 @@ class AssistantApp(ModelPulls, App[int]):
         self.post_message(msg.Health(providers=self.engine.keys_present()))
 
     def on_health(self, message: msg.Health) -> None:
-        chat = self.chat
+        chat = self.live_chat()
+        if chat is None:
+            return
         if message.local is not None:
             if self.local_up is not None and self.local_up != message.local:
                 self.refresh_preview()  # a local model came up or went down: who answers may have changed
@@ -265,9 +279,12 @@ class AssistantApp(ModelPulls, App[int]):
 
     def _keys_known(self, present: set[str], from_env: set[str]) -> None:
         text = _cloud_text(self.key_env, present)
-        if self.chat.status.providers not in (text, "…") and self.engine is not None:
+        chat = self.live_chat()
+        if chat is None:
+            return
+        if chat.status.providers not in (text, "…") and self.engine is not None:
             self.refresh_preview()  # a key was added or removed
-        self.chat.status.providers = text
+        chat.status.providers = text
         keyring = ",".join(sorted(present - from_env))
         if self._state.get("keyring_keys") != keyring:
             self.remember(keyring_keys=keyring)
