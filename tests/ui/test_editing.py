@@ -166,7 +166,10 @@ async def test_the_token_count_and_window_show_before_sending(isolated_env):
         await pilot.pause(0.4)
         await settle(pilot)
         meter = str(app.chat.query_one("#meter").render())
-        assert "≈ 10 tokens (10 new + 0 context) of 100 · embedded:smollm2 · $0" in meter
+        est = await engine.estimate(engine.new_request("x" * 40), ModelRef("embedded", "smollm2"))
+        assert est.context_window == 100 and est.prompt_tokens > 0
+        assert meter.startswith(f"≈ {est.input_tokens} tokens ({est.prompt_tokens} new + 0 context) of 100 · "
+                                "embedded:smollm2 · $0")
         prompt.load_text("y" * 800)
         await pilot.pause(0.4)
         await settle(pilot)

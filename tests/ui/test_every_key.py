@@ -44,6 +44,7 @@ SITUATIONS: dict[str, Situation] = {
     "keys": _press("f4"), "savings": _press("f5"), "latency": _press("f6"), "help": _press("f1"),
     "model picker": _press("f2"), "system prompt": _press("f3"), "export": _press("ctrl+s"),
     "rename": _press("f8"), "delete": _press("f9"), "select text": _press("ctrl+l"),
+    "models": _press("f7"), "attach": _press("ctrl+f"),
 }
 
 

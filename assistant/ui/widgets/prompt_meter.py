@@ -26,6 +26,8 @@ def meter_text(est: Estimate) -> str:
     if est.over_window:
         text += (" · more than the model's window: start a new conversation (ctrl+n) or pick a bigger model (F2); "
                  "Enter again sends anyway")
+    elif est.warnings:  # the answer may be cut short, the monthly budget is close
+        text += " · " + est.warnings[0]
     return text
 
 
