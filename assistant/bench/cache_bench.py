@@ -96,8 +96,8 @@ def _pct(values: list[float], q: float) -> float:
 
 def _floors(conn: sqlite3.Connection) -> tuple[Callable[[ProviderRequest], object], Callable[[ProviderRequest], object],
                                                 Callable[[list[ProviderRequest]], None]]:
-    """The physical floors: blake3 of exactly the bytes our key hashes, then a plain sqlite3 primary-key SELECT, or
-    an OrderedDict LRU lookup (get and move to the end)."""
+    """The physical floors: blake3 of exactly the bytes our key hashes, then the same primary-key SELECT through a
+    plain sqlite3 cursor, or an OrderedDict LRU lookup (get and move to the end)."""
     from collections import OrderedDict
 
     from blake3 import blake3
@@ -108,8 +108,10 @@ def _floors(conn: sqlite3.Connection) -> tuple[Callable[[ProviderRequest], objec
         head = key_header(request.model.provider, request.model.model, request.settings)
         return "b3:" + blake3(head + messages_part(request.messages)).hexdigest()
 
+    from assistant.storage.cache import SELECT_ENTRY
+
     cur = conn.cursor()
-    sql = "SELECT text, input_tokens, output_tokens, cost_usd, created_at FROM response_cache WHERE key = ?"
+    sql = SELECT_ENTRY  # the very statement the cache runs: the floor is that query and nothing around it
 
     def sqlite_hit(request: ProviderRequest) -> object:
         rows = cur.execute(sql, (raw_key(request),)).fetchall()

@@ -49,7 +49,7 @@ class CacheLimits:
 
 
 _COLS = "key, provider, model, text, input_tokens, output_tokens, cost_usd, cost_estimated, ttft_ms, total_ms, created_at"
-_SELECT = f"SELECT {_COLS} FROM response_cache WHERE key = ?"
+SELECT_ENTRY = f"SELECT {_COLS} FROM response_cache WHERE key = ?"
 _INSERT = (f"INSERT OR REPLACE INTO response_cache ({_COLS}, last_used_at, hits, size_bytes, scheme) "
            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,0,?,?)")
 _TOUCH = "UPDATE response_cache SET hits = hits + ?, last_used_at = max(last_used_at, ?) WHERE key = ?"
@@ -100,7 +100,7 @@ class ResponseCache:
                     return entry
                 self._drop_hot(key)
             try:
-                row = self._first(_SELECT, (key,))
+                row = self._first(SELECT_ENTRY, (key,))
             except sqlite3.Error:
                 return None
             if row is None or (ttl > 0 and now - row[10] > ttl):
