@@ -89,6 +89,30 @@ def _timed(lookup: Callable[[ProviderRequest], object], requests: list[ProviderR
     return out
 
 
+def _paired(ours: Callable[[ProviderRequest], object], floor: Callable[[ProviderRequest], object],
+            ours_requests: list[ProviderRequest], floor_requests: list[ProviderRequest],
+            clock: Callable[[], int] = time.perf_counter_ns) -> tuple[list[float], list[float]]:
+    """Microseconds per lookup of each side, one lookup of each in turn (each going first every other time), so
+    both see the same moment: the machine's load, the CPU's caches and which pages of the memory-mapped file
+    are already mapped. Each side has its own random requests: a floor re-reading the entries ours had just
+    read would be measured on warmer memory."""
+    mine: list[float] = []
+    theirs: list[float] = []
+    pairs = ((ours, ours_requests, mine), (floor, floor_requests, theirs))
+    gc.disable()
+    try:
+        for i in range(min(len(ours_requests), len(floor_requests))):
+            for lookup, requests, out in (pairs if i % 2 else pairs[::-1]):
+                t = clock()
+                found = lookup(requests[i])
+                out.append((clock() - t) / 1000)
+                if found is None:
+                    raise RuntimeError("a bench lookup missed an entry it should hit")
+    finally:
+        gc.enable()
+    return mine, theirs
+
+
 def _pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return round(ordered[min(len(ordered) - 1, int(len(ordered) * q))], 2)
@@ -133,8 +157,8 @@ def _floors(conn: sqlite3.Connection) -> tuple[Callable[[ProviderRequest], objec
 
 
 def _lookups(conn: sqlite3.Connection, entries: int, samples: int, turns: int) -> dict[str, float]:
-    """Ours (the engine's exact tier: key from the request, then ResponseCache) against the floors, interleaved in
-    blocks so drift in the machine's load hits both alike; p50 and p99 per side and their ratios."""
+    """Ours (the engine's exact tier: key from the request, then ResponseCache) against the floors, lookup by
+    lookup (see `_paired`); p50 and p99 per side and their ratios."""
     from assistant.core.cache_key import cache_key
     from assistant.storage.cache import CacheLimits, ResponseCache
 
@@ -145,20 +169,18 @@ def _lookups(conn: sqlite3.Connection, entries: int, samples: int, turns: int) -
     out: dict[str, float] = {}
     for shape, ids in (("", [i for i in range(entries) if i % 10]), (f"conv{turns}_", list(range(0, entries, 10)))):
         size = turns if shape else 1
-        pick = [_request(rng.choice(ids), size) for _ in range(samples)]
+        picks = {side: [_request(rng.choice(ids), size) for _ in range(samples)] for side in ("ours_p", "floor_p")}
         warm_set = [_request(i, size) for i in rng.sample(ids, min(500, len(ids)))]
         for r in warm_set:
             hot.get(cache_key(r))
         warm(warm_set)
         hot_pick = [rng.choice(warm_set) for _ in range(samples)]
-        sides: dict[str, list[float]] = {"ours_p": [], "floor_p": [], "ours_h": [], "floor_h": []}
-        for start in range(0, samples, 500):  # alternate blocks of each side
-            block, hot_block = pick[start:start + 500], hot_pick[start:start + 500]
-            sides["ours_p"] += _timed(lambda r: persistent.get(cache_key(r)), block)
-            sides["floor_p"] += _timed(sqlite_hit, block)
-            # As the exact tier asks: memory, or (once a second, to see other processes' clears) the full lookup.
-            sides["ours_h"] += _timed(lambda r: hot.get_hot(k := cache_key(r)) or hot.get(k), hot_block)
-            sides["floor_h"] += _timed(dict_hit, hot_block)
+        sides: dict[str, list[float]] = {}
+        sides["ours_p"], sides["floor_p"] = _paired(lambda r: persistent.get(cache_key(r)), sqlite_hit,
+                                                    picks["ours_p"], picks["floor_p"])
+        # As the exact tier asks: memory, or (once a second, to see other processes' clears) the full lookup.
+        sides["ours_h"], sides["floor_h"] = _paired(lambda r: hot.get_hot(k := cache_key(r)) or hot.get(k), dict_hit,
+                                                    hot_pick, hot_pick[::-1])
         for side, tag in (("p", "persistent_hit"), ("h", "hot_hit")):
             ours, floor = sides[f"ours_{side}"], sides[f"floor_{side}"]
             for q, name in ((0.5, "p50"), (0.99, "p99")):

@@ -6,6 +6,7 @@ import sqlite3
 import threading
 import time
 import zlib
+from array import array
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,6 +26,8 @@ HOT_MAX_ENTRY = 1024 * 1024
 GENERATION_CHECK_SECONDS = 1.0
 # Hits are written back (LRU position, hit count) in batches by the next store, prune or close: a lookup never
 # writes. Only if that many hits pile up with no store in between does a lookup write them (a read-only burst).
+# A hit is logged as its row id in a flat array: a dict of keys held every hit key alive until the flush, and the
+# allocations it grew by doubled the slowest lookups (p99).
 FLUSH_ON_LOOKUP_AFTER = 65_536
 # About one put in this many checks the limits; keys are hashes, so the checks spread evenly over processes.
 LIMIT_CHECK_EVERY = 32
@@ -49,10 +52,11 @@ class CacheLimits:
 
 
 _COLS = "key, provider, model, text, input_tokens, output_tokens, cost_usd, cost_estimated, ttft_ms, total_ms, created_at"
-SELECT_ENTRY = f"SELECT {_COLS} FROM response_cache WHERE key = ?"
+SELECT_ENTRY = f"SELECT {_COLS}, id FROM response_cache WHERE key = ?"
 _INSERT = (f"INSERT OR REPLACE INTO response_cache ({_COLS}, last_used_at, hits, size_bytes, scheme) "
            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,0,?,?)")
-_TOUCH = "UPDATE response_cache SET hits = hits + ?, last_used_at = max(last_used_at, ?) WHERE key = ?"
+# By row id: a row another process replaced meanwhile has a new id, so its stale hits fall on nothing.
+_TOUCH = "UPDATE response_cache SET hits = hits + ?, last_used_at = max(last_used_at, ?) WHERE id = ?"
 
 
 def entry_size(entry: CachedAnswer) -> int:
@@ -71,9 +75,9 @@ class ResponseCache:
         self.limits = limits or CacheLimits()
         # The key scheme entries are stored under; `prune(old_schemes=True)` removes every other one.
         self.scheme = scheme
-        self._hot: OrderedDict[str, CachedAnswer] = OrderedDict()
+        self._hot: OrderedDict[str, tuple[CachedAnswer, int]] = OrderedDict()  # key -> (entry, its row id)
         self._hot_bytes = 0
-        self._touched: dict[str, tuple[float, int]] = {}
+        self._hits = array("q")  # row ids of hits not yet written back, one per hit
         self._lock = threading.RLock()
         self._cur = conn.cursor()  # one cursor, so the lookup reuses sqlite3's prepared statement
         self._next_check = 0.0
@@ -92,12 +96,12 @@ class ResponseCache:
         with self._lock:
             if now >= self._next_check:
                 self._check_generation(now)
-            entry = self._hot.get(key)
-            if entry is not None:
-                if ttl <= 0 or now - entry.created_at <= ttl:
+            held = self._hot.get(key)
+            if held is not None:
+                if ttl <= 0 or now - held[0].created_at <= ttl:
                     self._hot.move_to_end(key)
-                    self._touch(key, now)
-                    return entry
+                    self._touch(held[1])
+                    return held[0]
                 self._drop_hot(key)
             try:
                 row = self._first(SELECT_ENTRY, (key,))
@@ -107,23 +111,22 @@ class ResponseCache:
                 return None
             entry = CachedAnswer(row[0], row[1], row[2], row[3], row[4], row[5], row[6], bool(row[7]), row[8], row[9],
                                  row[10])
-            self._remember(entry)
-            self._touch(key, now)
+            self._remember(entry, row[11])
+            self._touch(row[11])
             return entry
 
     def get_hot(self, key: str) -> CachedAnswer | None:
         """A hit from memory that never touches SQLite (so it may run on the event loop); None means ask `get`,
         which also re-checks, at most once a second, whether another process cleared entries."""
         with self._lock:
-            entry = self._hot.get(key)
+            held = self._hot.get(key)
             now = time.time()
             ttl = self.limits.ttl_seconds
-            if entry is None or now >= self._next_check or (ttl > 0 and now - entry.created_at > ttl):
+            if held is None or now >= self._next_check or (ttl > 0 and now - held[0].created_at > ttl):
                 return None
             self._hot.move_to_end(key)
-            seen = self._touched.get(key)
-            self._touched[key] = (now, seen[1] + 1 if seen else 1)  # written back by the next `get` or `put`
-            return entry
+            self._hits.append(held[1])  # written back by the next store, prune or flush
+            return held[0]
 
     def _first(self, sql: str, params: tuple[object, ...] = ()) -> tuple[Any, ...] | None:
         """First row or None. fetchall() runs the statement to its end: a statement left open after fetchone()
@@ -136,10 +139,9 @@ class ResponseCache:
         row = self._first(sql)
         return int(row[0]) if row else 0
 
-    def _touch(self, key: str, now: float) -> None:
-        seen = self._touched.get(key)
-        self._touched[key] = (now, seen[1] + 1 if seen else 1)
-        if len(self._touched) >= FLUSH_ON_LOOKUP_AFTER:
+    def _touch(self, rowid: int) -> None:
+        self._hits.append(rowid)
+        if len(self._hits) >= FLUSH_ON_LOOKUP_AFTER:
             self._flush_locked()
 
     def flush(self) -> None:
@@ -148,10 +150,16 @@ class ResponseCache:
             self._flush_locked()
 
     def _flush_locked(self) -> None:
-        if not self._touched:
+        """Every hit since the last flush counts as used now: LRU order is kept to the flush, which is all
+        eviction needs (entries hit since the last store are all newer than the ones that were not)."""
+        if not self._hits:
             return
-        rows = [(n, last, key) for key, (last, n) in self._touched.items()]
-        self._touched = {}
+        now = time.time()
+        counts: dict[int, int] = {}
+        for rowid in self._hits:
+            counts[rowid] = counts.get(rowid, 0) + 1
+        self._hits = array("q")
+        rows = [(n, now, rowid) for rowid, n in counts.items()]
         try:
             self._write(lambda: self.conn.executemany(_TOUCH, rows))
         except sqlite3.Error:
@@ -191,21 +199,21 @@ class ResponseCache:
         self._generation = row[0] if row else self._generation
 
     # the hot tier -----------------------------------------------------------------------------
-    def _remember(self, entry: CachedAnswer) -> None:
+    def _remember(self, entry: CachedAnswer, rowid: int) -> None:
         size = len(entry.text)
         if self.limits.hot_entries <= 0 or size > HOT_MAX_ENTRY:
             return
         self._drop_hot(entry.key)
-        self._hot[entry.key] = entry
+        self._hot[entry.key] = (entry, rowid)
         self._hot_bytes += size
         while len(self._hot) > self.limits.hot_entries or self._hot_bytes > HOT_MAX_BYTES:
-            _, old = self._hot.popitem(last=False)
+            _, (old, _) = self._hot.popitem(last=False)
             self._hot_bytes -= len(old.text)
 
     def _drop_hot(self, key: str) -> None:
         old = self._hot.pop(key, None)
         if old is not None:
-            self._hot_bytes -= len(old.text)
+            self._hot_bytes -= len(old[0].text)
 
     def forget_hot(self) -> None:
         with self._lock:
@@ -224,9 +232,11 @@ class ResponseCache:
         with self._lock:
             self._flush_locked()
 
+            rowid = [0]
+
             def store() -> None:
                 replaced = self.conn.execute("SELECT 1 FROM response_cache WHERE key = ?", (entry.key,)).fetchone()
-                self.conn.execute(_INSERT, values)
+                rowid[0] = self.conn.execute(_INSERT, values).lastrowid or 0
                 if replaced:  # other processes must stop serving the old answer from memory
                     self._bump_generation()
 
@@ -234,7 +244,7 @@ class ResponseCache:
                 self._write(store)
             except sqlite3.Error:
                 return False
-            self._remember(entry)
+            self._remember(entry, rowid[0])
             if zlib.crc32(entry.key.encode()) % LIMIT_CHECK_EVERY == 0:
                 try:
                     self.prune(now=entry.created_at)

@@ -105,6 +105,19 @@ def test_hits_are_written_back_on_flush(tmp_path: Path) -> None:
     assert hits == 3 and used > created
 
 
+def test_hits_from_memory_count_and_a_replaced_row_takes_none_of_the_old_hits(tmp_path: Path) -> None:
+    cache = open_cache(tmp_path / "a.db")
+    other = open_cache(tmp_path / "a.db")  # another process sharing the file
+    cache.put(answer("b3:1"))
+    assert cache.get("b3:1") is not None and cache.get_hot("b3:1") is not None  # both served from memory
+    cache.flush()
+    assert cache.conn.execute("SELECT hits FROM response_cache").fetchone() == (2,)
+    cache.get("b3:1")
+    other.put(answer("b3:1", "a regenerated answer"))  # replaces the row before our hit is written back
+    cache.flush()
+    assert cache.conn.execute("SELECT hits, text FROM response_cache").fetchone() == (0, "a regenerated answer")
+
+
 def test_clear_by_provider_model_and_age(tmp_path: Path) -> None:
     cache = open_cache(tmp_path / "a.db")
     now = time.time()
