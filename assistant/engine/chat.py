@@ -227,7 +227,7 @@ class ChatRun:
             yield Notice(f"The answer could not be saved in history: {exc.message}", "warning")
             mid = None
         deferred = engine.db.take_deferred()
-        if isinstance(deferred, StorageError):
+        if isinstance(deferred, StorageError) and mid is not None:  # else said just above: one line, not two
             yield Notice(f"Part of the answer could not be saved in history: {deferred.message}", "warning")
         total_ms = (time.perf_counter() - self.t0) * 1000
         yield Finished(Answer(state.text, state.ref.provider, state.ref.model, False, usage, money.cost_usd,
