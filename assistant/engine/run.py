@@ -116,7 +116,7 @@ async def stream_attempt(
                     text: str = chunk  # narrowed by the class check (faster than isinstance on the hot path)
                     if state.ttft_ms is None:
                         state.ttft_ms = (time.perf_counter() - state.started) * 1000
-                        recorder.first_text(state.ref, text)
+                        await recorder.first_text(state.ref, text)
                     else:
                         recorder.chunk(text)
                     state.parts.append(text)

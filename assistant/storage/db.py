@@ -270,6 +270,15 @@ class Database:
         future.add_done_callback(self._keep_failure)
         return future
 
+    async def wait_or_defer(self, fn: Callable[..., Any], *args: Any) -> None:
+        """Run and wait, but keep a storage failure for `take_deferred` instead of raising it."""
+        import asyncio
+
+        try:
+            await asyncio.wrap_future(self.submit(fn, *args))
+        except StorageError:
+            pass  # already kept by `_keep_failure`, which ran first
+
     def _keep_failure(self, future: Future[Any]) -> None:
         exc = future.exception()
         if exc is not None and self._deferred is None:
