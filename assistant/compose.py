@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from assistant.engine.engine import Engine
     from assistant.providers.registry import Registry
     from assistant.secrets import KeyStore
+    from assistant.storage.db import OpenResult
 
 # Secrets that are not a provider's API key, with the environment variables that may hold them (and what each is).
 EXTRA_SECRETS: Mapping[str, tuple[str, ...]] = {name: env for name, (_, env) in TEAM_SECRETS.items()}
@@ -81,16 +82,33 @@ def build_engine(setup: Setup, *, keys: KeyStore | None = None, transport: httpx
     from assistant.storage.db import Database, open_database
 
     opened = open_database(setup.paths.database)
-    found = list(notices)
-    if opened.moved_aside is not None:
-        found.append(f"The database was damaged; it was kept as {opened.moved_aside} and a fresh one was started.")
-    db = Database(opened.conn, setup.paths.database)
+    found = list(notices) + startup_notices(opened)
+    # A full disk leaves the database readable: reads say nothing, and the first write says the disk is full.
+    db = Database(opened.conn, setup.paths.database, read_only=opened.read_only)
     try:
         return Engine(setup.settings, db, setup.registry, keys or make_keys(setup.registry), transport=transport,
                       notices=found)
     except BaseException:
         db.close()
         raise
+
+
+def startup_notices(opened: OpenResult) -> list[str]:
+    """A damaged database just kept aside (with what was copied from it), and those kept from earlier starts:
+    said at every start until the user recovers from them or deletes them."""
+    found = []
+    if opened.moved_aside is not None:
+        got = opened.salvaged.summary() if opened.salvaged else "nothing could be read from it"
+        found.append(f"The database was damaged; it was kept as {opened.moved_aside} and a fresh one was started "
+                     f"({got}). {recovery_hint(opened.moved_aside)}")
+    for kept in opened.kept:
+        found.append(f"A damaged database is still kept at {kept}. {recovery_hint(kept)}")
+    return found
+
+
+def recovery_hint(kept: Path) -> str:
+    return (f"Copy what can still be read into your history with `assistant db recover {kept}` (or try "
+            "`sqlite3 FILE .recover`), then delete the file.")
 
 
 def peek_recent(paths: Paths, limit: int = 200) -> list[Conversation] | None:
@@ -114,14 +132,15 @@ def cached_answer(setup: Setup, request: ChatRequest) -> tuple[Answer | None, li
     import uuid
 
     from assistant.core.cache_key import KEY_SCHEME, cache_key
+    from assistant.core.errors import DatabaseReadOnly, DiskFull
     from assistant.core.pricing import PriceTable
     from assistant.core.types import Answer, ChatMessage, ModelRef, ProviderRequest, Usage
     from assistant.engine.accounting import Accountant, choose_baseline
     from assistant.engine.recorder import answer_call, record_replay
-    from assistant.engine.session import begin_turn, validate_prompt
+    from assistant.engine.session import Turn, begin_turn, validate_prompt
     from assistant.storage.cache import ResponseCache
     from assistant.storage.calls import CallLog
-    from assistant.storage.db import open_database
+    from assistant.storage.db import close_database, open_database
     from assistant.storage.history import History
 
     t0 = time.perf_counter()
@@ -139,9 +158,9 @@ def cached_answer(setup: Setup, request: ChatRequest) -> tuple[Answer | None, li
     messages = ((ChatMessage("system", request.system),) if request.system else ()) + (
         ChatMessage("user", request.prompt),)
     opened = open_database(setup.paths.database)
-    notices = [f"The database was damaged; it was kept as {opened.moved_aside} and a fresh one was started."
-               ] if opened.moved_aside else []
+    notices = startup_notices(opened)
     conn = opened.conn
+    saved = True
     try:
         cache = ResponseCache.from_settings(conn, settings.cache, KEY_SCHEME)
         hit = None
@@ -152,7 +171,12 @@ def cached_answer(setup: Setup, request: ChatRequest) -> tuple[Answer | None, li
         if hit is None:
             return None, notices
         history, calls = History(conn), CallLog(conn)
-        turn = begin_turn(history, request)
+        try:
+            turn = begin_turn(history, request)
+        except (DiskFull, DatabaseReadOnly) as exc:  # the answer is still shown; nothing can be recorded
+            why = opened.read_only or exc
+            notices.append(f"This answer comes from the cache and is not saved in history: {why.message}")
+            turn, saved = Turn("", request.prompt, (), request.system, 0), False
         ref = ModelRef(hit.provider, hit.model)
         prices = PriceTable.load(settings.prices)
         local = {n for n, s in specs.items() if s.local}
@@ -162,9 +186,10 @@ def cached_answer(setup: Setup, request: ChatRequest) -> tuple[Answer | None, li
         reason = f"{ref} - cached answer"
         ttft = total = (time.perf_counter() - t0) * 1000
         call = answer_call(uuid.uuid4().hex, turn.conversation_id, ref, usage, money, True, ttft, total, reason, hit.key)
-        mid = record_replay(history, calls, turn.conversation_id, call, hit.text)
-        cache.flush()
+        mid = record_replay(history, calls, turn.conversation_id, call, hit.text) if saved else None
+        if saved:
+            cache.flush()
         return Answer(hit.text, ref.provider, ref.model, True, usage, 0.0, money.saved_usd, ttft, total,
                       turn.conversation_id, mid, reason, money.estimated, cache="exact"), notices
     finally:
-        conn.close()
+        close_database(conn, setup.paths.database, sealed=saved and opened.read_only is None)

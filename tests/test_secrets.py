@@ -8,7 +8,7 @@ import pytest
 
 from assistant.core.errors import KeyringUnavailable, UsageError
 from assistant.secrets import SERVICE, keyring_problem
-from tests.fakes.memory_keyring import MemoryKeyring, memory_keyring, real_keyring  # noqa: F401  (fixtures)
+from tests.fakes.memory_keyring import MemoryKeyring, memory_keyring, real_keyring, secret_service  # noqa: F401  (fixtures)
 from tests.helpers import store_for
 
 KEY = "sk-proj-Secret9Tq2Wm4Yx7Lk1Jh8Gf5"

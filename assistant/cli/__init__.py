@@ -16,7 +16,7 @@ class _Parser(argparse.ArgumentParser):
 
 # Which module registers each command: a command's parser is built without importing the others.
 COMMANDS = {"ask": "ask", "models": "models", "config": "misc", "history": "history", "keys": "keys", "bench": "bench",
-            "desktop": "desktop", "cache": "cache", "savings": "stats", "latency": "stats", "tools": "tools"}
+            "desktop": "desktop", "cache": "cache", "savings": "stats", "latency": "stats", "tools": "tools", "db": "db"}
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:

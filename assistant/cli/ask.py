@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from assistant.core.errors import UsageError
 from assistant.core.money import usd
-from assistant.core.textsafe import for_terminal
+from assistant.core.textsafe import for_terminal, json_safe
 
 if TYPE_CHECKING:
     from assistant.core.types import Answer, ChatMessage, ChatRequest, ToolUse
@@ -96,7 +96,8 @@ def build_request(engine: Engine, args: argparse.Namespace, prompt: str,
     if args.cont and not conversation:
         conversation = engine.queries.latest_conversation_id()
         if conversation is None:
-            raise UsageError("There is no earlier conversation to continue; ask without --continue first.")
+            raise UsageError("There is no earlier answered conversation to continue; ask without --continue first "
+                             "(or name one with --conversation ID).")
     tools = tool_use(args)
     files = tuple(engine.attach(path) for path in args.files)
     return engine.new_request(prompt, model=args.model[0] if args.model else None, system=args.system,
@@ -136,7 +137,7 @@ def route_line(answer: Answer) -> str:
 def finish_answer(answer: Answer, out: TextIO, err: TextIO, as_json: bool, wrote_text: bool) -> None:
     """The end of an answer: the JSON object, or the last newline and the route line on stderr."""
     if as_json:
-        out.write(json.dumps(answer.as_json(), ensure_ascii=False) + "\n")
+        out.write(json_safe(json.dumps(answer.as_json(), ensure_ascii=False)) + "\n")
     else:
         if wrote_text and not answer.text.endswith("\n"):
             out.write("\n")
@@ -155,7 +156,7 @@ def print_cached(answer: Answer, out: TextIO, err: TextIO, as_json: bool) -> Non
 async def stream_answer(engine: Engine, request: ChatRequest, out: TextIO, err: TextIO, as_json: bool) -> int:
     from contextlib import aclosing
 
-    from assistant.core.events import Failed, Finished, Notice, TextDelta, ToolCallFinished
+    from assistant.core.events import Failed, Finished, Notice, Started, TextDelta, ToolCallFinished
     from assistant.tools.display import result_line
 
     tty = out.isatty() and not as_json
@@ -166,6 +167,7 @@ async def stream_answer(engine: Engine, request: ChatRequest, out: TextIO, err: 
     # "Ollama is down - answering with X" is said again by the route line after the answer; hold such
     # info notices and print them only where no route line follows (--json, or a failure).
     held: list[str] = []
+    models_started = 0
 
     def say(lines: list[str]) -> None:
         for text in lines:
@@ -174,7 +176,11 @@ async def stream_answer(engine: Engine, request: ChatRequest, out: TextIO, err: 
 
     async with aclosing(engine.chat(request)) as events:
         async for event in events:
-            if isinstance(event, TextDelta):
+            if isinstance(event, Started):
+                models_started += 1
+                if models_started > 1:
+                    held.clear()  # "answering with X" no longer holds: X failed, and the fallback says so
+            elif isinstance(event, TextDelta):
                 if not as_json:
                     text = event.text
                     if broke_line and text.startswith("\n"):  # the line was already ended for the tool lines

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -47,7 +48,7 @@ def parse_age(text: str) -> float:
         amount = float(value)
     except ValueError:
         amount = -1.0
-    if unit not in _UNITS or amount < 0:
+    if unit not in _UNITS or not math.isfinite(amount) or amount < 0:
         raise UsageError(f"'{text}' is not an age; use a number and a unit, e.g. 30d, 12h, 90m or 2w.")
     return amount * _UNITS[unit]
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from assistant.cli.common import engine, tty_safe
 from assistant.core.errors import UsageError
+from assistant.core.textsafe import json_safe
 
 if TYPE_CHECKING:
     from assistant.engine.queries import Queries
@@ -62,10 +63,12 @@ def _run(queries: Queries, args: argparse.Namespace) -> int:
         elif not convs:
             print("No conversations yet; start one with `assistant ask \"...\"` or `assistant`.")
         for c in convs if not args.json else ():
-            print(f"{c.id}  {_when(c.updated_at)}  {c.message_count:>3} msgs  {safe(c.title)}")
+            # One message is a question whose asking failed: kept, so nothing typed is lost, and marked.
+            flag = "  (no answer)" if c.message_count == 1 else ""
+            print(f"{c.id}  {_when(c.updated_at)}  {c.message_count:>3} msgs  {safe(c.title)}{flag}")
     elif args.action == "show":
         if args.json:
-            out.write(queries.export(args.id, "json") + "\n")
+            out.write(json_safe(queries.export(args.id, "json")) + "\n")
         else:
             conv = queries.conversation(args.id)
             print(f"{safe(conv.title)}  ({conv.id}, {_when(conv.created_at)})")

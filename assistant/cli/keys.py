@@ -6,6 +6,8 @@ import argparse
 import sys
 from typing import Any
 
+from assistant.core.textsafe import for_terminal
+
 
 def register(sub: Any) -> None:
     p = sub.add_parser("keys", help="manage API keys (stored in the OS keyring)")
@@ -39,7 +41,8 @@ def run(args: argparse.Namespace) -> int:
         for provider in store.names:
             status = store.status(provider)
             if status.present:
-                print(f"{provider:<{width}} set      …{status.last4}  from {status.source}")
+                # The key's last characters come from outside (a pasted key, an environment variable).
+                print(f"{provider:<{width}} set      …{for_terminal(status.last4 or '')}  from {status.source}")
             else:
                 print(f"{provider:<{width}} not set  (run `assistant keys set {provider}` or set "
                       f"{store.env_vars[provider][0]})")

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from assistant.cli.common import engine
 from assistant.core.errors import UsageError
 from assistant.core.money import usd
-from assistant.core.textsafe import for_terminal
+from assistant.core.textsafe import for_terminal, json_safe
 from assistant.core.units import speed
 
 if TYPE_CHECKING:
@@ -108,7 +108,7 @@ def run_savings(args: argparse.Namespace) -> int:
         report = opened.queries.savings(since, with_rows=args.rows)
         baseline = opened.queries.baseline()
     if args.json:
-        print(json.dumps(savings_json(report, baseline), ensure_ascii=False))
+        print(json_safe(json.dumps(savings_json(report, baseline), ensure_ascii=False)))
     else:
         print(savings_text(report, baseline, _label(since, args.since)))
     return 0
@@ -143,7 +143,7 @@ def run_latency(args: argparse.Namespace) -> int:
         rows = opened.queries.latency(since)
     if args.json:
         data = {"since": since, "models": [{**asdict(r), "name": r.name} for r in rows]}
-        print(json.dumps(data, ensure_ascii=False))
+        print(json_safe(json.dumps(data, ensure_ascii=False)))
     else:
         print(latency_text(rows, _label(since, args.since)))
     return 0

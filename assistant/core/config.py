@@ -382,6 +382,10 @@ def load_settings(config_file: Path, specs: Mapping[str, ProviderSpec] | None = 
         text = ""
     except IsADirectoryError as exc:
         raise ConfigError(f"{config_file} is a folder, not a file; move it aside.") from exc
+    except NotADirectoryError as exc:  # the home (or its config folder) is a file
+        blocker = next((p for p in config_file.parents if p.exists() and not p.is_dir()), config_file.parent)
+        raise ConfigError(f"{blocker} is a file, but the app keeps its files in a folder there; move the file away, "
+                          "or set ASSISTANT_HOME to another folder.") from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{config_file}: cannot be read ({exc.__class__.__name__}); fix its permissions or "
                           "encoding (UTF-8).") from exc

@@ -279,3 +279,25 @@ class TeamStatus:
         if self.state in ("down", "auth failed"):
             return f"{self.state} · retry {max(1, round(self.retry_in_s))}s"
         return self.state
+
+
+@dataclass(frozen=True)
+class SalvageReport:
+    """What could be copied from a damaged database into a sound one."""
+
+    source: str
+    conversations: int = 0
+    messages: int = 0
+    calls: int = 0
+    cached: int = 0
+    unreadable: int = 0  # rows (or runs of rows) that could not be read
+    readable: bool = True  # False when not even the list of tables could be read
+    renamed_to: str = ""  # a kept-aside copy, once recovered from, is renamed so it is no longer announced
+
+    def summary(self) -> str:
+        if not self.readable:
+            return "nothing could be read from it"
+        return (f"{self.conversations} conversation{'s' if self.conversations != 1 else ''} and "
+                f"{self.messages} message{'s' if self.messages != 1 else ''} copied"
+                + (f" ({self.unreadable} unreadable part{'s' if self.unreadable != 1 else ''} skipped)"
+                   if self.unreadable else ""))

@@ -42,3 +42,12 @@ def first_clause(message: str) -> str:
     """The first clause of an error message: enough to say why, short enough for one line."""
     head = message.split(";")[0].strip().rstrip(".")
     return head[:80]
+
+
+_C1 = {code: f"\\u{code:04x}" for code in range(0x80, 0xA0)}
+
+
+def json_safe(dumped: str) -> str:
+    """JSON written with ensure_ascii=False keeps C1 controls (U+0080-U+009F) raw, and some terminals obey them;
+    as \\u escapes they parse back to the same text."""
+    return dumped.translate(_C1)

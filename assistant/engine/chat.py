@@ -11,7 +11,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from assistant.core.cache_key import cache_key
-from assistant.core.errors import AssistantError, StorageError
+from assistant.core.errors import AssistantError, DatabaseReadOnly, DiskFull, StorageError
 from assistant.core.events import Event, Failed, Finished, Notice, SimilarFound, Started, TextDelta, Waiting
 from assistant.core.records import CachedAnswer, CallRecord
 from assistant.core.tools import ToolSpec
@@ -20,7 +20,7 @@ from assistant.engine import router
 from assistant.engine.accounting import estimate_tokens
 from assistant.engine.recorder import TurnRecorder, answer_call
 from assistant.engine.run import RunState, stream_attempt
-from assistant.engine.session import Turn, begin_turn
+from assistant.engine.session import Turn, begin_turn, preview_turn
 from assistant.engine.tiers import REPLAYED, Hit, Lookup, Tier
 from assistant.engine.tools_loop import model_turns
 
@@ -51,6 +51,11 @@ class ChatRun:
         engine, request = self.engine, self.request
         try:
             turn = await engine.db.call(begin_turn, engine.history_log, request)
+        except (DiskFull, DatabaseReadOnly) as exc:
+            async with aclosing(self._unsaved(exc)) as unsaved:
+                async for event in unsaved:
+                    yield event
+            return
         except AssistantError as exc:
             yield Failed(exc, request.conversation_id)
             return
@@ -96,16 +101,39 @@ class ChatRun:
             async for event in attempts:
                 yield event
 
+    async def _unsaved(self, problem: StorageError) -> AsyncGenerator[Event, None]:
+        """Nothing can be written: a cached answer is still shown, marked as not saved; no model is asked, since
+        neither the question, the answer nor its cost could be recorded."""
+        engine, request = self.engine, self.request
+        hit = None
+        if self.looks_up:
+            try:
+                turn = await engine.db.call(preview_turn, engine.history_log, request)
+                hit, _ = await engine.tiers.lookup(engine.planner.lookup_for(turn, request, ()))
+            except AssistantError:
+                hit = None
+        if hit is None or hit.similarity is not None:  # a similar question's answer is offered, never just shown
+            yield Failed(problem, request.conversation_id)
+            return
+        yield Notice(f"This answer comes from the cache and is not saved in history: {problem.message}", "warning")
+        async with aclosing(self._replay(hit, [], turn, None)) as replay:
+            async for event in replay:
+                yield event
+
     async def _attempts(self, plan: router.Plan, turn: Turn, rec: TurnRecorder,
                         lookup: Lookup) -> AsyncGenerator[Event, None]:
         engine, request = self.engine, self.request
-        deadline = engine.planner.first_token_deadline(self.t0)
+        # Set when the first cloud model is asked: time spent on local models (a slow failure) does not use it up.
+        deadline: float | None = None
         last_error: AssistantError | None = None
         for index, step in enumerate(plan.steps):
             if index and not engine.settings.general.fallback:
                 break
-            if index and not step.local and deadline is not None and time.perf_counter() >= deadline:
-                continue  # the request's first-token budget is spent: only a model on this machine may still answer
+            if not step.local:
+                if deadline is None:
+                    deadline = engine.planner.first_token_deadline(time.perf_counter())
+                elif time.perf_counter() >= deadline:
+                    continue  # the request's first-token budget is spent: only a model on this machine may answer
             if index:
                 why = last_error.message if last_error else "unknown"
                 yield Notice(f"{self.attempts[-1].ref} failed ({why}) - trying {step.ref}.", "warning")
@@ -220,15 +248,17 @@ class ChatRun:
         call = _with_similar(call, self.declined)
         entry = CachedAnswer(key, state.ref.provider, state.ref.model, state.text, usage.input_tokens,
                              usage.output_tokens, money.cost_usd, money.estimated, ttft, answer_ms, time.time())
+        problem: StorageError | None = None
         try:
             keep = (lambda: engine.tiers.keep(lookup, answered, entry)) if storable else None
             mid: int | None = await rec.complete(call, state.text, keep=keep, looked_up=self.looks_up)
         except StorageError as exc:
-            yield Notice(f"The answer could not be saved in history: {exc.message}", "warning")
-            mid = None
+            problem, mid = exc, None
         deferred = engine.db.take_deferred()
-        if isinstance(deferred, StorageError) and mid is not None:  # else said just above: one line, not two
-            yield Notice(f"Part of the answer could not be saved in history: {deferred.message}", "warning")
+        if problem is None and isinstance(deferred, StorageError):
+            problem = deferred
+        if problem is not None:  # one line: history keeps what was written before the failure
+            yield Notice(f"The answer was shown but not saved in full: {problem.message}", "warning")
         total_ms = (time.perf_counter() - self.t0) * 1000
         yield Finished(Answer(state.text, state.ref.provider, state.ref.model, False, usage, money.cost_usd,
                               money.saved_usd, ttft, total_ms, turn.conversation_id, mid, reason, money.estimated,
@@ -250,7 +280,9 @@ class ChatRun:
         return SimilarFound(turn.conversation_id, hit.similar_prompt or "", entry.text, ref, entry.created_at,
                             hit.similarity or 0.0, saves, decide)
 
-    async def _replay(self, hit: Hit, missed: list[Tier], turn: Turn, rec: TurnRecorder) -> AsyncGenerator[Event, None]:
+    async def _replay(self, hit: Hit, missed: list[Tier], turn: Turn,
+                      rec: TurnRecorder | None) -> AsyncGenerator[Event, None]:
+        """The cached answer as a stream; `rec` None shows it without recording anything (nothing can be written)."""
         engine, entry = self.engine, hit.entry
         ref = ModelRef(entry.provider, entry.model)
         reason = f"{ref} - {_replayed(hit)}"
@@ -263,12 +295,13 @@ class ChatRun:
         total = (time.perf_counter() - self.t0) * 1000
         call = _with_similar(answer_call(self.request_id, turn.conversation_id, ref, usage, money, True, ttft, total, reason,
                                          entry.key), hit)
+        mid: int | None = None
         try:
-            mid: int | None = await rec.complete(call, entry.text, keep=lambda: engine.tiers.adopt(missed, hit),
-                                                 looked_up=False)
+            if rec is not None:
+                mid = await rec.complete(call, entry.text, keep=lambda: engine.tiers.adopt(missed, hit),
+                                         looked_up=False)
         except StorageError as exc:
             yield Notice(f"The answer could not be saved in history: {exc.message}", "warning")
-            mid = None
         yield Finished(Answer(entry.text, ref.provider, ref.model, True, usage, 0.0, money.saved_usd, ttft, total,
                               turn.conversation_id, mid, reason, money.estimated, cache=hit.tier,
                               similarity=hit.similarity, similar_prompt=hit.similar_prompt))

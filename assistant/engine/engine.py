@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from assistant.core.cache_key import KEY_SCHEME
 from assistant.core.config import Settings
-from assistant.core.errors import AssistantError, UsageError
+from assistant.core.errors import AssistantError, StorageError, UsageError
 from assistant.core.events import Event
 from assistant.core.pricing import Price, PriceTable
 from assistant.core.records import TeamStatus
@@ -89,7 +89,8 @@ class Engine:
         self.queries = Queries(db, self.history_log, self.call_log, Stats(db.conn, [n for n, s in self.specs.items() if s.local]),
                                self.cache, self.accountant, self.team_ledger,
                                self.semantic)
-        self.queries.settle_crashed(self.accountant)
+        if db.read_only is None:  # settled by the next start that can write
+            self.queries.settle_crashed(self.accountant)
         self.local_models = LocalModels(self)  # pull, show, list loaded, remove; what is known of each model
         self.notices: list[str] = list(notices)  # start-up news for the user, e.g. a damaged database kept aside
         if self.team.problem:
@@ -289,17 +290,26 @@ class Engine:
         """For commands that never streamed: write back cache hits and close the database."""
         if not self._closed:
             self._closed = True
-            self.db.run(self.cache.flush)
-            self.db.run(self._close_team)
-            self.db.close()
+            try:
+                self.db.run(self.cache.flush)
+                self.db.run(self._close_team)
+            except StorageError:
+                pass  # hit counts and LRU positions are hints; the command's own error was already reported
+            finally:
+                self.db.close()
 
     async def aclose(self) -> None:
         if self._closed:
             return
         self._closed = True
-        await self.db.call(self.cache.flush)
-        await self.tools.aclose()
-        await self.db.call(self._close_team)
-        await self.registry.aclose()
-        await self.http.aclose()
-        self.db.close()
+        try:
+            await self.db.call(self.cache.flush)
+            await self.tools.aclose()
+            await self.db.call(self._close_team)
+        except StorageError:
+            pass  # as in close()
+        try:
+            await self.registry.aclose()
+            await self.http.aclose()
+        finally:
+            self.db.close()

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
+from assistant.core.errors import UsageError
 from assistant.core.records import (
     CacheStats,
     CallRecord,
@@ -17,6 +20,7 @@ from assistant.core.records import (
     LatencyRow,
     PruneResult,
     RequestPoint,
+    SalvageReport,
     SavingsReport,
     SearchHit,
     SimilarStats,
@@ -29,6 +33,8 @@ from assistant.storage.cache import ResponseCache
 from assistant.storage.calls import CallLog
 from assistant.storage.db import Database
 from assistant.storage.history import History
+from assistant.storage.integrity import kept_aside, mark_recovered, problems
+from assistant.storage.salvage import salvage
 from assistant.storage.stats import Stats
 from assistant.storage.team_ledger import TeamLedger
 
@@ -95,7 +101,8 @@ class Queries:
         return self._run(self.history.tool_calls, conversation_id)
 
     def latest_conversation_id(self) -> str | None:
-        return self._run(self.history.latest_conversation_id)
+        """The conversation `--continue` resumes: the latest one that got an answer."""
+        return self._run(self.history.latest_conversation_id, True)
 
     def rename(self, conversation_id: str, title: str) -> None:
         self._run(self.history.rename, conversation_id, title)
@@ -234,6 +241,30 @@ class Queries:
                 forget_values(store, entry, asked, similarity)
             return mid, similarity, prompt
         return self._run(work)
+
+    # damage -----------------------------------------------------------------------------------------
+    def recover(self, source: str) -> SalvageReport:
+        """Copy what can still be read from a damaged copy (or any older database of ours) into this one."""
+        path = Path(source).expanduser()
+        if not path.is_file():
+            raise UsageError(f"There is no file {source}; `assistant db check` lists the damaged copies kept aside.")
+        if self.db.path is not None and path.resolve() == self.db.path.resolve():
+            raise UsageError("That is the database in use; name a damaged copy kept beside it.")
+
+        def work() -> SalvageReport:
+            report = salvage(path, self.db.conn)
+            kept = kept_aside(self.db.path) if self.db.path is not None else []
+            if report.readable and path.resolve() in {p.resolve() for p in kept}:
+                report = replace(report, renamed_to=str(mark_recovered(path)))
+            return report
+        return self._run(work)
+
+    def check(self) -> tuple[list[str], list[str]]:
+        """(problems found by a full integrity check, damaged copies still kept aside)."""
+        def work() -> list[str]:
+            return problems(self.db.conn, "integrity_check")
+        kept = [str(p) for p in kept_aside(self.db.path)] if self.db.path is not None else []
+        return self._run(work), kept
 
     # crash recovery -------------------------------------------------------------------------------
     def settle_crashed(self, accountant: Accountant) -> int:

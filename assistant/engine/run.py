@@ -50,8 +50,9 @@ class RunState:
 
 
 def _hung(state: RunState, seconds: float) -> ProviderTimeout:
-    error = ProviderTimeout(f"{state.ref} sent nothing for {seconds:.0f} s (general.first_token_timeout); "
-                            "trying the next model.", provider=state.ref.provider)
+    error = ProviderTimeout(f"{state.ref} sent nothing for {seconds:.0f} s (network.first_token_timeout); it may be "
+                            "overloaded, or its base URL may point at a server that does not answer.",
+                            provider=state.ref.provider)
     error.kind = "hang"  # counted by the breaker at once, so the next request skips it
     return error
 

@@ -174,6 +174,12 @@ def begin_turn(history: History, request: ChatRequest) -> Turn:
     model = str(request.model) if request.model else None
     digest = content_digest(request.prompt, files)
     if request.conversation_id is None:
+        retried = None if request.prior or files else history.failed_start(request.prompt, request.system,
+                                                                             request.private)
+        if retried is not None:  # the same question again after it failed: one conversation, not two
+            cid, mid = retried
+            history.touch(cid)
+            return Turn(cid, request.prompt, (), request.system, mid, digest, request.private)
         first = next((m.content for m in request.prior if m.role == "user"), request.prompt)
         title = first if _visible(first) else ", ".join(a.name for a in files)
         cid = history.create_conversation(title, model, request.system, request.settings.temperature,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import time
@@ -96,6 +97,7 @@ class ErrorInfo:
     code: str = ""  # e.g. rate_limit_error, insufficient_quota, RESOURCE_EXHAUSTED
     message: str = ""
     details: Any = None
+    in_stream: bool = False  # an error event inside a 200 response: there is no error status to quote
 
 
 @dataclass(frozen=True)
@@ -174,14 +176,15 @@ class CloudProvider(Provider):
         said = one_line(info.message, key)
         code = info.code.lower()
         name = self.name
+        status = f"{info.code or 'error'} in the answer stream" if info.in_stream else f"HTTP {info.status}"
         if info.status in (401, 403) or "api key not valid" in said.lower() or code in ("api_key_invalid", "authentication_error", "permission_error"):
             # The provider's own text may quote part of the key, so it is not repeated here.
-            return AuthError(f"{self.label} rejected the API key (HTTP {info.status}); set a valid one: {self.how_to_set_key()}.", provider=name)
+            return AuthError(f"{self.label} rejected the API key ({status}); set a valid one: {self.how_to_set_key()}.", provider=name)
         if info.status == 404 or code in ("not_found_error", "model_not_found", "not_found"):
             return ModelNotFound(f"{self.label} has no model '{model}' (or this key cannot use it); choose another with -m, see `assistant models`.", provider=name)
         wait = retry_after if retry_after is not None else retry_hint(info.message, info.details)
         if info.status == 429 or code in ("rate_limit_error", "rate_limit_exceeded", "resource_exhausted"):
-            error = RateLimited(f"{self.label} is rate limiting requests ({said or 'HTTP 429'}).", provider=name, retry_after=wait)
+            error = RateLimited(f"{self.label} is rate limiting requests ({said or status}).", provider=name, retry_after=wait)
             if code == "insufficient_quota":
                 error.message = f"{self.label} says the account has no quota left ({said}); check billing, or use another model."
                 error.retryable = False  # waiting will not add credit
@@ -189,10 +192,10 @@ class CloudProvider(Provider):
         if info.status == 408:
             return ProviderTimeout(f"{self.label} timed out handling the request; try again.", provider=name)
         if info.status >= 500 or code in ("overloaded_error", "api_error", "server_error", "unavailable", "internal"):
-            return Overloaded(f"{self.label} is overloaded or failing (HTTP {info.status}{': ' + said if said else ''}).", provider=name, retry_after=wait)
+            return Overloaded(f"{self.label} is overloaded or failing ({status}{': ' + said if said else ''}).", provider=name, retry_after=wait)
         if 400 <= info.status < 500:
-            return BadRequest(f"{self.label} rejected the request: {said or f'HTTP {info.status}'}", provider=name)
-        return ProviderError(f"{self.label} failed: {said or f'HTTP {info.status}'}", provider=name)
+            return BadRequest(f"{self.label} rejected the request: {said or status}", provider=name)
+        return ProviderError(f"{self.label} failed: {said or status}", provider=name)
 
     def transport_error(self, exc: BaseException) -> ProviderError:
         """httpx and SSE failures as our types, each with a message that is never empty."""
@@ -319,4 +322,5 @@ class StreamParser:
 
     def fail(self, status: int, data: Any) -> ProviderError:
         """An error delivered inside the stream after HTTP 200."""
-        return self.provider.translate(self.provider.error_info(status, data), self.model, self._key)
+        info = dataclasses.replace(self.provider.error_info(status, data), in_stream=True)
+        return self.provider.translate(info, self.model, self._key)

@@ -16,6 +16,7 @@ from assistant.core.cache_key import KEY_SCHEME
 from assistant.core.config import CacheSettings
 from assistant.core.records import CachedAnswer, PruneResult
 from assistant.storage.db import boundary
+from assistant.storage.tx import transaction
 
 # Bytes an entry costs on disk besides its text: key, names, numbers and its index entries.
 ROW_OVERHEAD = 200
@@ -167,16 +168,8 @@ class ResponseCache:
 
     def _write(self, work: Callable[[], object]) -> None:
         """Run `work` in one transaction unless the caller already holds one."""
-        if self.conn.in_transaction:
+        with transaction(self.conn):
             work()
-            return
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
-            work()
-            self.conn.execute("COMMIT")
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
 
     def _check_generation(self, now: float) -> None:
         """Drop the hot tier when another process cleared, pruned or replaced entries since we last looked."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import shutil
 import sqlite3
 import threading
 import time
@@ -11,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+from urllib.parse import quote
 
 from assistant.core.cache_key import content_digest
 from assistant.core.errors import (
@@ -20,12 +22,16 @@ from assistant.core.errors import (
     DiskFull,
     StorageError,
 )
-from assistant.storage.migrations import migrate
+from assistant.core.records import SalvageReport
+from assistant.storage.integrity import check_due, kept_aside, move_aside, problems, read_seal, write_seal
+from assistant.storage.migrations import migrate, pending
+from assistant.storage.tx import transaction
 
 if TYPE_CHECKING:
     from concurrent.futures import Future, ThreadPoolExecutor
 
 BUSY_TIMEOUT_MS = 10_000
+LOW_SPACE_BYTES = 256 * 1024  # less free space than this, and a failure at open means the disk is full
 MMAP_BYTES = 256 * 1024 * 1024
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -51,16 +57,15 @@ def translate(exc: sqlite3.Error, path: Path | str | None = None) -> StorageErro
     where = f"The database {path}" if path else "The database"
     code, text = _code(exc), str(exc).lower()
     if code == _FULL or "disk is full" in text:
-        return DiskFull(f"{where} cannot grow: the disk is full. Nothing stored was lost; free some space "
-                        "(or run `assistant cache prune`) and try again.")
+        return DiskFull(_full_message(path))
     if code in (_BUSY, _LOCKED) or "locked" in text or "busy" in text:
         return DatabaseLocked(f"{where} is busy (another assistant or program holds a lock); close it and try again.")
     if code == _READONLY or "readonly" in text or "read-only" in text:
         return DatabaseReadOnly(f"{where} is read-only; check the permissions of the file and its folder "
                                 "(or set ASSISTANT_HOME to a writable folder).")
     if is_damage(exc):
-        aside = f" (mv {path} {path}.damaged)" if path else ""
-        return DatabaseDamaged(f"{where} is damaged ({exc}); move it aside{aside} and run again to start a fresh one.")
+        return DatabaseDamaged(f"{where} is damaged ({exc}); nothing more is written to it. Run the command again: "
+                               "the file is kept aside, a fresh one started, and what can be read copied into it.")
     if code == _CANTOPEN or "unable to open" in text:
         return StorageError(f"Cannot open {where.lower().removeprefix('the ')}; check that its folder exists and is "
                             "writable (or set ASSISTANT_HOME).")
@@ -111,26 +116,16 @@ def connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
-def _move_aside(path: Path) -> Path:
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    target = path.with_name(f"{path.name}.corrupt-{stamp}")
-    n = 1
-    while target.exists():
-        target = path.with_name(f"{path.name}.corrupt-{stamp}-{n}")
-        n += 1
-    path.replace(target)
-    for suffix in ("-wal", "-shm"):
-        side = path.with_name(path.name + suffix)
-        if side.exists():
-            side.replace(target.with_name(target.name + suffix))
-    return target
-
-
 @dataclass(frozen=True)
 class OpenResult:
     conn: sqlite3.Connection
-    # Where a damaged database was moved, so the user can be told; None when all was well.
+    # Where a damaged database was moved and what could be copied from it, so the user can be told.
     moved_aside: Path | None = None
+    salvaged: SalvageReport | None = None
+    # Damaged copies kept beside the database from earlier starts, until the user recovers from or deletes them.
+    kept: tuple[Path, ...] = ()
+    # Why the file could only be opened for reading (a full disk): every write then fails with this error.
+    read_only: StorageError | None = None
 
 
 def open_database(path: Path) -> OpenResult:
@@ -142,14 +137,91 @@ def open_database(path: Path) -> OpenResult:
     while True:
         try:
             return _open(path)
-        except DatabaseLocked:
-            if time.monotonic() + delay > deadline:
-                raise
-            time.sleep(delay)
-            delay = min(delay * 2, 0.25)
+        except DatabaseDamaged:
+            raise
+        except (DiskFull, DatabaseReadOnly) as exc:
+            return _open_for_reading(path, exc, exc)
+        except StorageError as exc:
+            why = _cannot_write(path)  # SQLite could not even create its WAL index: an I/O error, or "cannot open"
+            if why is not None:
+                return _open_for_reading(path, why, exc)
+            if isinstance(exc, DatabaseLocked):
+                if time.monotonic() + delay > deadline:
+                    raise
+                time.sleep(delay)
+                delay = min(delay * 2, 0.25)
+                continue
+            raise
+
+
+def _cannot_write(path: Path) -> StorageError | None:
+    """Why nothing can be written beside the database (a full disk, a read-only folder), if that is the case."""
+    try:
+        if shutil.disk_usage(path.parent).free < LOW_SPACE_BYTES:
+            return DiskFull(_full_message(path))
+    except OSError:
+        return None
+    if not os.access(path.parent, os.W_OK):
+        return DatabaseReadOnly(f"The folder {path.parent} is read-only, so history can be read but nothing new "
+                                "is saved; make it writable (or set ASSISTANT_HOME to a writable folder).")
+    return None
+
+
+def _full_message(path: Path | str | None) -> str:
+    where = f"The database {path}" if path else "The database"
+    return (f"{where} cannot grow: the disk is full. Nothing stored was lost; free some space on that disk and "
+            "try again.")
+
+
+def _open_for_reading(path: Path, why: StorageError, original: StorageError) -> OpenResult:
+    """History, search and cached answers stay readable on a full disk or a read-only folder; nothing is migrated
+    or repaired, and every write fails with `why`."""
+    if not path.exists():
+        raise original
+    # Without room for the WAL index, only an immutable open can read; that is safe when no WAL holds pages.
+    wal = path.with_name(path.name + "-wal")
+    immutable = "&immutable=1" if not wal.exists() or wal.stat().st_size == 0 else ""
+    try:
+        conn = sqlite3.connect(f"file:{quote(str(path))}?mode=ro{immutable}", uri=True, isolation_level=None,
+                               timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
+        if pending(conn, read_only=True):
+            conn.close()
+            raise why  # an older schema cannot be upgraded without writing
+        conn.execute("PRAGMA query_only = 1")
+    except sqlite3.Error as exc:
+        raise why from exc
+    return OpenResult(conn, kept=tuple(kept_aside(path)), read_only=why)
+
+
+def _checked(conn: sqlite3.Connection, path: Path) -> None:
+    """Before anything is written: the structure is checked when the file changed behind our back, a process met
+    damage in it, or a day has passed (a few milliseconds for a few megabytes; nothing when the seal matches)."""
+    pragma = check_due(path)
+    if pragma is None:
+        if read_seal(path) is None:  # a new file
+            write_seal(path, time.time())
+        return
+    found = problems(conn, pragma)
+    if found:
+        raise DatabaseDamaged(f"{pragma}: {found[0]}")
+    write_seal(path, time.time())
+
+
+def _in_the_way(path: Path) -> None:
+    """A file where a folder must be (the home, or its data folder), or a folder where the database file must be."""
+    if path.is_dir():
+        raise StorageError(f"{path} is a folder, but the database must be a file there; move the folder away, "
+                           "or set ASSISTANT_HOME to another folder.")
+    for folder in path.parents:
+        if folder.exists():
+            if not folder.is_dir():
+                raise StorageError(f"{folder} is a file, but the database needs a folder there; move the file away, "
+                                   "or set ASSISTANT_HOME to another folder.")
+            return
 
 
 def _open(path: Path) -> OpenResult:
+    _in_the_way(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -160,18 +232,45 @@ def _open(path: Path) -> OpenResult:
         try:
             conn = connect(path)
             try:
+                _checked(conn, path)
                 migrate(conn)
                 recover_interrupted(conn)
             except BaseException:
                 conn.close()
                 raise
-            return OpenResult(conn, moved)
-        except sqlite3.Error as exc:
+            salvaged = _salvage(moved, conn, path) if moved is not None else None
+            return OpenResult(conn, moved, salvaged, tuple(p for p in kept_aside(path) if p != moved))
+        except (sqlite3.Error, DatabaseDamaged) as exc:
             # Only real damage is set aside; a full disk, a lock or a permission never moves the user's history.
-            if not is_damage(exc) or attempt or not path.exists():
-                raise translate(exc, path) from exc
-            moved = _move_aside(path)
+            damaged = isinstance(exc, DatabaseDamaged) or is_damage(exc)
+            if not damaged or attempt or not path.exists():
+                if isinstance(exc, sqlite3.Error):
+                    raise translate(exc, path) from exc
+                raise
+            try:
+                moved = move_aside(path)
+            except OSError as err:
+                raise DatabaseDamaged(f"The database {path} is damaged and could not be moved aside "
+                                      f"({err.strerror or err.__class__.__name__}); move it away yourself "
+                                      "and run again.") from exc
     raise AssertionError("unreachable")
+
+
+def _salvage(kept: Path, conn: sqlite3.Connection, path: Path) -> SalvageReport:
+    from assistant.storage.salvage import salvage  # only ever needed after damage
+
+    try:
+        return salvage(kept, conn)
+    except sqlite3.Error as exc:
+        raise translate(exc, path) from exc
+
+
+def close_database(conn: sqlite3.Connection, path: Path, *, sealed: bool = True) -> None:
+    """Close the connection and seal the file as we leave it: the next start checks it only if something else
+    changed it (`sealed` False after damage, or when the file could only be read)."""
+    conn.close()
+    if sealed:
+        write_seal(path)
 
 
 def alive(pid: int | None) -> bool:
@@ -200,8 +299,7 @@ def recover_interrupted(conn: sqlite3.Connection) -> int:
 
 def finish_message(conn: sqlite3.Connection, message_id: int, status: str, text: str | None = None) -> str:
     """Fold streamed chunks into the message row and set its final status, atomically."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with transaction(conn):
         if text is None:
             row = conn.execute(
                 "SELECT coalesce(group_concat(text, ''), '') FROM "
@@ -212,10 +310,6 @@ def finish_message(conn: sqlite3.Connection, message_id: int, status: str, text:
         conn.execute("UPDATE messages SET content = ?, status = ?, digest = ? WHERE id = ?",
                      (text, status, content_digest(text), message_id))
         conn.execute("DELETE FROM message_chunks WHERE message_id = ?", (message_id,))
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
     return text
 
 
@@ -223,14 +317,19 @@ class Database:
     """One connection whose statements all run on one thread, so the event loop never waits on SQLite and
     transactions of different callers never interleave."""
 
-    def __init__(self, conn: sqlite3.Connection, path: Path | None = None) -> None:
+    def __init__(self, conn: sqlite3.Connection, path: Path | None = None, *,
+                 read_only: StorageError | None = None) -> None:
         self.conn = conn
         self.path = path
+        # Opened for reading only (a full disk): a write fails with this error instead of "read-only".
+        self.read_only = read_only
         self._executor: ThreadPoolExecutor | None = None
         self._thread: int | None = None
         self._lock = threading.Lock()
         # A write handed off without waiting (a batch of streamed text) that failed; reported at the next wait.
         self._deferred: BaseException | None = None
+        # Set by the first sign of damage: nothing more is written into the file (nor read from it) by this process.
+        self.damaged: DatabaseDamaged | None = None
 
     def _pool(self) -> ThreadPoolExecutor:
         from concurrent.futures import ThreadPoolExecutor  # a cached `ask` reads without any thread
@@ -246,10 +345,29 @@ class Database:
 
     def _guard(self, fn: Callable[..., T], *args: Any) -> T:
         """Whatever runs here leaves with our StorageError family, never a bare sqlite3 error."""
+        if self.damaged is not None:
+            raise DatabaseDamaged(self.damaged.message)
         try:
             return fn(*args)
         except sqlite3.Error as exc:
-            raise translate(exc, self.path) from exc
+            error = translate(exc, self.path)
+            if isinstance(error, DatabaseReadOnly) and self.read_only is not None:
+                error = type(self.read_only)(self.read_only.message)
+            self._note(error)
+            raise error from exc
+        except DatabaseReadOnly as exc:  # translated by a guarded storage class
+            if self.read_only is not None:
+                raise type(self.read_only)(self.read_only.message) from exc
+            raise
+        except DatabaseDamaged as exc:
+            self._note(exc)
+            raise
+
+    def _note(self, error: StorageError) -> None:
+        if isinstance(error, DatabaseDamaged) and self.damaged is None:
+            self.damaged = error
+            if self.path is not None:
+                write_seal(self.path, damaged=True)  # the next start checks it all and keeps the file aside
 
     def run(self, fn: Callable[..., T], *args: Any) -> T:
         """Run on the database thread and wait (from any thread but the event loop's)."""
@@ -297,4 +415,7 @@ class Database:
         if self._executor is not None:
             self._executor.shutdown(wait=True)
             self._executor = None
-        self.conn.close()
+        if self.path is None:
+            self.conn.close()
+        else:
+            close_database(self.conn, self.path, sealed=self.damaged is None and self.read_only is None)

@@ -21,6 +21,7 @@ from assistant.storage import tree
 from assistant.storage.db import finish_message, guarded
 from assistant.storage.tool_log import ToolLog
 from assistant.storage.tree import LEAF
+from assistant.storage.tx import transaction
 
 _CONV_COLS = "c.id, c.title, c.created_at, c.updated_at, c.model, c.system, c.temperature"
 
@@ -73,9 +74,35 @@ class History:
         ).fetchone()
         return _conversation(row)
 
-    def latest_conversation_id(self) -> str | None:
-        row = self.conn.execute("SELECT id FROM conversations ORDER BY updated_at DESC LIMIT 1").fetchone()
+    def latest_conversation_id(self, answered: bool = False) -> str | None:
+        """The most recent conversation; with `answered`, the most recent one that got an answer (what
+        `--continue` resumes: a question that only failed is not a conversation to go on with)."""
+        if not answered:
+            row = self.conn.execute("SELECT id FROM conversations ORDER BY updated_at DESC LIMIT 1").fetchone()
+        else:
+            row = self.conn.execute(
+                "SELECT c.id FROM conversations c WHERE EXISTS (SELECT 1 FROM messages m WHERE "
+                "m.conversation_id = c.id AND m.role = 'assistant' AND m.content != '') "
+                "ORDER BY c.updated_at DESC LIMIT 1").fetchone()
         return row[0] if row else None
+
+    def failed_start(self, prompt: str, system: str | None, private: bool = False) -> tuple[str, int] | None:
+        """(conversation, question) when the latest conversation is this same question whose asking failed and
+        nothing else: asking it again continues there instead of leaving a one-question conversation behind."""
+        row = self.conn.execute("SELECT id, system, private FROM conversations ORDER BY updated_at DESC LIMIT 1"
+                                ).fetchone()
+        if row is None or (row[1] or None) != (system or None) or bool(row[2]) != private:
+            return None
+        msgs = self.conn.execute("SELECT id, role, content FROM messages WHERE conversation_id = ? ORDER BY id LIMIT 2",
+                                 (row[0],)).fetchall()
+        if len(msgs) != 1 or msgs[0][1] != "user" or msgs[0][2] != prompt:
+            return None
+        # Failed, not still being answered by another process: an attempt ended in error and none is under way.
+        outcomes = {r[0] for r in self.conn.execute("SELECT DISTINCT outcome FROM calls WHERE conversation_id = ?",
+                                                    (row[0],))}
+        if not outcomes & {"error", "refused"} or outcomes & {"pending", "ok", "interrupted"}:
+            return None
+        return str(row[0]), int(msgs[0][0])
 
     def list_conversations(self, limit: int = 50, offset: int = 0) -> list[Conversation]:
         rows = self.conn.execute(
@@ -106,8 +133,7 @@ class History:
 
     def delete_conversation(self, cid: str) -> None:
         cid = self.resolve_id(cid)
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
+        with transaction(self.conn):
             self.conn.execute(
                 "DELETE FROM message_chunks WHERE message_id IN (SELECT id FROM messages WHERE conversation_id = ?)", (cid,)
             )
@@ -116,10 +142,6 @@ class History:
             self.conn.execute("DELETE FROM tool_calls WHERE conversation_id = ?", (cid,))
             self.conn.execute("UPDATE calls SET conversation_id = NULL, message_id = NULL WHERE conversation_id = ?", (cid,))
             self.conn.execute("DELETE FROM conversations WHERE id = ?", (cid,))
-            self.conn.execute("COMMIT")
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
 
     # messages --------------------------------------------------------------
     def _parent(self, cid: str, parent_id: int | None) -> int | None:
@@ -155,9 +177,11 @@ class History:
         self.conn.execute("INSERT INTO message_chunks (message_id, seq, text) VALUES (?,?,?)", (message_id, seq, text))
 
     def append_chunks(self, message_id: int, first_seq: int, texts: list[str]) -> None:
-        """A batch of streamed text in one statement: what a crash can lose is at most one batch."""
-        self.conn.executemany("INSERT INTO message_chunks (message_id, seq, text) VALUES (?,?,?)",
-                              [(message_id, first_seq + i, t) for i, t in enumerate(texts)])
+        """A batch of streamed text in one transaction: what a crash can lose is at most one batch. (Without the
+        transaction each row commits on its own: 300 tokens wrote 2.6 MB of WAL instead of a few pages.)"""
+        with transaction(self.conn):
+            self.conn.executemany("INSERT INTO message_chunks (message_id, seq, text) VALUES (?,?,?)",
+                                  [(message_id, first_seq + i, t) for i, t in enumerate(texts)])
 
     def finish_answer(self, message_id: int, status: str, text: str | None = None, provider: str | None = None,
                       model: str | None = None) -> str:

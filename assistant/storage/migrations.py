@@ -7,6 +7,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from assistant.storage.tx import transaction
+
 Migration = Callable[[Any], None]  # receives a sqlite_utils.Database
 MIGRATIONS: list[tuple[str, Migration]] = []
 
@@ -197,9 +199,12 @@ def m025_message_attachments(db: Any) -> None:
     db.execute("CREATE INDEX idx_message_attachments_digest ON message_attachments(digest)")
 
 
-def pending(conn: sqlite3.Connection) -> list[str]:
+def pending(conn: sqlite3.Connection, *, read_only: bool = False) -> list[str]:
     """Names not yet applied; plain sqlite3 so the common case never imports sqlite_utils."""
-    conn.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at REAL NOT NULL)")
+    if not read_only:
+        conn.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at REAL NOT NULL)")
+    elif not conn.execute("SELECT 1 FROM sqlite_master WHERE name = '_migrations'").fetchone():
+        return [name for name, _ in MIGRATIONS]
     done = {row[0] for row in conn.execute("SELECT name FROM _migrations")}
     return [name for name, _ in MIGRATIONS if name not in done]
 
@@ -216,18 +221,12 @@ def migrate(conn: sqlite3.Connection, upto: str | None = None) -> list[str]:
     for name, fn in MIGRATIONS:
         if name not in todo:
             continue
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with transaction(conn):
             # Another process may have applied it while we waited for the lock.
             if conn.execute("SELECT 1 FROM _migrations WHERE name = ?", (name,)).fetchone():
-                conn.execute("COMMIT")
                 continue
             fn(db)
             conn.execute("INSERT INTO _migrations (name, applied_at) VALUES (?, ?)", (name, time.time()))
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
         applied.append(name)
         if name == upto:
             break

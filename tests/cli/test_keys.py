@@ -11,7 +11,7 @@ import pytest
 from assistant.main import main
 from tests.conftest import PYTHON, cli_env
 from tests.fakes.cloud import KEY as CLOUD_KEY
-from tests.fakes.memory_keyring import MemoryKeyring, memory_keyring, real_keyring  # noqa: F401  (fixtures)
+from tests.fakes.memory_keyring import MemoryKeyring, memory_keyring, real_keyring, secret_service  # noqa: F401  (fixtures)
 from tests.fakes.openai import FakeOpenAI
 
 KEY = "sk-ant-api03-Hidden7Vb3Nq8Rt1Zx6Pw2"

@@ -1,13 +1,12 @@
 """An in-memory keyring backend and the keyring fixtures: memory for speed, the real Secret Service when asked.
 
 Use the backend in a process with PYTHON_KEYRING_BACKEND=tests.fakes.memory_keyring.MemoryKeyring, or in-process
-with the `memory_keyring` fixture. `real_keyring` uses the OS Secret Service when ASSISTANT_REAL_KEYRING=1 (set by
-scripts/with-keyring.sh) and skips with the reason otherwise.
+with the `memory_keyring` fixture. `real_keyring` uses a real Secret Service: a private D-Bus session with a throwaway
+gnome-keyring started for the test run (tests/fakes/secret_service.py), or the one scripts/with-keyring.sh made.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import pytest
@@ -16,6 +15,7 @@ from keyring.errors import PasswordDeleteError
 
 from assistant.providers.registry import Registry
 from assistant.secrets import SERVICE
+from tests.fakes.secret_service import SecretService, secret_service  # noqa: F401  (a fixture of this one)
 
 KEYED = tuple(Registry().key_env())  # providers whose keys the app keeps
 
@@ -65,10 +65,10 @@ def memory_keyring(monkeypatch: pytest.MonkeyPatch) -> Iterator[MemoryKeyring]:
 
 
 @pytest.fixture
-def real_keyring(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
-    """The OS keyring through keyring's own backend detection; entries the test creates are removed after it."""
-    if os.environ.get("ASSISTANT_REAL_KEYRING") != "1":
-        pytest.skip("needs a real Secret Service keyring: run under `bash scripts/with-keyring.sh` (sets ASSISTANT_REAL_KEYRING=1)")
+def real_keyring(monkeypatch: pytest.MonkeyPatch, secret_service: SecretService) -> Iterator[object]:
+    """The Secret Service through keyring's own backend detection; entries the test creates are removed after it."""
+    if secret_service.bus_address is not None:  # subprocesses the test starts inherit it too
+        monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", secret_service.bus_address)
     import keyring
     from keyring.backends import fail
 
@@ -76,7 +76,7 @@ def real_keyring(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
     backend = keyring.get_keyring()
     if isinstance(backend, (fail.Keyring, MemoryKeyring)):
         _restore()
-        pytest.skip(f"ASSISTANT_REAL_KEYRING=1 but keyring found no usable backend ({backend!r})")
+        pytest.fail(f"a Secret Service is running but keyring found no usable backend ({backend!r})")
     existing = [p for p in KEYED if keyring.get_password(SERVICE, p) is not None]
     if existing:
         _restore()

@@ -166,3 +166,7 @@ async def test_error_event_kinds() -> None:
         with FakeAnthropic(replies=[Reply(200, chunks, content_type="text/event-stream")]) as server:
             out = await run("anthropic", server.base_url)
         assert type(out.error) is expected, kind
+        # Said in the server's own words: the response was HTTP 200, so no status is made up for it.
+        assert out.error is not None and "it went wrong" in out.error.message and "HTTP" not in out.error.message
+        if expected is Overloaded:
+            assert f"{kind} in the answer stream: it went wrong" in out.error.message

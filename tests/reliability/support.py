@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import pty
 import sqlite3
 import subprocess
 from pathlib import Path
@@ -30,6 +32,36 @@ def run_cli(home: Path, args: list[str], *, stdin: bytes | None = None, timeout:
                           capture_output=True, timeout=timeout, env=cli_env(home, **env))
     return subprocess.CompletedProcess(proc.args, proc.returncode, proc.stdout.decode("utf-8", "replace"),
                                        proc.stderr.decode("utf-8", "replace"))
+
+
+def on_a_terminal(home: Path, args: list[str], *, stderr_too: bool = True,
+                  **env: str) -> tuple[bytes, bytes, int]:
+    """Run `assistant ARGS` with stdout (and stderr, unless `stderr_too` is False) on a pseudo-terminal, as a
+    user's shell would: (every byte the terminal received, stderr when piped, exit code)."""
+    master, slave = pty.openpty()
+    try:
+        proc = subprocess.Popen([PYTHON, "-m", "assistant", *args], stdin=subprocess.DEVNULL, stdout=slave,
+                                stderr=slave if stderr_too else subprocess.PIPE, env=cli_env(home, **env))
+        os.close(slave)
+        slave = -1
+        received = b""
+        while True:
+            try:
+                data = os.read(master, 65536)
+            except OSError:  # EIO: the child closed its side
+                break
+            if not data:
+                break
+            received += data
+        err = proc.stderr.read() if proc.stderr is not None else b""
+        proc.wait(60)
+        if proc.stderr is not None:
+            proc.stderr.close()
+        return received, err, proc.returncode
+    finally:
+        os.close(master)
+        if slave >= 0:
+            os.close(slave)
 
 
 def assert_one_line_error(proc: subprocess.CompletedProcess[str], *needles: str) -> str:

@@ -1,14 +1,17 @@
-"""Reliability 3: a truncated or overwritten database is kept aside, a fresh one is started, and the user is told where."""
+"""Reliability 3: a damaged database is kept aside with what can be read copied into a fresh one, and the user is told
+where it is and how to recover more, at every start until they act."""
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.reliability.support import MODEL, database, ollama, ollama_answer, rows, run_cli
+from tests.reliability.support import MODEL, assert_one_line_error, database, ollama, ollama_answer, rows, run_cli
 
 pytestmark = pytest.mark.slow  # subprocesses, real models or builds: outside the quick loop
 
@@ -58,14 +61,62 @@ def test_damaged_database_is_kept_aside_and_user_told(isolated_env: Path, damage
     assert after.returncode == 0, after.stderr
     assert after.stdout == "Fine thanks.\n"
     assert "Traceback" not in after.stderr
-    match = re.search(r"kept as (\S+?) and a fresh one was started", after.stderr)
+    match = re.search(r"kept as (\S+?) and a fresh one was started \((\d+) conversations? and (\d+) messages? copied"
+                      r"|kept as (\S+?) and a fresh one was started \(nothing could be read", after.stderr)
     assert match, after.stderr
-    kept = Path(match.group(1))
+    kept = Path(match.group(1) or match.group(4))
     assert kept.exists() and kept.parent == db.parent and kept.name.startswith("assistant.db.corrupt-")
     assert kept.read_bytes() == damaged  # the damaged file itself, untouched, for the user to rescue from
+    assert f"assistant db recover {kept}" in after.stderr
     assert rows(db, "PRAGMA integrity_check") == [("ok",)]
-    assert rows(db, "SELECT content FROM messages WHERE role = 'user'") == [("after the damage",), ("and again",)]
-    assert again.returncode == 0 and "damaged" not in again.stderr  # told once, not on every start
+    asked = [r[0] for r in rows(db, "SELECT content FROM messages WHERE role = 'user' ORDER BY id")]
+    assert asked[-2:] == ["after the damage", "and again"]
+    assert set(asked[:-2]) <= {"before 0", "before 1"}  # whatever could still be read, and nothing else
+    copied = int(match.group(3)) if match.group(3) else 0
+    assert len(rows(db, "SELECT id FROM messages")) == copied + 4
+    # Said again at every start until the user acts, with where the file is and how to recover from it.
+    assert again.returncode == 0 and f"still kept at {kept}" in again.stderr, again.stderr
+    assert f"assistant db recover {kept}" in again.stderr
+
+    # These four leave not even the list of tables readable: `db recover` says so, points at sqlite3, and the file
+    # stays announced until the user deletes it.
+    recovered = run_cli(home, ["db", "recover", str(kept)])
+    assert recovered.returncode == 1 and ".recover" in recovered.stderr
+    assert "still kept" in run_cli(home, ["history", "list"]).stderr
+    for path in db.parent.glob(kept.name + "*"):
+        path.unlink()
+    assert "kept" not in run_cli(home, ["history", "list"]).stderr
+
+
+@pytest.mark.timeout(60)
+def test_recover_copies_what_can_be_read_and_stops_the_notice(isolated_env: Path) -> None:
+    home = isolated_env
+    with ollama(ollama_answer(["Fine", " thanks."])) as server:
+        for i in range(3):
+            assert run_cli(home, ["ask", "-m", f"ollama:{MODEL}", f"before {i}"], OLLAMA_HOST=server.url).returncode == 0
+        db = database(home)
+        # An intact copy of the file, as a backup or `sqlite3 .recover` would give back.
+        backup = home / "backup.db"
+        shutil.copyfile(db, backup)
+        overwrite_garbage(db)  # nothing readable: the automatic copy at start-up finds nothing
+        run_cli(home, ["history", "list"])
+    kept = next(p for p in db.parent.iterdir() if p.name.startswith("assistant.db.corrupt-") and "-" not in p.name[-4:])
+    listed = run_cli(home, ["history", "list"])
+    assert "still kept at" in listed.stderr and "No conversations yet" in listed.stdout
+
+    recovered = run_cli(home, ["db", "recover", str(backup)])
+    assert recovered.returncode == 0, recovered.stderr
+    assert "3 conversations and 6 messages copied" in recovered.stdout
+    again = run_cli(home, ["db", "recover", str(backup)])
+    assert "nothing new to copy" in again.stdout  # recovering twice never duplicates
+    assert [r[0] for r in rows(db, "SELECT title FROM conversations ORDER BY created_at")] == [
+        "before 0", "before 1", "before 2"]
+    assert rows(db, "SELECT count(*) FROM calls WHERE outcome = 'ok'") == [(3,)]
+
+    unreadable = run_cli(home, ["db", "recover", str(kept)])
+    assert unreadable.returncode == 1 and "sqlite3" in unreadable.stderr and ".recover" in unreadable.stderr
+    fine = run_cli(home, ["db", "check"])
+    assert fine.returncode == 0 and str(kept) in fine.stdout  # still kept: nothing was recovered from it
 
 
 @pytest.mark.timeout(60)
@@ -92,25 +143,77 @@ async def test_tui_start_up_tells_where_the_damaged_database_went(isolated_env: 
     assert any(str(kept[0]) in n and "fresh one was started" in n for n in notices), notices
 
 
-@pytest.mark.timeout(60)
-def test_damage_deep_in_a_large_file_found_later_is_one_clear_line(isolated_env: Path) -> None:
-    """Pages scribbled over mid-file pass start-up's checks; the first read of them must still end in one line."""
+MARKER = "Marker-Of-The-Damaged-Page"
+
+
+def _large_history(db: Path) -> None:
+    """3,000 conversations written and closed the way the app does (which leaves the seal of a clean close); one
+    answer in the middle carries a marker, so the test can find the page it is stored on."""
     import random
 
     from assistant.bench.storage_bench import populate
-    from assistant.storage.db import open_database
+    from assistant.storage.db import Database, open_database
 
-    db = database(isolated_env)
-    conn = open_database(db).conn
-    populate(conn, 3000, random.Random(1))
-    conn.close()
+    store = Database(open_database(db).conn, db)
+    populate(store.conn, 3000, random.Random(1))
+    store.conn.execute("UPDATE messages SET content = content || ? WHERE id = 3001", (f" {MARKER}",))
+    store.close()
+
+
+def _scribble_middle(db: Path, keep_time: bool) -> bytes:
+    """Overwrite the header of the page holding the marked answer, deep in the middle of the file."""
+    st = db.stat()
     data = bytearray(db.read_bytes())
-    for start in range(len(data) // 4, 3 * len(data) // 4, 4096):
-        data[start + 100:start + 400] = b"\x5a" * 300
+    page = data.index(MARKER.encode()) // 4096 * 4096
+    assert len(data) // 4 < page < 3 * len(data) // 4
+    data[page:page + 64] = b"\x5a" * 64
     db.write_bytes(bytes(data))
+    if keep_time:  # the disk itself went bad: same size, same time stamp, nothing says the file changed
+        os.utime(db, ns=(st.st_atime_ns, st.st_mtime_ns))
+    return bytes(data)
+
+
+@pytest.mark.timeout(60)
+def test_damage_deep_in_a_large_file_is_caught_at_start(isolated_env: Path) -> None:
+    """Pages scribbled over mid-file by something else: the next start checks the file, keeps it aside and
+    copies what can be read, before anything is written into it."""
+    db = database(isolated_env)
+    _large_history(db)
+    damaged = _scribble_middle(db, keep_time=False)
 
     proc = run_cli(isolated_env, ["history", "search", "python"])
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr and "kept as" in proc.stderr
+    kept = Path(re.search(r"kept as (\S+) and", proc.stderr).group(1))  # type: ignore[union-attr]
+    assert kept.read_bytes() == damaged
+    copied = rows(db, "SELECT count(*) FROM messages")[0][0]
+    assert 0 < copied < 6000  # the readable part, with its search index rebuilt
+    assert proc.stdout.count("\n    ") >= 1
+    assert rows(db, "PRAGMA integrity_check") == [("ok",)]
+    # Recovering again finds nothing new (it was copied at start-up); the copy is then no longer announced.
+    again = run_cli(isolated_env, ["db", "recover", str(kept)])
+    assert again.returncode == 0 and "nothing new to copy" in again.stdout and "no longer announced" in again.stdout
+    assert rows(db, "SELECT count(*) FROM messages")[0][0] == copied
+    later = run_cli(isolated_env, ["history", "list", "-n", "1"])
+    assert later.returncode == 0 and "kept" not in later.stderr
+    assert kept.with_name(kept.name + ".recovered").read_bytes() == damaged
+
+
+@pytest.mark.timeout(60)
+def test_damage_met_while_running_stops_writing_then_is_kept_aside(isolated_env: Path) -> None:
+    """Damage no check was due to find (same size and time stamp, checked today): the first read that meets it is
+    one clear line, nothing more is written into the file, and the next start keeps it aside."""
+    db = database(isolated_env)
+    _large_history(db)
+    damaged = _scribble_middle(db, keep_time=True)
+
+    proc = run_cli(isolated_env, ["history", "search", "marker", "damaged", "page"])  # reads the marked page
     assert proc.returncode == 1
-    assert "Traceback" not in proc.stderr and "unexpected" not in proc.stderr
-    line = proc.stderr.strip()
-    assert line.count("\n") == 0 and "is damaged" in line and f"mv {db} " in line
+    line = assert_one_line_error(proc, "is damaged", "nothing more is written")
+    assert str(db) in line
+    assert db.read_bytes() == damaged  # not written into
+
+    after = run_cli(isolated_env, ["history", "list", "-n", "3"])
+    assert after.returncode == 0, after.stderr
+    assert "kept as" in after.stderr and "fresh one was started" in after.stderr
+    assert len(after.stdout.splitlines()) == 3  # rows copied from the readable part

@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import pty
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import PYTHON, cli_env
-from tests.reliability.support import MODEL, ollama, ollama_answer, run_cli
+from tests.reliability.support import MODEL, ollama, ollama_answer, on_a_terminal, run_cli
 
 TITLE = "\x1b]0;owned by the model\x07"
 CLEAR = "\x1b[2J\x1b[H"
@@ -22,30 +18,11 @@ RAW = "".join(PIECES)
 
 def _ask_on_a_terminal(home: Path, url: str, *extra: str) -> bytes:
     """Run `assistant ask` with stdout on a pseudo-terminal; return every byte the terminal received."""
-    master, slave = pty.openpty()
-    try:
-        proc = subprocess.Popen([PYTHON, "-m", "assistant", "ask", "-m", f"ollama:{MODEL}", *extra, "hi"],
-                                stdin=subprocess.DEVNULL, stdout=slave, stderr=subprocess.PIPE,
-                                env=cli_env(home, OLLAMA_HOST=url))
-        os.close(slave)
-        slave = -1
-        received = b""
-        while True:
-            try:
-                data = os.read(master, 65536)
-            except OSError:  # EIO: the child closed its side
-                break
-            if not data:
-                break
-            received += data
-        _, err = proc.communicate(timeout=30)
-        assert proc.returncode == 0, err
-        assert b"Traceback" not in err
-        return received
-    finally:
-        os.close(master)
-        if slave >= 0:
-            os.close(slave)
+    shown, err, code = on_a_terminal(home, ["ask", "-m", f"ollama:{MODEL}", *extra, "hi"], stderr_too=False,
+                                     OLLAMA_HOST=url)
+    assert code == 0, err
+    assert b"Traceback" not in err
+    return shown
 
 
 @pytest.mark.timeout(60)

@@ -13,6 +13,7 @@ from textual.containers import Vertical
 from textual.widgets import Static
 
 from assistant.core.money import usd
+from assistant.core.textsafe import for_terminal
 from assistant.core.tools import ToolCall, ToolResult
 from assistant.core.types import Answer
 from assistant.core.units import ms, speed
@@ -27,7 +28,7 @@ def answer_figures(answer: Answer, local: bool) -> str:
     where = "cached" if answer.cached else "local" if local else "cloud"
     if answer.cached and answer.cache not in (None, "exact"):
         where = "similar question" if answer.cache == "semantic" else f"from the {answer.cache} cache"
-    parts = [f"{answer.provider}:{answer.model}", where]
+    parts = [for_terminal(f"{answer.provider}:{answer.model}"), where]
     if answer.ttft_ms is not None:
         parts.append(f"first token {ms(answer.ttft_ms)}")
     rate = answer.tokens_per_second
@@ -60,8 +61,8 @@ class AnswerView(TranscriptItem, Vertical, can_focus=True):
         super().__init__(classes="answer")
         self.answer_text = text
         self._live = not (text or header or figures or status)  # streamed now, not read back from history
-        self._header = header or "thinking…"
-        self._figures = figures or status
+        self._header = for_terminal(header) or "thinking…"  # a model name, possibly from a server
+        self._figures = for_terminal(figures or status)
         self._stream: Any = None
         self.message_id, self.parent_id, self.alternatives = message_id, parent_id, alternatives
         self.similar = similar  # reused from a similar question: the user may mark it wrong
@@ -119,9 +120,9 @@ class AnswerView(TranscriptItem, Vertical, can_focus=True):
         return found.first() if found else None
 
     def started(self, model: str, where: str, reason: str) -> None:
-        self._header = f"{model} · {where}"
+        self._header = for_terminal(f"{model} · {where}")
         self.show_alternatives()
-        self.tooltip = reason or None
+        self.tooltip = for_terminal(reason) or None
         line = self._wait_line()
         if line is not None and where != "cached":
             line.waiting_for(f"waiting for the first token from {model}")

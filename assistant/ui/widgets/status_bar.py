@@ -8,6 +8,7 @@ from textual.reactive import reactive
 from textual.widgets import Static
 
 from assistant.core.money import usd
+from assistant.core.textsafe import for_terminal
 
 SEPARATOR = " │ "
 
@@ -60,15 +61,15 @@ class StatusBar(Static):
 
     def segments(self) -> list[Segment]:
         money = f"{usd(self.spend)} spent · {usd(self.saved)} saved"
-        model = self.model
+        # Model names and provider details can come from a server (Ollama's model list, its error text).
+        model, local, providers, team = (for_terminal(t) for t in (self.model, self.local, self.providers, self.team))
         short_model = model.split(" → ")[-1]
         parts = [Segment(f"model {model}", short_model, 5)]
         if self.engine == "unavailable":
             parts.append(Segment("engine unavailable", "engine down", 6))
-        return parts + [Segment(self.local, self.local.replace(" · ", " "), 2),
-                        Segment(f"cloud {self.providers}", f"cloud {self.providers}", 1),
-                        Segment(f"team {self.team}" if self.team else "", f"team {self.team.split()[0]}"
-                                if self.team else "", 3),
+        return parts + [Segment(local, local.replace(" · ", " "), 2),
+                        Segment(f"cloud {providers}", f"cloud {providers}", 1),
+                        Segment(f"team {team}" if team else "", f"team {team.split()[0]}" if team else "", 3),
                         Segment(f"session {money}", money, 4)]
 
     def line(self, width: int | None = None) -> str:
