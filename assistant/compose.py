@@ -132,7 +132,7 @@ def cached_answer(setup: Setup, request: ChatRequest) -> tuple[Answer | None, li
     import uuid
 
     from assistant.core.cache_key import KEY_SCHEME, cache_key
-    from assistant.core.errors import DatabaseReadOnly, DiskFull
+    from assistant.core.errors import DatabaseDamaged, DatabaseReadOnly, DiskFull
     from assistant.core.pricing import PriceTable
     from assistant.core.types import Answer, ChatMessage, ModelRef, ProviderRequest, Usage
     from assistant.engine.accounting import Accountant, choose_baseline
@@ -173,6 +173,8 @@ def cached_answer(setup: Setup, request: ChatRequest) -> tuple[Answer | None, li
         history, calls = History(conn), CallLog(conn)
         try:
             turn = begin_turn(history, request)
+        except DatabaseDamaged:
+            return None, notices  # the engine reads damaged text leniently, or stops writing: it decides
         except (DiskFull, DatabaseReadOnly) as exc:  # the answer is still shown; nothing can be recorded
             why = opened.read_only or exc
             notices.append(f"This answer comes from the cache and is not saved in history: {why.message}")

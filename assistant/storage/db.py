@@ -23,7 +23,7 @@ from assistant.core.errors import (
     StorageError,
 )
 from assistant.core.records import SalvageReport
-from assistant.storage.integrity import check_due, kept_aside, move_aside, problems, read_seal, write_seal
+from assistant.storage.integrity import check_due, kept_aside, lenient, move_aside, problems, read_seal, write_seal
 from assistant.storage.migrations import migrate, pending
 from assistant.storage.tx import transaction
 
@@ -52,9 +52,11 @@ def is_damage(exc: BaseException) -> bool:
     return _code(exc) in (_CORRUPT, _NOTADB) or "malformed" in text or "not a database" in text
 
 
-def translate(exc: sqlite3.Error, path: Path | str | None = None) -> StorageError:
+def translate(exc: sqlite3.Error | UnicodeDecodeError, path: Path | str | None = None) -> StorageError:
     """The most specific of our storage errors, with a message that says what to do; the cause is kept by callers."""
     where = f"The database {path}" if path else "The database"
+    if _undecodable(exc) or not isinstance(exc, sqlite3.Error):  # we only store UTF-8: anything else is damage
+        return DatabaseDamaged(f"{where} is damaged (stored text is no longer UTF-8); {_DAMAGE_HINT}")
     code, text = _code(exc), str(exc).lower()
     if code == _FULL or "disk is full" in text:
         return DiskFull(_full_message(path))
@@ -64,14 +66,27 @@ def translate(exc: sqlite3.Error, path: Path | str | None = None) -> StorageErro
         return DatabaseReadOnly(f"{where} is read-only; check the permissions of the file and its folder "
                                 "(or set ASSISTANT_HOME to a writable folder).")
     if is_damage(exc):
-        return DatabaseDamaged(f"{where} is damaged ({exc}); nothing more is written to it. Run the command again: "
-                               "the file is kept aside, a fresh one started, and what can be read copied into it.")
+        return DatabaseDamaged(f"{where} is damaged ({exc}); {_DAMAGE_HINT}")
     if code == _CANTOPEN or "unable to open" in text:
         return StorageError(f"Cannot open {where.lower().removeprefix('the ')}; check that its folder exists and is "
                             "writable (or set ASSISTANT_HOME).")
     if code == _IOERR or "disk i/o" in text:
         return StorageError(f"{where} could not be read or written (disk I/O error); check the disk and try again.")
     return StorageError(f"{where} refused an operation ({exc}).")
+
+
+_DAMAGE_HINT = ("nothing more is written to it. Run the command again: the file is kept aside, a fresh one started, "
+                "and what can be read copied into it.")
+
+
+def _undecodable(exc: BaseException | None) -> bool:
+    """Stored text that is not UTF-8: Python's sqlite3 says so for a column ("Could not decode to UTF-8"), and
+    raises UnicodeDecodeError for a message of SQLite's that quotes damaged bytes."""
+    if exc is None:
+        return False
+    if isinstance(exc, UnicodeDecodeError) or "could not decode to utf-8" in str(exc).lower():
+        return True
+    return isinstance(exc, StorageError) and _undecodable(exc.__cause__)
 
 
 def database_path(conn: sqlite3.Connection | None) -> str | None:
@@ -89,7 +104,7 @@ def boundary(method: Callable[P, T]) -> Callable[P, T]:
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
         try:
             return method(*args, **kwargs)
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, UnicodeDecodeError) as exc:
             raise translate(exc, database_path(getattr(args[0], "conn", None)) if args else None) from exc
     return wrapper
 
@@ -240,13 +255,13 @@ def _open(path: Path) -> OpenResult:
                 raise
             salvaged = _salvage(moved, conn, path) if moved is not None else None
             return OpenResult(conn, moved, salvaged, tuple(p for p in kept_aside(path) if p != moved))
-        except (sqlite3.Error, DatabaseDamaged) as exc:
+        except (sqlite3.Error, UnicodeDecodeError, DatabaseDamaged) as exc:
             # Only real damage is set aside; a full disk, a lock or a permission never moves the user's history.
-            damaged = isinstance(exc, DatabaseDamaged) or is_damage(exc)
+            damaged = isinstance(exc, (DatabaseDamaged, UnicodeDecodeError)) or is_damage(exc)
             if not damaged or attempt or not path.exists():
-                if isinstance(exc, sqlite3.Error):
-                    raise translate(exc, path) from exc
-                raise
+                if isinstance(exc, DatabaseDamaged):
+                    raise
+                raise translate(exc, path) from exc
             try:
                 moved = move_aside(path)
             except OSError as err:
@@ -349,7 +364,15 @@ class Database:
             raise DatabaseDamaged(self.damaged.message)
         try:
             return fn(*args)
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, UnicodeDecodeError, DatabaseDamaged) as exc:
+            if _undecodable(exc) and self.conn.text_factory is not lenient:
+                # A damaged byte inside stored text (the file itself is sound): from now on such text is read with
+                # U+FFFD in its place, and the call runs again (our calls read before they write, in transactions).
+                self.conn.text_factory = lenient
+                return self._guard(fn, *args)
+            if isinstance(exc, DatabaseDamaged):
+                self._note(exc)
+                raise
             error = translate(exc, self.path)
             if isinstance(error, DatabaseReadOnly) and self.read_only is not None:
                 error = type(self.read_only)(self.read_only.message)
@@ -358,9 +381,6 @@ class Database:
         except DatabaseReadOnly as exc:  # translated by a guarded storage class
             if self.read_only is not None:
                 raise type(self.read_only)(self.read_only.message) from exc
-            raise
-        except DatabaseDamaged as exc:
-            self._note(exc)
             raise
 
     def _note(self, error: StorageError) -> None:

@@ -89,8 +89,18 @@ def check_due(db: Path, now: float | None = None) -> str | None:
 def problems(conn: sqlite3.Connection, pragma: str) -> list[str]:
     """What the check found wrong (empty when the file is sound); raises the sqlite3 error when it cannot even run."""
     assert pragma in ("quick_check", "integrity_check")
-    found = [str(row[0]) for row in conn.execute(f"PRAGMA {pragma}(20)").fetchall()]
+    saved = conn.text_factory
+    conn.text_factory = lenient  # the report may quote damaged names: bytes that are not UTF-8
+    try:
+        found = [str(row[0]) for row in conn.execute(f"PRAGMA {pragma}(20)").fetchall()]
+    finally:
+        conn.text_factory = saved
     return [] if found == ["ok"] else found
+
+
+def lenient(raw: bytes) -> str:
+    """Text read from a damaged file: what is not UTF-8 is replaced, never an error."""
+    return raw.decode("utf-8", "replace")
 
 
 def kept_aside(db: Path) -> list[Path]:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.core.records import SalvageReport
+from assistant.storage.integrity import lenient
 from assistant.storage.tx import transaction
 
 BATCH = 500
@@ -39,7 +40,7 @@ class _Reader:
     def _one(self, sql: str, args: tuple[Any, ...]) -> list[Any] | None:
         try:
             return list(self.conn.execute(sql, args).fetchall())
-        except sqlite3.DatabaseError:
+        except (sqlite3.DatabaseError, UnicodeDecodeError):  # SQLite's message may quote damaged bytes
             return None
 
     def rows(self, table: str, wanted: list[str]) -> Iterator[Row]:
@@ -191,6 +192,7 @@ def salvage(source: Path, target: sqlite3.Connection) -> SalvageReport:
         if wal.exists():
             shutil.copyfile(wal, copy.with_name(copy.name + "-wal"))
         conn = sqlite3.connect(copy, isolation_level=None)
+        conn.text_factory = lenient  # a flipped byte inside a text keeps the rest of it
         try:
             reader = _Reader(conn)
             schema = reader.schema()

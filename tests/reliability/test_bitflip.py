@@ -48,9 +48,10 @@ def _flip(db: Path, variant: int) -> bytes:
 
 def _sound(db: Path) -> bool:
     conn = sqlite3.connect(db)
+    conn.text_factory = bytes  # the report may quote damaged names that are not UTF-8
     try:
-        return [r[0] for r in conn.execute("PRAGMA integrity_check").fetchall()] == ["ok"]
-    except sqlite3.DatabaseError:
+        return [r[0] for r in conn.execute("PRAGMA integrity_check").fetchall()] == [b"ok"]
+    except (sqlite3.DatabaseError, UnicodeDecodeError):  # an error message may quote damaged, non-UTF-8 names
         return False
     finally:
         conn.close()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
@@ -217,3 +218,30 @@ def test_damage_met_while_running_stops_writing_then_is_kept_aside(isolated_env:
     assert after.returncode == 0, after.stderr
     assert "kept as" in after.stderr and "fresh one was started" in after.stderr
     assert len(after.stdout.splitlines()) == 3  # rows copied from the readable part
+
+
+@pytest.mark.timeout(60)
+def test_a_damaged_byte_inside_stored_text_is_shown_not_fatal(isolated_env: Path) -> None:
+    """The file is sound but one stored text is no longer UTF-8 (a flipped bit inside it): every command still
+    works, the text shows U+FFFD where the byte was, and nothing is kept aside."""
+    with ollama(ollama_answer(["Fine", " thanks."])) as server:
+        asked = run_cli(isolated_env, ["ask", "-m", f"ollama:{MODEL}", "before"], OLLAMA_HOST=server.url)
+        assert asked.returncode == 0, asked.stderr
+        db = database(isolated_env)
+        conn = sqlite3.connect(db)
+        conn.execute("UPDATE messages SET content = CAST(x'46696e65c328207468616e6b732e' AS TEXT) "
+                     "WHERE role = 'assistant'")  # "Fine\xc3( thanks.": not UTF-8
+        conn.execute("UPDATE conversations SET title = CAST(x'6265c3' AS TEXT)")
+        conn.commit()
+        conn.close()
+        cid = rows(db, "SELECT id FROM conversations")[0][0]
+        for args in (["history", "list"], ["history", "show", str(cid)], ["history", "search", "before"],
+                     ["history", "export", str(cid)], ["ask", "-m", f"ollama:{MODEL}", "before"],
+                     ["ask", "--conversation", str(cid), "-m", f"ollama:{MODEL}", "and after"]):
+            proc = run_cli(isolated_env, args, OLLAMA_HOST=server.url)
+            assert proc.returncode == 0 and "Traceback" not in proc.stderr and "damaged" not in proc.stderr, (args, proc)
+            if args[1] in ("show", "export"):
+                assert "Fine\ufffd( thanks." in proc.stdout
+    assert not [p for p in db.parent.iterdir() if "corrupt" in p.name]
+    sent = server.seen[-1].json()
+    assert "Fine\ufffd( thanks." in [m["content"] for m in sent["messages"]]  # type: ignore[index]
