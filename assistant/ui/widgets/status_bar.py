@@ -62,7 +62,8 @@ class StatusBar(Static):
     def segments(self) -> list[Segment]:
         money = f"{usd(self.spend)} spent · {usd(self.saved)} saved"
         # Model names and provider details can come from a server (Ollama's model list, its error text).
-        model, local, providers, team = (for_terminal(t) for t in (self.model, self.local, self.providers, self.team))
+        model, local, providers, team = (for_terminal(text) for text in
+                                         (self.model, self.local, self.providers, self.team))
         short_model = model.split(" → ")[-1]
         parts = [Segment(f"model {model}", short_model, 5)]
         if self.engine == "unavailable":
