@@ -7,6 +7,8 @@ import time
 from textual.timer import Timer
 from textual.widgets import Static
 
+from assistant.core.textsafe import for_terminal
+
 FRAMES = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 TICK_SECONDS = 0.1
 
@@ -40,7 +42,8 @@ class WaitLine(Static):
 
     def line(self) -> str:
         text = f"{FRAMES[self._frame % len(FRAMES)]} {self.elapsed:.1f} s · {self.what}"
-        return text + (f"\n  {self.detail}" if self.detail else "")
+        # What it waits for names a model, and a retry's reason quotes a server: shown, never obeyed.
+        return for_terminal(text + (f"\n  {self.detail}" if self.detail else ""))
 
     def _tick(self) -> None:
         self._frame += 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from textual.widgets import Static
 
+from assistant.core.textsafe import for_terminal
 from assistant.core.types import RoutePreview
 
 KEYS = ("Enter sends · ctrl+j new line · ↑ earlier prompts · F2 model · ctrl+b history · "
@@ -43,4 +44,4 @@ class Welcome(Static):
         text = "\n".join([intro, "", *self.lines, "", KEYS])
         if text != self._shown:
             self._shown = text
-            self.update(text)
+            self.update(for_terminal(text))  # model names and reasons can come from a server
