@@ -93,15 +93,21 @@ def build_engine(setup: Setup, *, keys: KeyStore | None = None, transport: httpx
         raise
 
 
+_SET_ASIDE_HERE: set[Path] = set()  # by this process: `ask` opens twice (the cache's fast path, then the engine)
+
+
 def startup_notices(opened: OpenResult) -> list[str]:
     """A damaged database just kept aside (with what was copied from it), and those kept from earlier starts:
-    said at every start until the user recovers from them or deletes them."""
+    said at every start until the user recovers from them or deletes them (not twice in one command)."""
     found = []
     if opened.moved_aside is not None:
+        _SET_ASIDE_HERE.add(opened.moved_aside)
         got = opened.salvaged.summary() if opened.salvaged else "nothing could be read from it"
         found.append(f"The database was damaged; it was kept as {opened.moved_aside} and a fresh one was started "
                      f"({got}). {recovery_hint(opened.moved_aside)}")
     for kept in opened.kept:
+        if kept in _SET_ASIDE_HERE:
+            continue
         found.append(f"A damaged database is still kept at {kept}. {recovery_hint(kept)}")
     return found
 
