@@ -21,7 +21,7 @@ from assistant.engine.accounting import estimate_tokens
 from assistant.engine.recorder import TurnRecorder, answer_call
 from assistant.engine.run import RunState, stream_attempt
 from assistant.engine.session import Turn, begin_turn, preview_turn
-from assistant.engine.tiers import REPLAYED, Hit, Lookup, Tier
+from assistant.engine.tiers import REPLAYED, ExactTier, Hit, Lookup, Tier
 from assistant.engine.tools_loop import model_turns
 
 if TYPE_CHECKING:
@@ -49,8 +49,9 @@ class ChatRun:
 
     async def events(self) -> AsyncGenerator[Event, None]:
         engine, request = self.engine, self.request
+        tooled = engine.tools.configured and request.tools.enabled  # the key waits for the tools on offer
         try:
-            turn = await engine.db.call(begin_turn, engine.history_log, request)
+            turn, early, known = await engine.db.call(self._begin, tooled)
         except (DiskFull, DatabaseReadOnly) as exc:
             async with aclosing(self._unsaved(exc)) as unsaved:
                 async for event in unsaved:
@@ -61,15 +62,15 @@ class ChatRun:
             return
         rec = TurnRecorder(engine.db, engine.history_log, engine.call_log, turn.conversation_id, self.request_id,
                            turn.user_message_id)
-        if engine.tools.configured and request.tools.enabled:
+        if tooled:
             if not engine.tools.started:
                 yield Waiting("starting MCP servers")
             self.tools = await engine.tools.offered(request.tools)
             for line in engine.tools.failures():
                 yield Notice(line, "warning")
-        lookup = engine.planner.lookup_for(turn, request, self.tools)
+        lookup = early or engine.planner.lookup_for(turn, request, self.tools)
         if self.looks_up:
-            hit, missed = await engine.tiers.lookup(lookup)
+            hit, missed = await engine.tiers.lookup(lookup, known)
             if hit is not None and hit.similarity is not None and request.semantic == "suggest":
                 # The user chooses: the earlier answer (free) or a model. The request waits for the choice.
                 decision: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
@@ -100,6 +101,21 @@ class ChatRun:
         async with aclosing(self._attempts(plan, turn, rec, lookup)) as attempts:
             async for event in attempts:
                 yield event
+
+    def _begin(self, tooled: bool) -> tuple[Turn, Lookup | None, dict[str, Hit | None]]:
+        """On the database thread, in one hop: the question recorded, then (when no tools change the key) the
+        exact tier asked, so a new question reaches its model one thread round trip sooner."""
+        engine = self.engine
+        turn = begin_turn(engine.history_log, self.request)
+        if tooled or not self.looks_up:
+            return turn, None, {}
+        lookup = engine.planner.lookup_for(turn, self.request, ())
+        exact = engine.tiers.named("exact")
+        try:
+            found = exact.find(lookup) if isinstance(exact, ExactTier) else None
+        except AssistantError:  # the tiers' own lookup says what went wrong, as it always has
+            return turn, lookup, {}
+        return turn, lookup, {"exact": found}
 
     async def _unsaved(self, problem: StorageError) -> AsyncGenerator[Event, None]:
         """Nothing can be written: a cached answer is still shown, marked as not saved; no model is asked, since

@@ -7,7 +7,7 @@ that order is written down.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -68,15 +68,15 @@ class ExactTier:
             hot = self.cache.get_hot(key)
             if hot is not None:
                 return Hit(hot, self.name)
+        return await self.db.call(self.find, lookup)
 
-        def persistent() -> CachedAnswer | None:
-            for key in lookup.keys:
-                found = self.cache.get(key)
-                if found is not None:
-                    return found
-            return None
-        found = await self.db.call(persistent)
-        return Hit(found, self.name) if found is not None else None
+    def find(self, lookup: Lookup) -> Hit | None:
+        """Memory, then the file: on the database thread (where a new turn is recorded, in the same hop)."""
+        for key in lookup.keys:
+            found = self.cache.get(key)  # the hot tier first, then SQLite
+            if found is not None:
+                return Hit(found, self.name)
+        return None
 
     def keep(self, lookup: Lookup, request: ProviderRequest, entry: CachedAnswer) -> None:
         self.cache.put(entry)
@@ -104,11 +104,13 @@ class Tiers:
     def named(self, name: str) -> Tier | None:
         return next((t for t in self.tiers if t.name == name), None)
 
-    async def lookup(self, lookup: Lookup) -> tuple[Hit | None, list[Tier]]:
-        """The first hit, and the nearer tiers that missed (they adopt it once the answer is recorded)."""
+    async def lookup(self, lookup: Lookup, known: Mapping[str, Hit | None] | None = None,
+                     ) -> tuple[Hit | None, list[Tier]]:
+        """The first hit, and the nearer tiers that missed (they adopt it once the answer is recorded). `known`:
+        what some tiers already answered for this very lookup."""
         missed: list[Tier] = []
         for tier in self.tiers:
-            hit = await tier.lookup(lookup)
+            hit = known[tier.name] if known and tier.name in known else await tier.lookup(lookup)
             if hit is not None:
                 return hit, missed
             missed.append(tier)

@@ -8,9 +8,10 @@ import re
 import sqlite3
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 from assistant.core.cache_key import content_digest
@@ -22,6 +23,8 @@ from assistant.storage.db import finish_message, guarded
 from assistant.storage.tool_log import ToolLog
 from assistant.storage.tree import LEAF
 from assistant.storage.tx import transaction
+
+T = TypeVar("T")
 
 _CONV_COLS = "c.id, c.title, c.created_at, c.updated_at, c.model, c.system, c.temperature"
 
@@ -127,6 +130,11 @@ class History:
         if not title:
             raise UsageError("A conversation needs a title with some text in it.")
         self.update_conversation(cid, title=title)
+
+    def atomically(self, writes: Callable[[], T]) -> T:
+        """`writes` in one transaction: all of them or none (and one commit instead of several)."""
+        with transaction(self.conn):
+            return writes()
 
     def touch(self, cid: str) -> None:
         self.conn.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", (time.time(), cid))

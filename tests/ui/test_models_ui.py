@@ -20,9 +20,10 @@ from tests.ui.conftest import SIZE, ask, ready, settle
 
 @asynccontextmanager
 async def running(build_app: Any, **fake_args: Any) -> AsyncIterator[tuple[Any, Any, FakeOllama]]:
-    """The app over the real Ollama provider talking to a fake, started and ready: (app, pilot, fake)."""
+    """The app over the real Ollama provider talking to a fake, started and ready: (app, pilot, fake). The probe
+    waits longer than a user's would: a loaded test machine must not make the fake look down."""
     with FakeOllama(**fake_args) as fake:
-        app, _ = build_app([real_provider("ollama", host=fake.url),
+        app, _ = build_app([real_provider("ollama", host=fake.url, probe_timeout=5),
                             ScriptedProvider("embedded", [["Fine, thanks.", Usage(5, 3)]], model="smollm2")])
         async with app.run_test(size=SIZE) as pilot:
             await ready(pilot)
