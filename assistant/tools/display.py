@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 from assistant.core.records import StoredToolCall
 from assistant.core.textsafe import for_terminal
-from assistant.core.tools import ToolCall, ToolResult
+from assistant.core.tools import Approval, Status, ToolCall, ToolResult
 from assistant.tools.values import ServerStatus
 
 _ARGS_SHOWN = 300
@@ -55,9 +55,10 @@ def from_stored(call: StoredToolCall) -> ToolResult:
         arguments = json.loads(call.arguments)
     except ValueError:
         arguments = {}
-    status = call.status if call.status in _STATUS_WORD else "error"
-    return ToolResult("", call.server, call.tool, status, call.result, call.elapsed_ms,  # type: ignore[arg-type]
-                      call.approved_by if call.approved_by in _APPROVALS else "",  # type: ignore[arg-type]
+    # Stored text, checked against the words the types allow (an older or damaged row shows as an error).
+    status = cast(Status, call.status if call.status in _STATUS_WORD else "error")
+    approved = cast(Approval, call.approved_by if call.approved_by in _APPROVALS else "")
+    return ToolResult("", call.server, call.tool, status, call.result, call.elapsed_ms, approved,
                       call.truncated, arguments=arguments if isinstance(arguments, dict) else {})
 
 
