@@ -373,8 +373,6 @@ def apply_environment(settings: Settings, environ: Mapping[str, str],
 def load_settings(config_file: Path, specs: Mapping[str, ProviderSpec] | None = None,
                   environ: Mapping[str, str] | None = None) -> Settings:
     """Read config.toml (missing is fine; a UTF-8 byte-order mark is accepted) and apply environment overrides."""
-    import tomllib
-
     data: dict[str, Any] = {}
     try:
         text = config_file.read_text(encoding="utf-8-sig")
@@ -389,10 +387,13 @@ def load_settings(config_file: Path, specs: Mapping[str, ProviderSpec] | None = 
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{config_file}: cannot be read ({exc.__class__.__name__}); fix its permissions or "
                           "encoding (UTF-8).") from exc
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{config_file}: {exc}. Fix the file or move it aside.") from exc
+    if text.strip():  # no file, no parser: tomllib (and the datetime it needs) cost a cached `ask` 3 ms
+        import tomllib
+
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{config_file}: {exc}. Fix the file or move it aside.") from exc
     settings = settings_from_mapping(data, specs, str(config_file))
     return apply_environment(settings, os.environ if environ is None else environ, specs)
 

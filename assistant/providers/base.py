@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from assistant.core.config import NetworkSettings
-from assistant.core.local_models import InstalledModel, LoadedModel, ModelDetails, PullEvent
 from assistant.core.spec import TOOLS, ProviderSpec
 from assistant.core.tokens import ModelFacts, TokenCount, estimate_request
 from assistant.core.tools import ToolCalls
@@ -16,6 +15,9 @@ from assistant.core.types import Attachment, ModelInfo, ModelRef, ProviderReques
 
 if TYPE_CHECKING:
     import httpx
+
+    # Only the model-management protocol names these: a cached `ask` imports this module and never manages models.
+    from assistant.core.local_models import InstalledModel, LoadedModel, ModelDetails, PullEvent
 
 # Text deltas, then (when the model's turn ended by asking for tools) one ToolCalls, then one Usage.
 Chunk = str | ToolCalls | Usage

@@ -4,15 +4,16 @@ official client; every failure becomes one line that says what to do."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
 from assistant.core.errors import ConnectionLost, ModelNotFound, ProviderError
-from assistant.core.local_models import InstalledModel, LoadedModel, ModelDetails, PullEvent
 from assistant.core.textsafe import for_terminal, one_line
 from assistant.core.tokens import ModelFacts
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
+    from assistant.core.local_models import InstalledModel, LoadedModel, ModelDetails, PullEvent
     from assistant.providers.ollama import OllamaProvider
 
 # Verifying a 40 GB model's digest can take minutes with no progress line in between.
@@ -98,6 +99,8 @@ class OllamaAdmin:
     async def pull(self, model: str) -> AsyncIterator[PullEvent]:
         """Ollama's progress lines as they come; ends after "success" or raises. Closing the iterator closes the
         connection, and Ollama stops the download once no client is pulling that model."""
+        from assistant.core.local_models import PullEvent  # model management only: not on a chat's path
+
         await self._up()
         finished = False
         try:
@@ -119,6 +122,8 @@ class OllamaAdmin:
 
     # reading -----------------------------------------------------------------------------------------
     async def installed(self) -> list[InstalledModel]:
+        from assistant.core.local_models import InstalledModel  # model management only: not on a chat's path
+
         await self._up()
         try:
             response = await self._client().list()
@@ -131,6 +136,8 @@ class OllamaAdmin:
                 for m in response.models if m.model]
 
     async def show(self, model: str) -> ModelDetails:
+        from assistant.core.local_models import ModelDetails  # model management only: not on a chat's path
+
         await self._up()
         try:
             show = await self._client().show(model)
@@ -156,6 +163,8 @@ class OllamaAdmin:
         return found.context if found is not None else None
 
     async def loaded(self) -> list[LoadedModel]:
+        from assistant.core.local_models import LoadedModel  # model management only: not on a chat's path
+
         await self._up()
         try:
             response = await self._client().ps()
