@@ -1,7 +1,8 @@
 """The one composition root: paths, settings, the provider registry, keys and the database become an Engine.
 
 The CLI, the TUI, `assistant bench` and the tests all build the engine here, so each reports a damaged database
-the same way. Importing this module is cheap: the engine and everything heavy are imported inside the functions.
+the same way. Importing this module is cheap (the chat app imports it for its first frame): settings, the engine
+and everything heavy are imported inside the functions.
 """
 
 from __future__ import annotations
@@ -11,22 +12,31 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from assistant.core.config import TEAM_SECRETS, Settings, load_settings
-from assistant.core.paths import Paths, resolve_paths
-
 if TYPE_CHECKING:
     import httpx
 
-    from assistant.core.records import Conversation
+    from assistant.core.config import Settings
+    from assistant.core.conversation import Conversation
+    from assistant.core.paths import Paths
     from assistant.core.types import Answer, ChatRequest
     from assistant.engine.engine import Engine
     from assistant.providers.registry import Registry
     from assistant.secrets import KeyStore
     from assistant.storage.db import OpenResult
 
-# Secrets that are not a provider's API key, with the environment variables that may hold them (and what each is).
-EXTRA_SECRETS: Mapping[str, tuple[str, ...]] = {name: env for name, (_, env) in TEAM_SECRETS.items()}
-EXTRA_SECRET_LABELS: Mapping[str, str] = {name: label for name, (label, _) in TEAM_SECRETS.items()}
+
+def extra_secrets() -> dict[str, tuple[str, ...]]:
+    """Secrets that are not a provider's API key, with the environment variables that may hold them."""
+    from assistant.core.config import TEAM_SECRETS
+
+    return {name: env for name, (_, env) in TEAM_SECRETS.items()}
+
+
+def extra_secret_labels() -> dict[str, str]:
+    """What each of `extra_secrets()` is, for the keys screen and `assistant keys set`."""
+    from assistant.core.config import TEAM_SECRETS
+
+    return {name: label for name, (label, _) in TEAM_SECRETS.items()}
 
 
 @dataclass(frozen=True)
@@ -40,6 +50,8 @@ class Setup:
 
 def load(environ: Mapping[str, str] | None = None, registry: Registry | None = None) -> Setup:
     """Paths from ASSISTANT_HOME or the platform, settings from config.toml and the environment."""
+    from assistant.core.config import load_settings
+    from assistant.core.paths import resolve_paths
     from assistant.providers.registry import Registry
 
     paths = resolve_paths(environ)
@@ -51,6 +63,7 @@ def setup_at(home: Path, config: Mapping[str, Any] | None = None, registry: Regi
     """Every file under `home`, settings from `config` shaped like config.toml (checked the same way): for the
     bench, tests and scripts."""
     from assistant.core.config import settings_from_mapping
+    from assistant.core.paths import resolve_paths
     from assistant.providers.registry import Registry
 
     registry = registry or Registry()
@@ -63,7 +76,7 @@ def make_keys(registry: Registry | None = None, environ: Mapping[str, str] | Non
     from assistant.providers.registry import Registry
     from assistant.secrets import KeyStore
 
-    return KeyStore({**(registry or Registry()).key_env(), **EXTRA_SECRETS}, environ)
+    return KeyStore({**(registry or Registry()).key_env(), **extra_secrets()}, environ)
 
 
 def config_defaults() -> str:
@@ -119,7 +132,7 @@ def recovery_hint(kept: Path) -> str:
 
 def peek_recent(paths: Paths, limit: int = 200) -> list[Conversation] | None:
     """Recent conversations for the TUI's first frame, read-only, before the engine opens; None if unreadable."""
-    from assistant.storage.history import peek_recent_conversations
+    from assistant.storage.listing import peek_recent_conversations
 
     return peek_recent_conversations(paths.database, limit)
 

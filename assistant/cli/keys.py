@@ -24,9 +24,10 @@ def _read_key(provider: str) -> str:
     if sys.stdin.isatty():
         import getpass
 
-        from assistant.compose import EXTRA_SECRET_LABELS
+        from assistant.compose import extra_secret_labels
 
-        what = EXTRA_SECRET_LABELS[provider].split(":")[0] if provider in EXTRA_SECRET_LABELS else f"{provider} API key"
+        labels = extra_secret_labels()
+        what = labels[provider].split(":")[0] if provider in labels else f"{provider} API key"
         return getpass.getpass(f"{what} (input hidden): ")
     return sys.stdin.readline()
 

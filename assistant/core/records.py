@@ -8,19 +8,6 @@ from assistant.core.types import Attachment
 
 
 @dataclass(frozen=True)
-class Conversation:
-    id: str
-    title: str
-    created_at: float
-    updated_at: float
-    model: str | None = None
-    system: str | None = None
-    temperature: float | None = None
-    message_count: int = 0
-    private: bool = False  # kept out of the team cache
-
-
-@dataclass(frozen=True)
 class StoredMessage:
     id: int
     conversation_id: str

@@ -12,11 +12,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
+from assistant.core.conversation import Conversation
 from assistant.core.errors import UsageError
 from assistant.core.records import (
     CacheStats,
     CallRecord,
-    Conversation,
     LatencyRow,
     PruneResult,
     RequestPoint,

@@ -10,23 +10,21 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict
-from pathlib import Path
-from typing import Any, TypeVar
-from urllib.parse import quote
+from typing import TypeVar
 
 from assistant.core.cache_key import content_digest
+from assistant.core.conversation import Conversation
 from assistant.core.errors import UsageError
-from assistant.core.records import Conversation, SearchHit, StoredMessage, StoredToolCall
+from assistant.core.records import SearchHit, StoredMessage, StoredToolCall
 from assistant.core.types import Attachment
 from assistant.storage import tree
 from assistant.storage.db import finish_message, guarded
+from assistant.storage.listing import CONVERSATION_COLUMNS, conversation, list_conversations
 from assistant.storage.tool_log import ToolLog
 from assistant.storage.tree import LEAF
 from assistant.storage.tx import transaction
 
 T = TypeVar("T")
-
-_CONV_COLS = "c.id, c.title, c.created_at, c.updated_at, c.model, c.system, c.temperature"
 
 
 def _title_from(prompt: str) -> str:
@@ -71,11 +69,11 @@ class History:
 
     def get_conversation(self, cid: str) -> Conversation:
         row = self.conn.execute(
-            f"SELECT {_CONV_COLS}, (SELECT count(*) FROM messages m WHERE m.conversation_id = c.id), c.private "
+            f"SELECT {CONVERSATION_COLUMNS}, (SELECT count(*) FROM messages m WHERE m.conversation_id = c.id), c.private "
             "FROM conversations c WHERE c.id = ?",
             (self.resolve_id(cid),),
         ).fetchone()
-        return _conversation(row)
+        return conversation(row)
 
     def latest_conversation_id(self, answered: bool = False) -> str | None:
         """The most recent conversation; with `answered`, the most recent one that got an answer (what
@@ -108,12 +106,7 @@ class History:
         return str(row[0]), int(msgs[0][0])
 
     def list_conversations(self, limit: int = 50, offset: int = 0) -> list[Conversation]:
-        rows = self.conn.execute(
-            f"SELECT {_CONV_COLS}, (SELECT count(*) FROM messages m WHERE m.conversation_id = c.id), c.private "
-            "FROM conversations c ORDER BY c.updated_at DESC LIMIT ? OFFSET ?",
-            (limit, offset),
-        ).fetchall()
-        return [_conversation(r) for r in rows]
+        return list_conversations(self.conn, limit, offset)
 
     def update_conversation(self, cid: str, **fields: object) -> None:
         allowed = {"title", "model", "system", "temperature", "private"}
@@ -336,12 +329,6 @@ class History:
         return "\n".join(out)
 
 
-def _conversation(row: tuple[Any, ...]) -> Conversation:
-    """A row of _CONV_COLS, the message count, then the private flag."""
-    cid, title, created, updated, model, system, temperature, count, private = row
-    return Conversation(cid, title, created, updated, model, system, temperature, count, bool(private))
-
-
 def _call_json(call: StoredToolCall) -> dict[str, object]:
     data = asdict(call)
     data.pop("message_id")
@@ -380,19 +367,3 @@ def fts_query(words: str) -> str:
     if not terms:
         raise UsageError("Search needs at least one word, e.g. `assistant history search paris`.")
     return " ".join(f'"{t}"*' if i == len(terms) - 1 else f'"{t}"' for i, t in enumerate(terms))
-
-
-def peek_recent_conversations(database: Path, limit: int = 200) -> list[Conversation] | None:
-    """A read-only query that takes milliseconds; None when the file cannot be read (the engine reports why)."""
-    if not database.exists():
-        return []  # a fresh install: the engine creates the file, still empty
-    try:
-        # mode=ro: never create, migrate or lock anything here; opening and repairing is the engine's job.
-        conn = sqlite3.connect(f"file:{quote(str(database))}?mode=ro", uri=True, timeout=0.05)
-        try:
-            # The same query the engine's listing runs later, so that listing repaints nothing.
-            return History(conn).list_conversations(limit=limit)
-        finally:
-            conn.close()
-    except Exception:  # damaged, locked, or an older schema: the sidebar fills once the engine is open
-        return None

@@ -1,4 +1,5 @@
-"""The app factory and the App: opens the engine after first paint, routes worker failures to one handler."""
+"""The app factory and the App: paints the first frame from the last run's state, then reads the settings and
+opens the engine in a thread worker; routes worker failures to one handler."""
 
 from __future__ import annotations
 
@@ -14,17 +15,19 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
-from assistant.compose import Setup, build_engine, peek_recent
-from assistant.core.types import ModelRef, RoutePreview
 from assistant.ui import messages as msg
 from assistant.ui.model_pulls import ModelPulls
 from assistant.ui.screens.chat import ChatScreen
 from assistant.ui.state import load_state, save_state
 
 if TYPE_CHECKING:
+    from assistant.compose import Setup
+    from assistant.core.errors import AssistantError
+    from assistant.core.paths import Paths
+    from assistant.core.types import ModelRef, RoutePreview
     from assistant.engine.engine import Engine
 
-EngineFactory = Callable[[Setup], "Engine"]
+EngineFactory = Callable[["Setup"], "Engine"]
 HEALTH_SECONDS = 30.0
 TEAM_SECONDS = 1.0  # reading the team cache's state is a lock and a few fields: cheap enough to follow closely
 
@@ -37,6 +40,17 @@ def _cloud_text(order: Iterable[str], present: Iterable[str]) -> str:
 def _env_keys(key_env: Mapping[str, tuple[str, ...]], environ: Mapping[str, str] = os.environ) -> set[str]:
     """Providers with a key in the environment: a dictionary lookup, unlike the keyring."""
     return {p for p, names in key_env.items() if any(environ.get(n, "").strip() for n in names)}
+
+
+def key_env_text(key_env: Mapping[str, tuple[str, ...]]) -> str:
+    """The keyed providers and their variables as one line of the state file, e.g. "openai=OPENAI_API_KEY"."""
+    return ";".join(f"{name}={','.join(names)}" for name, names in key_env.items())
+
+
+def parse_key_env(text: str) -> dict[str, tuple[str, ...]]:
+    """The inverse of `key_env_text`: the first frame knows which variables hold keys before the providers load."""
+    pairs = (part.partition("=") for part in text.split(";") if part)
+    return {name: tuple(n for n in names.split(",") if n) for name, _, names in pairs}
 
 
 def local_text(status: Mapping[str, bool]) -> str:
@@ -73,19 +87,21 @@ class AssistantApp(ModelPulls, App[int]):
         Binding("ctrl+q", "quit", "Quit", priority=True, tooltip="Quit the app"),
     ]
 
-    def __init__(self, setup: Setup, *, engine_factory: EngineFactory | None = None) -> None:
+    def __init__(self, paths: Paths, *, setup: Setup | None = None,
+                 engine_factory: EngineFactory | None = None) -> None:
         super().__init__()
-        self.setup = setup
-        self.paths = setup.paths
-        self.settings = setup.settings
-        self.key_env = setup.registry.key_env()
+        self.setup = setup  # None: read (config.toml, providers) in the engine's worker, after the first frame
+        self.paths = paths
         self.engine_factory = engine_factory
         self.engine: Engine | None = None
+        self.startup_error: AssistantError | None = None  # why the app could not start (config.toml)
         self.local_up: dict[str, bool] | None = None
         self.preview: RoutePreview | None = None
         self._warming = False
         self._keys_wanted = False  # the keyring is asked once something needs it (typing, keys screen)
         self._state = load_state(self.paths.state_file)
+        # Which variables hold which provider's key: the last run's list until the providers are loaded.
+        self.key_env = setup.registry.key_env() if setup is not None else parse_key_env(self._state.get("key_env", ""))
         self._init_pulls()
         theme = self._state.get("theme")
         if theme and theme in self.available_themes:
@@ -121,6 +137,8 @@ class AssistantApp(ModelPulls, App[int]):
     def first_frame(self, chat: ChatScreen) -> None:
         """Paint the first frame complete from cheap sources: a read-only query for the sidebar, and the status
         bar's last-known state; the engine and the probes then repaint only what turns out different."""
+        from assistant.compose import peek_recent
+
         recent = peek_recent(self.paths)
         if recent is not None:
             chat.sidebar.show(recent, [], "")
@@ -131,8 +149,13 @@ class AssistantApp(ModelPulls, App[int]):
         if self._state.get("local"):
             chat.status.local = self._state["local"]
         if "keyring_keys" in self._state:
-            present = _env_keys(self.key_env) | set(self._state["keyring_keys"].split(","))
-            chat.status.providers = _cloud_text(self.key_env, present)
+            chat.status.providers = self._providers_text()
+
+    def _providers_text(self, environ: Mapping[str, str] = os.environ) -> str:
+        """The status bar's cloud providers from what is known without the keyring: the environment, and the
+        keys the keyring held last time."""
+        present = _env_keys(self.key_env, environ) | set(self._state["keyring_keys"].split(","))
+        return _cloud_text(self.key_env, present)
 
     def remember(self, **values: str) -> None:
         self._state.update(values)
@@ -145,12 +168,32 @@ class AssistantApp(ModelPulls, App[int]):
     # engine -------------------------------------------------------------------------------------
     @work(thread=True, exclusive=True, exit_on_error=False, group="engine")
     def open_engine(self) -> None:
-        engine = (self.engine_factory or build_engine)(self.setup)
+        from assistant import compose
+        from assistant.core.errors import AssistantError
+
+        if self.setup is None:
+            try:
+                self.setup = compose.load()
+            except AssistantError as exc:  # a bad config.toml: the app cannot run; the launcher says why
+                self.call_from_thread(self._cannot_start, exc)
+                return
+        engine = (self.engine_factory or compose.build_engine)(self.setup)
         self.post_message(msg.EngineReady(engine, list(engine.notices), engine.queries.conversations(limit=200)))
+
+    def _cannot_start(self, error: AssistantError) -> None:
+        """Before the app, a bad config.toml was one line on stderr and exit status 1: it still is (launch.py)."""
+        self.startup_error = error
+        self.exit(return_code=1)
 
     def on_engine_ready(self, message: msg.EngineReady) -> None:
         self.engine = engine = message.engine
         chat = self.chat
+        key_env = engine.registry.key_env()
+        if self._state.get("key_env") != (text := key_env_text(key_env)):  # first run, or the providers changed
+            self.key_env = key_env
+            self.remember(key_env=text)
+            if "keyring_keys" in self._state:
+                chat.status.providers = self._providers_text(engine.keys.environ)
         chat.model = self.default_model()
         if self._state.get("model", "auto") != "auto" and chat.model is None:
             chat.status.model = "auto"  # a provider that no longer exists: the router chooses
@@ -163,7 +206,7 @@ class AssistantApp(ModelPulls, App[int]):
         self.check_health()
         self.set_interval(HEALTH_SECONDS, self.check_health)
         self.load_prompts()
-        if (self.settings.ui.reopen_last and message.conversations and chat.conversation_id is None
+        if (engine.settings.ui.reopen_last and message.conversations and chat.conversation_id is None
                 and not chat.busy):
             chat.open_conversation(message.conversations[0].id)
         # Never looked up on this machine (nothing to show yet), or asked for while the engine was opening.
@@ -243,6 +286,7 @@ class AssistantApp(ModelPulls, App[int]):
         chat = self.chat
         chat.status.engine = "unavailable"
         chat.log_view.add_notice(message.text, "error")
+        chat.give_back_pending()
 
     @work(exclusive=True, exit_on_error=False, group="health")
     async def check_health(self) -> None:
@@ -332,6 +376,8 @@ class AssistantApp(ModelPulls, App[int]):
             case "health" | "health-keys" | "team":
                 pass  # the next probe retries; the status bar keeps the last known state
             case "preview":
+                from assistant.core.types import RoutePreview
+
                 self.chat.show_preview(RoutePreview(None, f"could not check which model answers now ({text})"))
             case _:
                 self.notify(text, title=getattr(error, "title", "Error"), severity="error", timeout=8)
@@ -447,6 +493,11 @@ class AssistantApp(ModelPulls, App[int]):
         self.exit(0)
 
 
-def make_app(setup: Setup, *, engine_factory: EngineFactory | None = None) -> AssistantApp:
-    """The one factory: the launcher passes nothing; tests pass a factory that builds an engine on fakes."""
-    return AssistantApp(setup, engine_factory=engine_factory)
+def make_app(setup: Setup | None = None, *, engine_factory: EngineFactory | None = None) -> AssistantApp:
+    """The one factory. The launcher passes nothing: the paths come from the environment now, the settings and the
+    providers are read in the engine's worker once the first frame is out. Tests pass a setup, and a factory that
+    builds an engine on fakes."""
+    from assistant.core.paths import resolve_paths
+
+    return AssistantApp(setup.paths if setup is not None else resolve_paths(), setup=setup,
+                        engine_factory=engine_factory)

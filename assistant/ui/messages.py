@@ -1,4 +1,6 @@
-"""Typed messages that carry worker results up to the app and its screens."""
+"""Typed messages that carry worker results up to the app and its screens (the values they carry are imported
+only for type checking: this module is part of the chat app's first frame). A message is an event, not a value:
+no field-wise equality or repr is generated for it, which halves the cost of creating these classes at start-up."""
 
 from __future__ import annotations
 
@@ -6,29 +8,29 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from textual.message import Message
-from textual.widget import Widget
-from textual.worker import Worker
-
-from assistant.core import events
-from assistant.core.events import ConsentReply
-from assistant.core.records import (
-    Conversation,
-    KeyStatus,
-    LatencyRow,
-    RequestPoint,
-    SavingsReport,
-    SearchHit,
-    StoredMessage,
-    StoredToolCall,
-)
-from assistant.core.tools import ToolCall, ToolResult
-from assistant.core.types import Answer, Estimate, ModelInfo, RoutePreview
 
 if TYPE_CHECKING:
+    from textual.widget import Widget
+    from textual.worker import Worker
+
+    from assistant.core import events
+    from assistant.core.conversation import Conversation
+    from assistant.core.events import ConsentReply
+    from assistant.core.records import (
+        KeyStatus,
+        LatencyRow,
+        RequestPoint,
+        SavingsReport,
+        SearchHit,
+        StoredMessage,
+        StoredToolCall,
+    )
+    from assistant.core.tools import ToolCall, ToolResult
+    from assistant.core.types import Answer, Estimate, ModelInfo, RoutePreview
     from assistant.engine.engine import Engine
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class EngineReady(Message):
     """The engine is open; `notices` are start-up news such as a damaged database kept aside."""
 
@@ -38,14 +40,14 @@ class EngineReady(Message):
     conversations: list[Conversation] = field(default_factory=list)
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class EngineUnavailable(Message):
     """Opening the engine failed; the message says how to fix it."""
 
     text: str
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class Health(Message):
     """Provider health for the status bar; a newer report replaces an unprocessed older one."""
 
@@ -57,14 +59,14 @@ class Health(Message):
                 and (message.local is None) == (self.local is None))
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class SendPrompt(Message):
     """The user pressed Enter in the prompt."""
 
     text: str
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class AnswerStarted(Message):
     conversation_id: str
     model: str
@@ -73,46 +75,46 @@ class AnswerStarted(Message):
     reason: str
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class AnswerText(Message):
     """A batch of streamed text (already made harmless for the terminal)."""
 
     text: str
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class AnswerWaiting(Message):
     """What the answer waits for now (loading the model, a retry back-off)."""
 
     what: str
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class AnswerNotice(Message):
     text: str
     level: str = "info"
     transient: bool = False  # over once the answer arrives (a retry): shown on the wait line, not as a line
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class SimilarFound(Message):
     """A similar question was answered before: the chat shows the dialog, and `found.decide` gets the choice."""
 
     found: events.SimilarFound
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class AnswerFinished(Message):
     answer: Answer
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class AnswerFailed(Message):
     text: str
     conversation_id: str | None = None
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class ToolConsentAsked(Message):
     """The model asked for a call nobody has allowed yet: the user answers through `reply`."""
 
@@ -120,7 +122,7 @@ class ToolConsentAsked(Message):
     reply: ConsentReply
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class ToolActivity(Message):
     """A call started (`result` None) or finished (refused and failed ones included)."""
 
@@ -128,19 +130,19 @@ class ToolActivity(Message):
     result: ToolResult | None = None
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class AnswerStopped(Message):
     """The user pressed Escape; what arrived is kept (the engine marks it interrupted)."""
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class ConversationsLoaded(Message):
     conversations: list[Conversation]
     query: str = ""
     hits: list[SearchHit] = field(default_factory=list)
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class ConversationOpened(Message):
     conversation: Conversation
     messages: list[StoredMessage]
@@ -148,7 +150,7 @@ class ConversationOpened(Message):
     tool_calls: list[StoredToolCall] = field(default_factory=list)  # the answers' tool calls (message_id says whose)
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class BranchShown(Message):
     """The branch on screen changed (another alternative chosen), or its messages got their stored ids."""
 
@@ -160,7 +162,7 @@ class BranchShown(Message):
     redraw: bool = True  # False: only give the widgets on screen their stored ids and alternatives
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class ConversationSelected(Message):
     """The sidebar asks the app to open a conversation (at a search hit's message, if given)."""
 
@@ -168,7 +170,7 @@ class ConversationSelected(Message):
     message_id: int | None = None
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class ItemAction(Message):
     """A focused message of the transcript asks for something: previous, next, older, newer, copy, select,
     prompt, edit or regenerate."""
@@ -177,7 +179,7 @@ class ItemAction(Message):
     item: Widget
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class RoutePreviewed(Message):
     """Which model would answer now, and why (the router's plan, nothing sent)."""
 
@@ -187,7 +189,7 @@ class RoutePreviewed(Message):
         return isinstance(message, RoutePreviewed)
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class Estimated(Message):
     """The estimate of the prompt being typed (None: the prompt is empty)."""
 
@@ -198,30 +200,30 @@ class Estimated(Message):
         return isinstance(message, Estimated)
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class PromptsLoaded(Message):
     """Earlier questions, newest first, for Up/Down in an empty prompt."""
 
     prompts: list[str]
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class SearchRequested(Message):
     query: str
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class ModelsLoaded(Message):
     models: dict[str, list[ModelInfo]]
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class KeysLoaded(Message):
     statuses: list[KeyStatus]
     keyring_error: str = ""
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class SavingsLoaded(Message):
     """Figures for the savings panel; a newer load replaces an older unprocessed one."""
 
@@ -233,7 +235,7 @@ class SavingsLoaded(Message):
         return isinstance(message, SavingsLoaded)
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class LatencyLoaded(Message):
     rows: list[LatencyRow]
     recent: list[RequestPoint]
@@ -242,7 +244,7 @@ class LatencyLoaded(Message):
         return isinstance(message, LatencyLoaded)
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class Done(Message):
     """A background action finished; `text` is shown as a notification."""
 
@@ -250,7 +252,7 @@ class Done(Message):
     refresh_history: bool = False
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class WorkerFailed(Message):
     """A screen's worker failed; the app's one handler shows it."""
 

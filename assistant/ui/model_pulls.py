@@ -11,16 +11,15 @@ from textual import work
 from textual.message import Message
 from textual.worker import Worker
 
-from assistant.core.local_models import PullStatus
 from assistant.core.textsafe import for_terminal
 from assistant.core.units import size_text
-from assistant.ui.widgets.pull_bar import PullBar
 
 if TYPE_CHECKING:
+    from assistant.core.local_models import PullStatus
     from assistant.ui.app import AssistantApp
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class PullProgress(Message):
     """A pull moved on; a newer report of the same pull replaces an unprocessed older one."""
 
@@ -30,14 +29,14 @@ class PullProgress(Message):
         return isinstance(message, PullProgress) and message.status.model == self.status.model
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class PullEnded(Message):
     model: str
     error: str = ""  # "" when it succeeded
     stopped: bool = False  # cancelled by the user
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class PullOffered(Message):
     """A request named a model that is not pulled; the app offers to pull it."""
 
@@ -78,6 +77,8 @@ class ModelPulls:
         if running is not None and not running.is_finished:
             app.notify(f"{model} is already being pulled.")
             return
+        from assistant.core.local_models import PullStatus
+
         self.pulls[model] = PullStatus(model, "starting")
         self._pull_workers[model] = self._pull(model)
         self._show_pulls()
@@ -145,6 +146,8 @@ class ModelPulls:
 
     def _show_pulls(self) -> None:
         """The bar above the status line: every pull in progress, hidden when there is none."""
+        from assistant.ui.widgets.pull_bar import PullBar
+
         app = self._app
         chat = app.chat
         bars = chat.query(PullBar)

@@ -3,16 +3,27 @@
 from __future__ import annotations
 
 import gc
+import os
+import pty
+import re
+import select
+import subprocess
+import sys
 import threading
+import time
+from pathlib import Path
 from typing import Any
 
 from textual.widgets import Input, OptionList
 from textual.widgets._footer import FooterKey
 
-from assistant.storage.history import peek_recent_conversations as recent_conversations
+from assistant.compose import Setup, build_engine
+from assistant.storage.listing import peek_recent_conversations as recent_conversations
+from assistant.ui.app import make_app
 from assistant.ui.state import load_state, save_state
 from assistant.ui.widgets.footer import QuietFooter
-from tests.helpers import ScriptedProvider, Usage
+from tests.conftest import cli_env
+from tests.helpers import ScriptedProvider, Usage, engine_setup, store_for
 from tests.ui.conftest import SIZE, offline_providers, ready, settle
 
 
@@ -148,3 +159,129 @@ def test_snapshot_of_a_missing_or_damaged_database(tmp_path):
     damaged = tmp_path / "damaged.db"
     damaged.write_bytes(b"not a database at all" * 100)
     assert recent_conversations(damaged) is None
+
+
+def write_config(home: Path, text: str) -> None:
+    (home / "config").mkdir(parents=True, exist_ok=True)
+    (home / "config" / "config.toml").write_text(text, encoding="utf-8")
+
+
+async def test_the_launcher_reads_config_toml_only_after_the_first_frame(isolated_env):
+    write_config(isolated_env, "[ui]\nreopen_last = true\n")
+    providers = offline_providers()
+    scripted = engine_setup(isolated_env, providers)
+    earlier = build_engine(scripted, keys=store_for()).history.create_conversation("Tides and the moon")
+    read: list[Setup] = []
+
+    def factory(setup: Setup) -> Any:  # the settings as read from config.toml, over scripted providers
+        read.append(setup)
+        return build_engine(Setup(setup.paths, setup.settings, scripted.registry), keys=store_for())
+
+    app = make_app(engine_factory=factory)  # what the launcher does: no setup
+    gate = gate_engine(app)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert read == [] and app.engine is None  # the first frame is out before the engine is built
+        assert any(line.startswith("Tides and the moon") for line in sidebar_lines(app))
+        gate.set()
+        await ready(pilot)
+        assert read[0].settings.ui.reopen_last is True
+        assert app.chat.conversation_id == earlier  # the setting took effect
+        assert load_state(app.paths.state_file)["key_env"].split(";")[0] == "openai=OPENAI_API_KEY"
+
+
+async def test_a_bad_config_toml_ends_the_app_with_its_reason(isolated_env):
+    write_config(isolated_env, "[general]\nshout = true\n")
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        for _ in range(300):
+            await pilot.pause(0.01)
+            if app.return_code is not None:
+                break
+    assert app.return_code == 1
+    assert app.startup_error is not None and "general.shout" in app.startup_error.message
+
+
+def test_a_bad_config_toml_is_one_line_from_the_chat_app_in_a_terminal(isolated_env):
+    """The real launch in a pseudo-terminal: the app starts, then says why it cannot run, as `assistant ask` does."""
+    write_config(isolated_env, "[general]\nshout = true\n")
+    controller, terminal = pty.openpty()
+    env = cli_env(isolated_env, TERM="xterm-256color", COLUMNS="100", LINES="30")
+    proc = subprocess.Popen([sys.executable, "-m", "assistant"], stdin=terminal, stdout=terminal, stderr=terminal,
+                            env=env, cwd=Path(__file__).resolve().parents[2], start_new_session=True)
+    os.close(terminal)
+    output = b""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if select.select([controller], [], [], 0.1)[0]:
+            try:
+                chunk = os.read(controller, 65536)
+            except OSError:  # the child closed the terminal
+                break
+            if not chunk:
+                break
+            output += chunk
+        elif proc.poll() is not None:
+            break
+    os.close(controller)
+    assert proc.wait(10) == 1
+    # What stays in the terminal once the app has left the alternate screen, its drawing and modes removed.
+    after = output.decode("utf-8", "replace").rpartition("\x1b[?1049l")[2]
+    text = re.sub(r"\x1b\[[^a-zA-Z]*[a-zA-Z]", "", after)
+    lines = [line for line in text.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("assistant:")
+    assert "general.shout" in lines[0] and "config.toml" in lines[0]
+    assert "Traceback" not in text
+
+
+async def test_keys_typed_before_the_engine_opens_are_kept(build_app):
+    app, _ = build_app()
+    gate = gate_engine(app)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press(*"what is")
+        assert app.engine is None
+        gate.set()
+        await ready(pilot)
+        await pilot.press(*" rust")
+        assert app.chat.query_one("#prompt").text == "what is rust"
+
+
+async def test_a_second_question_before_the_engine_opens_waits_in_the_prompt(build_app):
+    app, engine = build_app(offline_providers(["First answer.", Usage(1, 1)]))
+    provider = engine.registry.get("embedded")
+    gate = gate_engine(app)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press(*"first", "enter")
+        await pilot.press(*"second", "enter")
+        assert app.chat.query_one("#prompt").text == "second"  # not sent, not lost
+        gate.set()
+        await ready(pilot)
+        await settle(pilot)
+        assert [r.turns[-1].content for r in provider.requests] == ["first"]
+        assert app.chat.log_view.answers()[0].text == "First answer."
+        assert app.chat.query_one("#prompt").text == "second"
+
+
+async def test_a_question_waiting_for_an_engine_that_cannot_open_goes_back_to_the_prompt(build_app):
+    from assistant.core.errors import DatabaseLocked
+
+    app, _ = build_app()
+    gate = threading.Event()
+
+    def broken(setup: Any) -> Any:
+        gate.wait(10)
+        raise DatabaseLocked("The database is locked by another program; close it and try again.")
+
+    app.engine_factory = broken
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press(*"keep me", "enter")
+        gate.set()
+        for _ in range(200):
+            await pilot.pause(0.01)
+            if app.chat.status.engine == "unavailable":
+                break
+        await pilot.pause()
+        assert app.chat.query_one("#prompt").text == "keep me"

@@ -13,11 +13,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Header, TextArea
 
-from assistant.core.errors import AssistantError
-from assistant.core.events import Failed, Finished, Notice, SimilarFound, Started, TextDelta, Waiting
-from assistant.core.records import Conversation
 from assistant.core.textsafe import for_terminal
-from assistant.core.types import Attachment, ChatRequest, ModelRef, RoutePreview, ToolUse
 from assistant.ui import messages as msg
 from assistant.ui.advice import for_app
 from assistant.ui.model_pulls import PullOffered
@@ -36,6 +32,8 @@ from assistant.ui.widgets.welcome import preview_lines
 from assistant.ui.worker_errors import ForwardWorkerFailures
 
 if TYPE_CHECKING:
+    from assistant.core.conversation import Conversation
+    from assistant.core.types import Attachment, ChatRequest, ModelRef, RoutePreview
     from assistant.engine.engine import Engine
     from assistant.ui.app import AssistantApp
     from assistant.ui.widgets.answer_view import AnswerView
@@ -147,8 +145,17 @@ class ChatScreen(ForwardWorkerFailures, TranscriptActions, ToolPrompts, Conversa
             prompt, self.pending = self.pending, None
             self._ask(self._request(prompt))
 
+    def give_back_pending(self) -> None:
+        """The engine could not open: the question that waited for it goes back to the prompt, unsent."""
+        if self.pending is not None:
+            typed = self.prompt.text
+            self.prompt.load_text(self.pending + (f"\n{typed}" if typed.strip() else ""))
+            self.pending = None
+
     def show_preview(self, preview: RoutePreview) -> None:
         """The router's answer to "who would answer now": in the welcome and the status bar."""
+        from assistant.core.types import RoutePreview
+
         self.preview = RoutePreview(preview.ref, for_app(preview.reason), preview.local,
                                     tuple(for_app(n) for n in preview.notes))
         self.log_view.welcome.show_lines(preview_lines(self.preview))
@@ -166,6 +173,8 @@ class ChatScreen(ForwardWorkerFailures, TranscriptActions, ToolPrompts, Conversa
     def _request(self, prompt: str, *, regenerate: bool = False, edit_of: int | None = None,
                  attachments: tuple[Attachment, ...] = ()) -> ChatRequest:
         """The same request `assistant ask` would build: the engine applies the configured defaults."""
+        from assistant.core.types import ToolUse
+
         assert self.engine is not None
         request = self.engine.new_request(prompt, model=self.model, system=self.system, temperature=self.temperature,
                                           conversation_id=self.conversation_id, regenerate=regenerate,
@@ -179,6 +188,11 @@ class ChatScreen(ForwardWorkerFailures, TranscriptActions, ToolPrompts, Conversa
 
     def on_send_prompt(self, message: msg.SendPrompt) -> None:
         text = message.text
+        if self.pending is not None:  # one question waits for the engine already: this one waits in the prompt
+            self.prompt.load_text(text)
+            self.notify("Still starting up; your first question goes out in a moment, send this one after it.",
+                        severity="warning")
+            return
         if self.busy:
             self.prompt.load_text(text)
             self.notify("An answer is still arriving; press Esc to stop it, then send again.", severity="warning")
@@ -214,6 +228,8 @@ class ChatScreen(ForwardWorkerFailures, TranscriptActions, ToolPrompts, Conversa
 
     @work(exclusive=True, exit_on_error=False, group="chat")
     async def run_chat(self, request: ChatRequest) -> None:
+        from assistant.core.events import Failed, Finished, Notice, SimilarFound, Started, TextDelta, Waiting
+
         assert self.engine is not None
         is_local = self.engine.is_local
         buffer: list[str] = []
@@ -403,6 +419,8 @@ class ChatScreen(ForwardWorkerFailures, TranscriptActions, ToolPrompts, Conversa
 
     @work(exclusive=True, exit_on_error=False, group="estimate")
     async def estimate_prompt(self, text: str) -> None:
+        from assistant.core.errors import AssistantError
+
         if not text.strip() or self.engine is None:
             self.post_message(msg.Estimated(None))
             return

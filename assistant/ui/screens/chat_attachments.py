@@ -12,15 +12,15 @@ from textual.message import Message
 from textual.screen import Screen
 
 from assistant.core.textsafe import for_terminal
-from assistant.core.types import Attachment
 from assistant.ui.widgets.attachment_chips import AttachmentChips
 
 if TYPE_CHECKING:
+    from assistant.core.types import Attachment
     from assistant.engine.engine import Engine
     from assistant.ui.widgets.prompt_input import PromptInput
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class AttachmentRead(Message):
     attachment: Attachment
 

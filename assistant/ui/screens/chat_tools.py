@@ -7,12 +7,12 @@ from typing import TYPE_CHECKING
 from textual import on, work
 from textual.screen import Screen
 
-from assistant.core.events import Choice, Event, ToolCallFinished, ToolCallRequested, ToolCallStarted
 from assistant.ui import messages as msg
 
 if TYPE_CHECKING:
     from textual.message import Message
 
+    from assistant.core.events import Choice, Event
     from assistant.engine.engine import Engine
     from assistant.ui.screens.tool_consent import ToolConsentScreen
     from assistant.ui.widgets.answer_view import AnswerView
@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 
 def tool_message(event: Event) -> Message | None:
     """The chat worker's tool events as the screen's messages (None for any other event)."""
+    from assistant.core.events import ToolCallFinished, ToolCallRequested, ToolCallStarted
+
     if isinstance(event, ToolCallRequested):
         return msg.ToolConsentAsked(event.call, event.reply)
     if isinstance(event, ToolCallStarted):

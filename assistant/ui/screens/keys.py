@@ -11,7 +11,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Label, Static
 
-from assistant.compose import EXTRA_SECRET_LABELS, EXTRA_SECRETS
+from assistant.compose import extra_secret_labels, extra_secrets
 from assistant.core.records import KeyStatus
 from assistant.ui.messages import Done, KeysLoaded
 from assistant.ui.worker_errors import ForwardWorkerFailures
@@ -37,8 +37,9 @@ class KeysScreen(ForwardWorkerFailures, Screen[None]):
         self.keys = engine.keys
         # Every secret the key store keeps: the providers' keys, then the others (the team cache's), by name.
         rows = [(s.name, f"{s.label} ({s.name})", s.key_env) for s in engine.key_specs()]
-        rows += [(name, f"{EXTRA_SECRET_LABELS[name]} ({name})", env) for name, env in EXTRA_SECRETS.items()
-                 if name in self.keys.names]
+        labels = extra_secret_labels()
+        self.extra = extra_secrets()
+        rows += [(name, f"{labels[name]} ({name})", env) for name, env in self.extra.items() if name in self.keys.names]
         self.rows = rows
         self.names = tuple(name for name, _, _ in rows)
 
@@ -51,7 +52,7 @@ class KeysScreen(ForwardWorkerFailures, Screen[None]):
                     yield Label(f"{label} · or set {' / '.join(env)}", classes="key-name", markup=False)
                     yield Static("checking…", id=f"status-{name}", markup=False)
                     with Horizontal(classes="key-edit"):
-                        what = "secret" if name in EXTRA_SECRETS else "key"
+                        what = "secret" if name in self.extra else "key"
                         yield Input(placeholder=f"paste a new {name} {what}, Enter saves", password=True,
                                     id=f"key-{name}")
                         yield Button("Delete", id=f"delete-{name}", variant="error")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from textual.containers import HorizontalGroup
 from textual.content import Content
@@ -10,8 +11,10 @@ from textual.message import Message
 from textual.widgets import Button
 
 from assistant.core.textsafe import for_terminal
-from assistant.core.types import Attachment
 from assistant.core.units import size_text
+
+if TYPE_CHECKING:
+    from assistant.core.types import Attachment
 
 
 def chip_label(attachment: Attachment) -> str:
@@ -29,7 +32,7 @@ def attached_line(files: tuple[Attachment, ...] | list[Attachment]) -> str:
 class AttachmentChips(HorizontalGroup):
     """Hidden while nothing is attached; `files` is what the next question will carry."""
 
-    @dataclass
+    @dataclass(eq=False, repr=False)
     class Removed(Message):
         index: int
 

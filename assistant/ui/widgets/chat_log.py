@@ -9,14 +9,14 @@ from textual.containers import VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Static
 
-from assistant.core.records import StoredMessage, StoredToolCall
 from assistant.core.textsafe import for_terminal
-from assistant.core.types import Answer
 from assistant.ui.widgets.attachment_chips import attached_line
 from assistant.ui.widgets.transcript_item import TranscriptItem
 from assistant.ui.widgets.welcome import Welcome
 
 if TYPE_CHECKING:
+    from assistant.core.records import StoredMessage, StoredToolCall
+    from assistant.core.types import Answer
     from assistant.ui.widgets.answer_view import AnswerView
     from assistant.ui.widgets.user_message import UserMessage
 

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual.widgets import Static
 
 from assistant.core.money import usd
-from assistant.core.types import Estimate
+
+if TYPE_CHECKING:
+    from assistant.core.types import Estimate
 
 
 def meter_text(est: Estimate) -> str:

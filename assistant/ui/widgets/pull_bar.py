@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual.widgets import Static
 
-from assistant.core.local_models import PullStatus
 from assistant.core.textsafe import for_terminal
 from assistant.core.units import bar
+
+if TYPE_CHECKING:
+    from assistant.core.local_models import PullStatus
 
 BAR_CELLS = 16
 

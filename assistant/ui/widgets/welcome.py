@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual.widgets import Static
 
 from assistant.core.textsafe import for_terminal
-from assistant.core.types import RoutePreview
+
+if TYPE_CHECKING:
+    from assistant.core.types import RoutePreview
+
 
 KEYS = ("Enter sends · ctrl+j new line · ↑ earlier prompts · F2 model · ctrl+b history · "
         "F1 every key · ctrl+p commands")
