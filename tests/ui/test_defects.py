@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 
 from textual.widgets import DataTable, Input, OptionList
-from textual.widgets._footer import FooterKey
 
 from assistant.core.errors import RateLimited
+from assistant.ui.widgets.footer import KeyBar
 from tests.helpers import ScriptedProvider, Usage, real_provider
 from tests.ui.conftest import SIZE, ask, offline_providers, ready, settle
 
@@ -18,12 +18,6 @@ def notices(app) -> list[str]:
 
 def figures(answer) -> str:
     return str(answer.query_one(".answer-figures").render())
-
-
-def footer_keys(app) -> tuple[list[FooterKey], FooterKey | None]:
-    keys = [k for k in app.screen.query(FooterKey) if k.display and k.styles.display != "none"]
-    palette = next((k for k in keys if k.has_class("-command-palette")), None)
-    return [k for k in keys if k is not palette], palette
 
 
 async def test_1_every_panel_key_pressed_twice_never_crashes(build_app):
@@ -61,11 +55,12 @@ async def test_3_footer_and_status_bar_fit_at_120_and_80_columns(build_app):
         async with app.run_test(size=size) as pilot:
             await ready(pilot)
             await settle(pilot)
-            keys, palette = footer_keys(app)
-            assert palette is not None
-            room = app.screen.query_one("Footer").size.width - palette.outer_size.width
-            assert all(k.virtual_region.right <= room for k in keys), [k.description for k in keys]
-            names = [k.description for k in keys]
+            bar = app.screen.query_one(KeyBar)
+            *keys, palette = bar.keys
+            assert palette.label == "^p palette" and palette.end <= size[0]
+            # Every key whole, left of the palette's key (its edge line is the cell before it).
+            assert all(k.end < palette.start - 1 and len(k.label) == k.end - k.start for k in keys)
+            names = bar.descriptions()[:-1]
             assert names[0] == "Send" and "Help" in names and "Latency" not in names
             line = app.chat.status.line(size[0])
             assert len(line) <= size[0] and "spent" in line and "saved" in line and "embedded:smollm2" in line
@@ -252,3 +247,18 @@ async def test_10_new_conversation_during_an_answer_says_it_stopped_it(build_app
         await settle(pilot)
         await asyncio.sleep(0)
         assert any("Stopped the answer" in str(n.message) for n in app._notifications)
+
+
+async def test_3b_a_key_of_the_key_bar_runs_when_clicked_and_says_what_it_does_when_pointed_at(build_app):
+    from assistant.ui.screens.help import HelpScreen
+
+    app, _ = build_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        bar = app.chat.query_one(KeyBar)
+        help_key = next(k for k in bar.keys if k.label == "f1 Help")
+        await pilot.hover(KeyBar, offset=(help_key.start + 1, 0))
+        assert bar.tooltip == "Every key of the app"
+        await pilot.click(KeyBar, offset=(help_key.start + 1, 0))
+        await settle(pilot)
+        assert isinstance(app.screen, HelpScreen)

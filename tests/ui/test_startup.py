@@ -15,13 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from textual.widgets import Input, OptionList
-from textual.widgets._footer import FooterKey
 
 from assistant.compose import Setup, build_engine
 from assistant.storage.listing import peek_recent_conversations as recent_conversations
 from assistant.ui.app import make_app
 from assistant.ui.state import load_state, save_state
-from assistant.ui.widgets.footer import QuietFooter
+from assistant.ui.widgets.footer import KeyBar
 from tests.conftest import cli_env
 from tests.helpers import ScriptedProvider, Usage, engine_setup, store_for
 from tests.ui.conftest import SIZE, offline_providers, ready, settle
@@ -79,31 +78,34 @@ async def test_engine_confirming_the_first_frame_rebuilds_nothing(build_app, mon
     app, engine = build_app()
     engine.history.create_conversation("Rust lifetimes")
     rebuilt: list[int] = []
-    real_set, real_recompose = OptionList.set_options, QuietFooter.recompose
+    drawn: list[list[str]] = []
+    real_set, real_render = OptionList.set_options, KeyBar.render
 
     def set_options(self: OptionList, options: Any) -> Any:
         rebuilt.append(len(list(options)))
         return real_set(self, options)
 
-    async def recompose(self: QuietFooter) -> None:
-        rebuilt.append(-1)
-        await real_recompose(self)
+    def render(self: KeyBar) -> Any:
+        line = real_render(self)
+        drawn.append(self.descriptions())
+        return line
 
     monkeypatch.setattr(OptionList, "set_options", set_options)
-    monkeypatch.setattr(QuietFooter, "recompose", recompose)
+    monkeypatch.setattr(KeyBar, "render", render)
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
         await settle(pilot)
-        # One sidebar list (the first frame's; the engine's identical one is skipped), one footer build.
-        assert sorted(rebuilt) == [-1, 1]
-        assert len(app.chat.query(FooterKey)) > 5
+        # One sidebar list (the first frame's; the engine's identical one is skipped).
+        assert rebuilt == [1]
+        assert drawn[-1][0] == "Send" and len(drawn[-1]) > 5
+        draws = len(drawn)
         app.chat.refresh_bindings()
         app.chat.refresh_bindings()
         await settle(pilot)
-        assert sorted(rebuilt) == [-1, 1]  # same bindings: the footer is not rebuilt
+        assert len(drawn) == draws  # same bindings: the keys are not drawn again
         app.chat.query_one("#history-search", Input).focus()
         await settle(pilot)
-        assert rebuilt.count(-1) == 2  # the prompt's keys left the footer: that is a real change
+        assert len(drawn) == draws + 1 and "Send" not in drawn[-1]  # the prompt's keys left: a real change
 
 
 async def test_first_run_looks_keys_up_and_the_keys_screen_keeps_them_current(build_app, memory_backend):

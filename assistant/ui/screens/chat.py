@@ -23,7 +23,7 @@ from assistant.ui.screens.chat_tools import ToolPrompts, tool_message
 from assistant.ui.screens.chat_transcript import TranscriptActions
 from assistant.ui.widgets.attachment_chips import attached_line
 from assistant.ui.widgets.chat_log import ChatLog
-from assistant.ui.widgets.footer import QuietFooter
+from assistant.ui.widgets.footer import KeyBar
 from assistant.ui.widgets.history_sidebar import HistorySidebar
 from assistant.ui.widgets.prompt_input import PromptInput
 from assistant.ui.widgets.prompt_meter import PromptMeter
@@ -107,7 +107,7 @@ class ChatScreen(ForwardWorkerFailures, TranscriptActions, ToolPrompts, Conversa
                 yield PromptInput(id="prompt")
                 yield PromptMeter()
         yield StatusBar(id="status")
-        yield QuietFooter(wide_only=WIDE_ONLY)
+        yield KeyBar(wide_only=WIDE_ONLY)
 
     def on_mount(self) -> None:
         self.query_one(PromptMeter).display = False
