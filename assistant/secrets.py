@@ -5,9 +5,12 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 from assistant.core.errors import KeyringUnavailable, UsageError
-from assistant.core.records import KeyStatus
+
+if TYPE_CHECKING:
+    from assistant.core.reports import KeyStatus
 
 SERVICE = "assistant"
 
@@ -104,6 +107,8 @@ class KeyStore:
     def status(self, provider: str) -> KeyStatus:
         self._check(provider)
         env = self._from_env(provider)
+        from assistant.core.reports import KeyStatus  # the keys screen's value: not imported to answer
+
         if env:
             return KeyStatus(provider, True, f"environment ({env[1]})", env[0][-4:])
         value = self._from_keyring(provider)
@@ -124,6 +129,8 @@ class KeyStore:
                 f"The keyring refused to store the key ({exc.__class__.__name__}); unlock it and try again."
             ) from None
         self._cache[provider] = key
+        from assistant.core.reports import KeyStatus
+
         return KeyStatus(provider, True, "keyring", key[-4:])
 
     def delete(self, provider: str) -> bool:

@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING, Any
 
 from assistant.cli.common import engine, tty_safe
 from assistant.core.errors import UsageError
-from assistant.core.records import CacheStats, HitWindow, SimilarStats
+from assistant.core.reports import CacheStats, HitWindow, SimilarStats
 from assistant.core.textsafe import for_terminal
 
 if TYPE_CHECKING:
-    from assistant.core.records import CacheStats, HitWindow, TeamStatus
+    from assistant.core.reports import CacheStats, HitWindow, TeamStatus
     from assistant.engine.engine import Engine
 
 _UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 7 * 86400.0}

@@ -16,7 +16,7 @@ from assistant.core.textsafe import for_terminal, json_safe
 from assistant.core.units import speed
 
 if TYPE_CHECKING:
-    from assistant.core.records import LatencyRow, SavingsReport
+    from assistant.core.reports import LatencyRow, SavingsReport
 
 _UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 

@@ -14,7 +14,6 @@ from assistant.core.config import Settings
 from assistant.core.errors import AssistantError, StorageError, UsageError
 from assistant.core.events import Event
 from assistant.core.pricing import Price, PriceTable
-from assistant.core.records import TeamStatus
 from assistant.core.spec import EMBED, WARM, ProviderSpec
 from assistant.core.types import (
     Attachment,
@@ -51,6 +50,8 @@ from assistant.storage.team_ledger import TeamLedger
 
 if TYPE_CHECKING:
     import httpx
+
+    from assistant.core.reports import TeamStatus
 
 
 

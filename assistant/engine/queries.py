@@ -14,19 +14,8 @@ from typing import TYPE_CHECKING, TypeVar
 
 from assistant.core.conversation import Conversation
 from assistant.core.errors import UsageError
-from assistant.core.records import (
-    CacheStats,
-    CallRecord,
-    LatencyRow,
-    PruneResult,
-    RequestPoint,
-    SalvageReport,
-    SavingsReport,
-    SearchHit,
-    SimilarStats,
-    StoredMessage,
-    StoredToolCall,
-)
+from assistant.core.records import CallRecord, SalvageReport, SearchHit, StoredMessage, StoredToolCall
+from assistant.core.reports import CacheStats, LatencyRow, PruneResult, RequestPoint, SavingsReport, SimilarStats
 from assistant.core.types import Answer, ModelRef, Usage
 from assistant.engine.accounting import Accountant, estimate_tokens
 from assistant.storage.cache import ResponseCache

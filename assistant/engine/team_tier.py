@@ -7,13 +7,17 @@ import asyncio
 import dataclasses
 import threading
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from assistant.core.config import TeamSettings
-from assistant.core.records import CachedAnswer, TeamStatus
+from assistant.core.records import CachedAnswer
 from assistant.core.types import ProviderRequest
 from assistant.engine.tiers import Hit, Lookup
 from assistant.storage.team import COUNTS, TeamCache
 from assistant.storage.team_config import server_label, settings_problem
+
+if TYPE_CHECKING:
+    from assistant.core.reports import TeamStatus
 
 Secret = Callable[[], "str | None"]
 
@@ -84,9 +88,13 @@ class TeamTier:
         if not self.settings.cache_url:
             return None
         if self.problem is not None:
+            from assistant.core.reports import TeamStatus
+
             return TeamStatus("misconfigured", "", 0.0, last_error=self.problem)
         cache = self.cache() if probe else self._cache
         if cache is None:
+            from assistant.core.reports import TeamStatus
+
             return TeamStatus("connecting", server_label(self.settings), 0.0, sharing=self.settings.share)
         return cache.probe() if probe else cache.status()
 

@@ -10,13 +10,16 @@ from array import array
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from assistant.core.cache_key import KEY_SCHEME
 from assistant.core.config import CacheSettings
-from assistant.core.records import CachedAnswer, PruneResult
+from assistant.core.records import CachedAnswer
 from assistant.storage.db import boundary
 from assistant.storage.tx import transaction
+
+if TYPE_CHECKING:
+    from assistant.core.reports import PruneResult
 
 # Bytes an entry costs on disk besides its text: key, names, numbers and its index entries.
 ROW_OVERHEAD = 200
@@ -294,6 +297,8 @@ class ResponseCache:
             self._write(work)
             for (key,) in evicted:
                 self._drop_hot(key)
+        from assistant.core.reports import PruneResult
+
         return PruneResult(result[0], result[1], result[2])
 
     @boundary

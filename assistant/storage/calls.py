@@ -6,9 +6,13 @@ import os
 import sqlite3
 import time
 from dataclasses import asdict, dataclass, fields
+from typing import TYPE_CHECKING
 
-from assistant.core.records import CallRecord, HitWindow
+from assistant.core.records import CallRecord
 from assistant.storage.db import alive, guarded
+
+if TYPE_CHECKING:
+    from assistant.core.reports import HitWindow
 
 
 @dataclass(frozen=True)
@@ -106,6 +110,8 @@ class CallLog:
             "total(CASE WHEN cached = 1 THEN saved_usd END) FROM calls WHERE created_at >= ?",
             (since,),
         ).fetchone()
+        from assistant.core.reports import HitWindow
+
         return HitWindow(int(row[0]), int(row[1]), int(row[2]), float(row[3]))
 
     def similar_hits(self, since: float = 0.0) -> tuple[int, float]:

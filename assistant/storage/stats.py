@@ -8,7 +8,7 @@ import time
 from collections.abc import Collection
 from typing import Any
 
-from assistant.core.records import LatencyRow, RequestPoint, RequestRow, SavingsReport
+from assistant.core.reports import LatencyRow, RequestPoint, RequestRow, SavingsReport
 from assistant.core.types import tokens_per_second
 from assistant.storage.db import guarded
 

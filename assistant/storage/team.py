@@ -17,13 +17,16 @@ import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from assistant.core.config import TeamSettings
 from assistant.core.errors import ConfigError
-from assistant.core.records import CachedAnswer, TeamStatus
+from assistant.core.records import CachedAnswer
 from assistant.storage.team_config import classify, describe, scrub, server_label, settings_problem
 from assistant.storage.team_entry import MAX_BLOB, seal, team_key, unseal
+
+if TYPE_CHECKING:
+    from assistant.core.reports import TeamStatus
 
 WRITE_QUEUE = 256  # answers waiting to be written; a full queue drops the newest, counted
 COUNTS = ("hits", "misses", "errors", "tampered", "skipped", "late", "writes", "dropped")
@@ -163,6 +166,8 @@ class TeamCache:
     def status(self) -> TeamStatus:
         with self._lock:
             retry = max(0.0, self._retry_at - time.monotonic()) if self._state in ("down", "auth failed") else 0.0
+            from assistant.core.reports import TeamStatus
+
             return TeamStatus(self._state, self.where, retry, **self._counts, last_error=self._last_error,
                               sharing=self.settings.share)
 

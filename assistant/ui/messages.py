@@ -16,15 +16,8 @@ if TYPE_CHECKING:
     from assistant.core import events
     from assistant.core.conversation import Conversation
     from assistant.core.events import ConsentReply
-    from assistant.core.records import (
-        KeyStatus,
-        LatencyRow,
-        RequestPoint,
-        SavingsReport,
-        SearchHit,
-        StoredMessage,
-        StoredToolCall,
-    )
+    from assistant.core.records import SearchHit, StoredMessage, StoredToolCall
+    from assistant.core.reports import KeyStatus, LatencyRow, RequestPoint, SavingsReport
     from assistant.core.tools import ToolCall, ToolResult
     from assistant.core.types import Answer, Estimate, ModelInfo, RoutePreview
     from assistant.engine.engine import Engine

