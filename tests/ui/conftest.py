@@ -9,6 +9,7 @@ from typing import Any
 import keyring
 import pytest
 from keyring.backends import fail
+from textual.worker import WorkerCancelled
 
 from assistant.core.config import Settings
 from assistant.ui.app import AssistantApp, make_app
@@ -46,6 +47,16 @@ def build_app(isolated_env: Path) -> Callable[..., tuple[AssistantApp, Any]]:
     return build
 
 
+async def all_workers_done(app: Any) -> None:
+    """Wait for every worker; one cancelled because a newer one replaced it (exclusive workers, e.g. two route
+    previews in a row) is the app working as meant, not a failure of the test."""
+    for worker in list(app.workers):
+        try:
+            await worker.wait()
+        except WorkerCancelled:
+            pass
+
+
 async def ready(pilot: Any) -> None:
     """Wait until the engine worker has opened the engine and the first history load is done."""
     app = pilot.app
@@ -53,14 +64,14 @@ async def ready(pilot: Any) -> None:
         await pilot.pause(0.01)
         if app.engine is not None and app.chat.engine is not None:
             break
-    await app.workers.wait_for_complete()
+    await all_workers_done(app)
     await pilot.pause()
 
 
 async def settle(pilot: Any) -> None:
     """Let posted messages start their workers, wait for every worker, then let their results render."""
     await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
+    await all_workers_done(pilot.app)
     await pilot.pause()
     await pilot.pause()
 
