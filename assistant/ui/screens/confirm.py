@@ -6,7 +6,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Label
+from textual.widgets import Button, Static
 
 
 class ConfirmScreen(ModalScreen[bool]):
@@ -20,7 +20,7 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog-box"):
-            yield Label(self.question, markup=False)
+            yield Static(self.question, markup=False)  # a long question wraps instead of being cut
             with Horizontal(classes="buttons"):
                 yield Button(self.labels[0], variant="error" if self.danger else "primary", id="yes")
                 yield Button(self.labels[1], id="no")

@@ -11,7 +11,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
 from textual.screen import ModalScreen
-from textual.widgets import Input, Label, OptionList
+from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from assistant.core.money import per_mtok
@@ -92,8 +92,8 @@ class ModelPickerScreen(ForwardWorkerFailures, ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog-box wide"):
-            yield Label(f"Model (now: {self.current or 'automatic'}) — type to filter, ↑/↓ choose, Enter picks, "
-                        "F7 manages the models on this machine (pull, remove), Esc cancels", markup=False)
+            yield Static(f"Model (now: {self.current or 'automatic'}) — type to filter, ↑/↓ choose, Enter picks, "
+                         "F7 manages the models on this machine (pull, remove), Esc cancels", markup=False)
             yield Input(placeholder="filter, e.g. mini or ollama", id="models-filter")
             yield OptionList(Option(Content("Looking for models…"), disabled=True), id="models")
 

@@ -6,7 +6,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Label, TextArea
+from textual.widgets import Label, Static, TextArea
 
 
 class TextViewScreen(ModalScreen[None]):
@@ -23,8 +23,8 @@ class TextViewScreen(ModalScreen[None]):
         with Vertical(classes="dialog-box wide", id="text-view"):
             yield Label(self.title_text, markup=False)
             yield TextArea(self.text, read_only=True, soft_wrap=True, id="text", show_line_numbers=False)
-            yield Label("Select with shift+arrows or the mouse (ctrl+a: all) · ctrl+c copies the selection "
-                        "(or everything) · Esc closes", classes="hint", markup=False)
+            yield Static("Select with shift+arrows or the mouse (ctrl+a: all) · ctrl+c copies the selection "
+                         "(or everything) · Esc closes", classes="hint", markup=False)
 
     def on_mount(self) -> None:
         self.query_one(TextArea).focus()
