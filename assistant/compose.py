@@ -7,6 +7,7 @@ and everything heavy are imported inside the functions.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -148,7 +149,6 @@ def cached_answer(setup: Setup, request: ChatRequest) -> tuple[Answer | None, li
     if settings.mcp.enabled and request.tools.enabled:
         return None, []  # the key includes the tools offered, known only once the MCP servers have started
     import time
-    import uuid
 
     from assistant.core.cache_key import KEY_SCHEME, cache_key
     from assistant.core.errors import DatabaseDamaged, DatabaseReadOnly, DiskFull
@@ -206,7 +206,7 @@ def cached_answer(setup: Setup, request: ChatRequest) -> tuple[Answer | None, li
         money = accountant.cache_hit(ref, usage, hit.cost_usd)
         reason = f"{ref} - cached answer"
         ttft = total = (time.perf_counter() - t0) * 1000
-        call = answer_call(uuid.uuid4().hex, turn.conversation_id, ref, usage, money, True, ttft, total, reason, hit.key)
+        call = answer_call(os.urandom(16).hex(), turn.conversation_id, ref, usage, money, True, ttft, total, reason, hit.key)
         mid = record_replay(history, calls, turn.conversation_id, call, hit.text) if saved else None
         if saved:
             cache.flush()
