@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from assistant.core.cache_key import KEY_SCHEME
 from assistant.core.config import CacheSettings
 from assistant.core.records import CachedAnswer
-from assistant.storage.db import boundary
+from assistant.storage.boundary import boundary
 from assistant.storage.tx import transaction
 
 if TYPE_CHECKING:

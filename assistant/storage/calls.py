@@ -9,7 +9,8 @@ from dataclasses import asdict, dataclass, fields
 from typing import TYPE_CHECKING
 
 from assistant.core.records import CallRecord
-from assistant.storage.db import alive, guarded
+from assistant.storage.boundary import guarded
+from assistant.storage.db import alive
 
 if TYPE_CHECKING:
     from assistant.core.reports import HitWindow

@@ -17,7 +17,8 @@ from assistant.core.errors import UsageError
 from assistant.core.records import SearchHit, StoredMessage, StoredToolCall
 from assistant.core.types import Attachment
 from assistant.storage import tree
-from assistant.storage.db import finish_message, guarded
+from assistant.storage.boundary import guarded
+from assistant.storage.db import finish_message
 from assistant.storage.listing import CONVERSATION_COLUMNS, conversation, list_conversations
 from assistant.storage.tool_log import ToolLog
 from assistant.storage.tree import LEAF

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from assistant.storage.db import guarded
+from assistant.storage.boundary import guarded
 
 
 @dataclass(frozen=True)

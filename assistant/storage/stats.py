@@ -10,7 +10,7 @@ from typing import Any
 
 from assistant.core.reports import LatencyRow, RequestPoint, RequestRow, SavingsReport
 from assistant.core.types import tokens_per_second
-from assistant.storage.db import guarded
+from assistant.storage.boundary import guarded
 
 
 def percentile(values: list[float], pct: float) -> float | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Mapping
 
-from assistant.storage.db import guarded
+from assistant.storage.boundary import guarded
 
 
 @guarded

@@ -7,7 +7,7 @@ import time
 
 from assistant.core.records import StoredToolCall
 from assistant.core.tools import ToolResult, arguments_json
-from assistant.storage.db import guarded
+from assistant.storage.boundary import guarded
 
 _COLS = "message_id, round, seq, server, tool, arguments, status, approved_by, result, truncated, elapsed_ms, created_at"
 
