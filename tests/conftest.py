@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import ipaddress
 import os
+import re
 import socket
 import sys
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +24,28 @@ CLOSED_PORT_URL = "http://127.0.0.1:9"  # discard port: nothing listens, connect
 _SCRUB = ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY", "OPENAI_BASE_URL",
           "ANTHROPIC_BASE_URL", "GEMINI_BASE_URL", "ASSISTANT_DEBUG", "ASSISTANT_LOCAL_ONLY", "ASSISTANT_TEAM_SECRET",
           "ASSISTANT_TEAM_PASSWORD")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Run by a Python without the project's packages (say a global `pytest`), the suite would fail to collect
+    dozens of modules with import errors: one line instead, saying which Python and the README's command."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    wanted = [re.split(r"[<>=!~\[; ]", r, maxsplit=1)[0] for r in
+              project["dependencies"] + project["optional-dependencies"]["test"]]
+    missing = [name for name in wanted if not _installed(name)]
+    if missing:
+        readme = (ROOT / "README.md").read_text(encoding="utf-8")
+        command = re.findall(r"^    \$ (.+)$", readme, re.M)[1]  # the second set-up command: the tests
+        pytest.exit(f"{sys.executable} lacks {', '.join(missing)}; run the suite as the README does: {command}",
+                    returncode=4)
+
+
+def _installed(distribution: str) -> bool:
+    try:
+        importlib.metadata.distribution(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return False
+    return True
 
 
 @pytest.fixture(autouse=True)
