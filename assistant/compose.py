@@ -89,14 +89,17 @@ def config_defaults() -> str:
 
 
 def build_engine(setup: Setup, *, keys: KeyStore | None = None, transport: httpx.AsyncBaseTransport | None = None,
-                 notices: Sequence[str] = ()) -> Engine:
+                 notices: Sequence[str] = (), opened: OpenResult | None = None) -> Engine:
     """Open (creating or migrating) the database and build the engine over it; start-up news goes to
-    `engine.notices` (a damaged database kept aside, with where it went)."""
+    `engine.notices` (a damaged database kept aside, with where it went). `opened`: the database the cache's fast
+    path already opened (and announced), used as it is rather than opened and checked a second time."""
     from assistant.engine.engine import Engine
     from assistant.storage.db import Database, open_database
 
-    opened = open_database(setup.paths.database)
-    found = list(notices) + startup_notices(opened)
+    found = list(notices)
+    if opened is None:
+        opened = open_database(setup.paths.database)
+        found += startup_notices(opened)
     # A full disk leaves the database readable: reads say nothing, and the first write says the disk is full.
     db = Database(opened.conn, setup.paths.database, read_only=opened.read_only)
     try:
@@ -107,21 +110,15 @@ def build_engine(setup: Setup, *, keys: KeyStore | None = None, transport: httpx
         raise
 
 
-_SET_ASIDE_HERE: set[Path] = set()  # by this process: `ask` opens twice (the cache's fast path, then the engine)
-
-
 def startup_notices(opened: OpenResult) -> list[str]:
     """A damaged database just kept aside (with what was copied from it), and those kept from earlier starts:
-    said at every start until the user recovers from them or deletes them (not twice in one command)."""
+    said at every start until the user recovers from them or deletes them."""
     found = []
     if opened.moved_aside is not None:
-        _SET_ASIDE_HERE.add(opened.moved_aside)
         got = opened.salvaged.summary() if opened.salvaged else "nothing could be read from it"
         found.append(f"The database was damaged; it was kept as {opened.moved_aside} and a fresh one was started "
                      f"({got}). {recovery_hint(opened.moved_aside)}")
     for kept in opened.kept:
-        if kept in _SET_ASIDE_HERE:
-            continue
         found.append(f"A damaged database is still kept at {kept}. {recovery_hint(kept)}")
     return found
 
@@ -138,16 +135,26 @@ def peek_recent(paths: Paths, limit: int = 200) -> list[Conversation] | None:
     return peek_recent_conversations(paths.database, limit)
 
 
-def cached_answer(setup: Setup, request: ChatRequest) -> tuple[Answer | None, list[str]]:
+@dataclass(frozen=True)
+class FastPath:
+    """What the cache's fast path found: the answer (None on a miss), start-up news, and on a miss the database it
+    opened, still open, for `build_engine(opened=...)`."""
+
+    answer: Answer | None
+    notices: list[str]
+    opened: OpenResult | None = None
+
+
+def cached_answer(setup: Setup, request: ChatRequest) -> FastPath:
     """A new question answered straight from the exact cache, without the engine, an event loop or a provider:
-    key -> SQLite -> the answer, recorded in history as the engine would record it. (None, notices) on a miss,
-    and whenever the request is not one the fast path can take (a conversation to continue, cache off, tools)."""
+    key -> SQLite -> the answer, recorded in history as the engine would record it. No answer on a miss, and
+    whenever the request is not one the fast path can take (a conversation to continue, files, cache off, tools)."""
     settings, specs = setup.settings, setup.registry.specs()
-    if (request.conversation_id is not None or request.regenerate or not request.use_cache
-            or not settings.cache.enabled or not setup.paths.database.exists()):
-        return None, []
+    if (request.conversation_id is not None or request.regenerate or not request.use_cache or request.prior
+            or request.attachments or not settings.cache.enabled or not setup.paths.database.exists()):
+        return FastPath(None, [])
     if settings.mcp.enabled and request.tools.enabled:
-        return None, []  # the key includes the tools offered, known only once the MCP servers have started
+        return FastPath(None, [])  # the key includes the tools offered, known only once the MCP servers have started
     import time
 
     from assistant.core.cache_key import KEY_SCHEME, cache_key
@@ -170,7 +177,7 @@ def cached_answer(setup: Setup, request: ChatRequest) -> tuple[Answer | None, li
     if named is not None:
         spec = specs.get(named.provider)
         if spec is None:
-            return None, []  # the engine says why it cannot answer
+            return FastPath(None, [])  # the engine says why it cannot answer
         refs = [ModelRef(spec.name, spec.canonical_model(named.model))]
     else:
         refs = settings.default_refs(specs, local_only=local_only)
@@ -179,7 +186,7 @@ def cached_answer(setup: Setup, request: ChatRequest) -> tuple[Answer | None, li
     opened = open_database(setup.paths.database)
     notices = startup_notices(opened)
     conn = opened.conn
-    saved = True
+    saved, handed_over = True, False
     try:
         cache = ResponseCache.from_settings(conn, settings.cache, KEY_SCHEME)
         hit = None
@@ -188,12 +195,13 @@ def cached_answer(setup: Setup, request: ChatRequest) -> tuple[Answer | None, li
             if hit is not None:
                 break
         if hit is None:
-            return None, notices
+            handed_over = True
+            return FastPath(None, notices, opened)
         history, calls = History(conn), CallLog(conn)
         try:
             turn = begin_turn(history, request)
         except DatabaseDamaged:
-            return None, notices  # the engine reads damaged text leniently, or stops writing: it decides
+            return FastPath(None, notices)  # the engine reads damaged text leniently, or stops writing: it decides
         except (DiskFull, DatabaseReadOnly) as exc:  # the answer is still shown; nothing can be recorded
             why = opened.read_only or exc
             notices.append(f"This answer comes from the cache and is not saved in history: {why.message}")
@@ -210,7 +218,8 @@ def cached_answer(setup: Setup, request: ChatRequest) -> tuple[Answer | None, li
         mid = record_replay(history, calls, turn.conversation_id, call, hit.text) if saved else None
         if saved:
             cache.flush()
-        return Answer(hit.text, ref.provider, ref.model, True, usage, 0.0, money.saved_usd, ttft, total,
-                      turn.conversation_id, mid, reason, money.estimated, cache="exact"), notices
+        return FastPath(Answer(hit.text, ref.provider, ref.model, True, usage, 0.0, money.saved_usd, ttft, total,
+                               turn.conversation_id, mid, reason, money.estimated, cache="exact"), notices)
     finally:
-        close_database(conn, setup.paths.database, sealed=saved and opened.read_only is None)
+        if not handed_over:
+            close_database(conn, setup.paths.database, sealed=saved and opened.read_only is None)

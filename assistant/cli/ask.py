@@ -13,6 +13,7 @@ from assistant.core.money import usd
 from assistant.core.textsafe import for_terminal, json_safe
 
 if TYPE_CHECKING:
+    from assistant.compose import FastPath
     from assistant.core.types import Answer, ChatMessage, ChatRequest, ToolUse
     from assistant.engine.engine import Engine
 
@@ -245,6 +246,7 @@ def run(args: argparse.Namespace) -> int:
         args.system = args.system or given
     else:
         prompt = read_prompt(args)
+    fast: FastPath | None = None
     if not (args.compare or args.cont or args.conversation or args.no_cache or prior or args.files or args.dry_run):
         # A repeated question is answered before anything heavy is imported: no engine, event loop or provider.
         # (Files are read and hashed by the engine, whose own lookup answers a repeat; a dry run sends nothing.)
@@ -255,15 +257,16 @@ def run(args: argparse.Namespace) -> int:
         request = request_for(setup.settings, prompt, model=model, system=args.system,
                                 temperature=args.temperature, max_tokens=args.max_tokens, local_only=args.local_only,
                                 tools=tool_use(args), private=args.private)
-        answer, notices = cached_answer(setup, request)
-        for note in notices:
+        fast = cached_answer(setup, request)
+        for note in fast.notices:
             print(f"assistant: {for_terminal(note)}", file=sys.stderr)
-        if answer is not None:
-            print_cached(answer, sys.stdout, sys.stderr, args.json)
+        if fast.answer is not None:
+            print_cached(fast.answer, sys.stdout, sys.stderr, args.json)
             return 0
     import asyncio
 
-    engine = build_engine(setup)
+    # After a miss the engine takes the database as the fast path left it: open, checked and announced.
+    engine = build_engine(setup, opened=fast.opened if fast is not None else None)
     for note in engine.notices:
         print(f"assistant: {for_terminal(note)}", file=sys.stderr)
     if args.semantic and engine.semantic is None:
