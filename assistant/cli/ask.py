@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from assistant.core.errors import UsageError
 from assistant.core.money import usd
-from assistant.core.textsafe import for_terminal, json_safe
+from assistant.core.textsafe import for_terminal, to_json
 
 if TYPE_CHECKING:
     from assistant.compose import FastPath
@@ -138,7 +138,7 @@ def route_line(answer: Answer) -> str:
 def finish_answer(answer: Answer, out: TextIO, err: TextIO, as_json: bool, wrote_text: bool) -> None:
     """The end of an answer: the JSON object, or the last newline and the route line on stderr."""
     if as_json:
-        out.write(json_safe(json.dumps(answer.as_json(), ensure_ascii=False)) + "\n")
+        out.write(to_json(answer.as_json()) + "\n")
     else:
         if wrote_text and not answer.text.endswith("\n"):
             out.write("\n")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import json
 import shutil
 import textwrap
 import time
@@ -14,7 +13,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from assistant.core.errors import AssistantError
 from assistant.core.money import usd
-from assistant.core.textsafe import for_terminal, json_safe
+from assistant.core.textsafe import for_terminal, to_json
 
 if TYPE_CHECKING:
     from assistant.core.types import Answer, ChatRequest, ModelRef
@@ -107,7 +106,7 @@ async def compare(engine: Engine, request: ChatRequest, refs: list[ModelRef], ou
                                               "message": r.error.message if r.error else "no answer"},
                   "elapsed_ms": round(r.elapsed_ms, 1)}
             for r in results]}
-        out.write(json_safe(json.dumps(data, ensure_ascii=False)) + "\n")
+        out.write(to_json(data) + "\n")
     else:
         clean = for_terminal if out.isatty() else (lambda s: s)
         out.write(render(results, shutil.get_terminal_size((120, 24)).columns, clean) + "\n")

@@ -3,12 +3,11 @@ is sent and nothing is written."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict
 from typing import TYPE_CHECKING, TextIO
 
 from assistant.core.money import usd
-from assistant.core.textsafe import for_terminal
+from assistant.core.textsafe import for_terminal, to_json
 
 if TYPE_CHECKING:
     from assistant.core.types import ChatRequest, Estimate
@@ -59,7 +58,7 @@ async def dry_run(engine: Engine, request: ChatRequest, out: TextIO, as_json: bo
     if as_json:
         data = asdict(estimate)
         data["ref"] = str(estimate.ref) if estimate.ref else None
-        out.write(json.dumps(data, ensure_ascii=False) + "\n")
+        out.write(to_json(data) + "\n")
     else:
         out.write("\n".join(lines(estimate, files)) + "\n")
     out.flush()

@@ -76,11 +76,12 @@ def _run(queries: Queries, args: argparse.Namespace) -> int:
                 print(f"system: {safe(conv.system)}")
             from assistant.engine.tiers import REPLAYED
 
-            replays = queries.replays(conv.id)
+            answers = queries.answers(conv.id)
             for m in queries.messages(conv.id):
                 who = "you" if m.role == "user" else f"{m.provider}:{m.model}" if m.provider else m.role
-                if m.id in replays:
-                    who += f" · {REPLAYED.get(replays[m.id], 'cached answer')}"
+                tier = answers[m.id].cache if m.id in answers else None
+                if tier:
+                    who += f" · {REPLAYED.get(tier, 'cached answer')}"
                 flag = "" if m.status == "complete" else f" [{m.status}]"
                 files = "".join(f"\n[attached: {safe(a.name)}, {a.mime}, {a.size:,} bytes]" for a in m.attachments)
                 print(f"\n── {safe(who)}{flag}{files}\n{safe(m.content)}")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import time
 from dataclasses import asdict
@@ -12,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from assistant.cli.common import engine
 from assistant.core.errors import UsageError
 from assistant.core.money import usd
-from assistant.core.textsafe import for_terminal, json_safe
+from assistant.core.textsafe import for_terminal, to_json
 from assistant.core.units import speed
 
 if TYPE_CHECKING:
@@ -108,7 +107,7 @@ def run_savings(args: argparse.Namespace) -> int:
         report = opened.queries.savings(since, with_rows=args.rows)
         baseline = opened.queries.baseline()
     if args.json:
-        print(json_safe(json.dumps(savings_json(report, baseline), ensure_ascii=False)))
+        print(to_json(savings_json(report, baseline)))
     else:
         print(savings_text(report, baseline, _label(since, args.since)))
     return 0
@@ -143,7 +142,7 @@ def run_latency(args: argparse.Namespace) -> int:
         rows = opened.queries.latency(since)
     if args.json:
         data = {"since": since, "models": [{**asdict(r), "name": r.name} for r in rows]}
-        print(json_safe(json.dumps(data, ensure_ascii=False)))
+        print(to_json(data))
     else:
         print(latency_text(rows, _label(since, args.since)))
     return 0

@@ -17,9 +17,9 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Starts every configured server, lists its tools, stops it; 1 when a server did not start."""
     import asyncio
-    import json
 
     from assistant.compose import load
+    from assistant.core.textsafe import to_json
     from assistant.tools import inventory
     from assistant.tools.display import inventory_lines
 
@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
                  "tools": [{"name": t.name, "description": t.description, "input_schema": dict(t.input_schema),
                             "trusted": t.name in settings.servers[s.name].trusted_tools
                             or "*" in settings.servers[s.name].trusted_tools} for t in s.tools]} for s in statuses]
-        sys.stdout.write(json.dumps(data, indent=1, ensure_ascii=False) + "\n")
+        sys.stdout.write(to_json(data, indent=1) + "\n")
     else:
         trusted = {name: server.trusted_tools for name, server in settings.servers.items()}
         for line in inventory_lines(statuses, trusted):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 # CSI, OSC (title, clipboard OSC 52, hyperlinks), DCS/PM/APC strings, and lone ESC-x sequences.
 _ESCAPES = re.compile(
@@ -51,3 +52,10 @@ def json_safe(dumped: str) -> str:
     """JSON written with ensure_ascii=False keeps C1 controls (U+0080-U+009F) raw, and some terminals obey them;
     as \\u escapes they parse back to the same text."""
     return dumped.translate(_C1)
+
+
+def to_json(data: object, **options: Any) -> str:
+    """JSON for a terminal or a pipe: readable non-ASCII text, C1 controls escaped (`json_safe`)."""
+    import json
+
+    return json_safe(json.dumps(data, ensure_ascii=False, **options))

@@ -222,10 +222,6 @@ class Answer:
     tools_ms: float = 0.0  # wall time spent running tool calls (calls of one turn run side by side)
 
     @property
-    def tool_calls_run(self) -> int:
-        return sum(1 for r in self.tool_results if r.ran)
-
-    @property
     def tokens_per_second(self) -> float | None:
         # A replayed answer was not generated now, so it has no generation speed.
         if self.cached:

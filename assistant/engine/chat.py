@@ -256,7 +256,7 @@ class ChatRun:
         key = cache_key(answered)
         # An answer that called tools is kept in no tier: a tool may have side effects, or answer differently later.
         storable = engine.settings.cache.enabled and not state.tool_results
-        ttft = None if state.ttft_ms is None else state.ttft_ms
+        ttft = state.ttft_ms
         # Read once: the answer line, the latency panel and the cache all show the same time (and tokens/s).
         answer_ms = state.elapsed_ms
         call = answer_call(self.request_id, turn.conversation_id, state.ref, usage, money, False, ttft, answer_ms,

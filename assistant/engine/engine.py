@@ -10,7 +10,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from assistant.core.cache_key import KEY_SCHEME
-from assistant.core.config import Settings
+from assistant.core.config import SEMANTIC_MODES, Settings
 from assistant.core.errors import AssistantError, StorageError, UsageError
 from assistant.core.events import Event
 from assistant.core.pricing import Price, PriceTable
@@ -203,8 +203,8 @@ class Engine:
         """
         ref = self.parse_model(model) if isinstance(model, str) else model
         mode = semantic or self.settings.cache.semantic
-        if mode not in ("off", "suggest", "serve"):
-            raise UsageError(f"Similar questions can be off, suggest or serve, not {mode!r}.")
+        if mode not in SEMANTIC_MODES:
+            raise UsageError(f"Similar questions can be {', '.join(SEMANTIC_MODES)}, not {mode!r}.")
         if self.semantic is None or (mode == "suggest" and not suggest):
             mode = "off"
         if prior and conversation_id is not None:

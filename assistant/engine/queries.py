@@ -107,10 +107,6 @@ class Queries:
     def save_settings(self, conversation_id: str, system: str | None, temperature: float | None) -> None:
         self._run(lambda: self.history.update_conversation(conversation_id, system=system, temperature=temperature))
 
-    def replays(self, conversation_id: str) -> dict[int, str]:
-        """Which answers were replayed from a cache tier, and which tier: message id -> exact, team or semantic."""
-        return self._run(self.calls.replays, conversation_id)
-
     def export(self, conversation_id: str, fmt: str) -> str:
         return self._run(self.history.export, conversation_id, fmt)
 
@@ -274,7 +270,7 @@ class Queries:
 def answer_of(call: CallRecord) -> Answer:
     """A stored answer's figures in the shape the chat shows (its text is the message's, not repeated here)."""
     usage = Usage(call.input_tokens, call.output_tokens, call.cost_estimated)
-    tier = ("exact" if call.saved_source == "cache" else call.saved_source) if call.cached else None
+    tier = ("exact" if call.saved_source in (None, "cache") else call.saved_source) if call.cached else None
     return Answer("", call.provider, call.model, call.cached, usage, call.cost_usd, call.saved_usd, call.ttft_ms,
                   call.total_ms, call.conversation_id or "", call.message_id, call.route_reason, call.cost_estimated,
                   answer_ms=call.total_ms, cache=tier)

@@ -95,14 +95,6 @@ class CallLog:
         self.conn.execute("UPDATE calls SET cache_eligible = 1 WHERE request_id = ? AND outcome = 'ok' AND cached = 0",
                           (request_id,))
 
-    def replays(self, conversation_id: str) -> dict[int, str]:
-        """Answers of a conversation that were replayed from a cache tier: message id -> tier (exact, team, ...)."""
-        rows = self.conn.execute(
-            "SELECT message_id, saved_source FROM calls WHERE conversation_id = ? AND cached = 1 AND outcome = 'ok' "
-            "AND message_id IS NOT NULL", (conversation_id,),
-        ).fetchall()
-        return {int(m): "exact" if s in (None, "cache") else str(s) for m, s in rows}
-
     def hit_window(self, since: float = 0.0) -> HitWindow:
         """Cached rows are hits; fresh answers to requests that looked in the cache first are misses."""
         row = self.conn.execute(

@@ -199,6 +199,13 @@ def m025_message_attachments(db: Any) -> None:
     db.execute("CREATE INDEX idx_message_attachments_digest ON message_attachments(digest)")
 
 
+@migration
+def m026_calls_by_conversation(db: Any) -> None:
+    # Opening a conversation reads its answers' attempts, and a failed question asked again checks its calls:
+    # without this each of those read every call ever made (14 ms at 200,000 calls; 0.09 ms with it).
+    db.execute("CREATE INDEX idx_calls_conversation ON calls(conversation_id)")
+
+
 def pending(conn: sqlite3.Connection, *, read_only: bool = False) -> list[str]:
     """Names not yet applied; plain sqlite3 so the common case never imports sqlite_utils."""
     if not read_only:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from assistant.storage.boundary import guarded
+from assistant.storage.tx import transaction
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,7 @@ class SemanticStore:
     def put(self, question: Question, embedder: str | None = None, vectors: Vectors | None = None,
             now: float | None = None) -> int:
         """Store a question (once per answer: the same answer again keeps its row) and, if given, its vectors."""
-        with _transaction(self.conn):
+        with transaction(self.conn):
             entry_id = int(self.conn.execute(
                 """INSERT INTO semantic_cache (cache_key, model, settings, prompt, context_user, context_assistant,
                        system, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
@@ -86,7 +87,7 @@ class SemanticStore:
         return entry_id
 
     def put_vectors(self, embedder: str, rows: list[tuple[int, Vectors]]) -> None:
-        with _transaction(self.conn):
+        with transaction(self.conn):
             self._put_vectors(embedder, rows)
 
     def _put_vectors(self, embedder: str, rows: list[tuple[int, Vectors]]) -> None:
@@ -133,14 +134,10 @@ class SemanticStore:
             out.setdefault(int(entry_id), set()).add(str(pair))
         return out
 
-    def record_hit(self, entry_id: int, now: float | None = None) -> None:
-        self.conn.execute("UPDATE semantic_cache SET hits = hits + 1, last_hit_at = ? WHERE id = ?",
-                          (time.time() if now is None else now, entry_id))
-
     def forget(self, entry_id: int, pair: str, similarity: float, threshold: float | None,
                now: float | None = None) -> bool:
         """Remember that `pair` must never match `entry_id` again, and store the entry's raised threshold."""
-        with _transaction(self.conn):
+        with transaction(self.conn):
             if self.conn.execute("SELECT 1 FROM semantic_cache WHERE id = ?", (entry_id,)).fetchone() is None:
                 return False
             self.conn.execute(
@@ -153,7 +150,7 @@ class SemanticStore:
 
     def delete(self, entry_ids: Iterable[int]) -> int:
         ids = [(int(i),) for i in entry_ids]
-        with _transaction(self.conn):
+        with transaction(self.conn):
             before = self.conn.total_changes
             self.conn.executemany("DELETE FROM semantic_cache WHERE id = ?", ids)
             removed = self.conn.total_changes - before
@@ -169,7 +166,7 @@ class SemanticStore:
         return self.delete(ids) if ids else 0
 
     def clear(self) -> int:
-        with _transaction(self.conn):
+        with transaction(self.conn):
             self.conn.execute("DELETE FROM semantic_forgotten")
             self.conn.execute("DELETE FROM semantic_vectors")
             return int(self.conn.execute("DELETE FROM semantic_cache").rowcount)
@@ -190,19 +187,3 @@ class SemanticStore:
         out["forgotten"] = int(self.conn.execute("SELECT count(*) FROM semantic_forgotten").fetchone()[0])
         return out
 
-
-class _transaction:
-    """BEGIN IMMEDIATE ... COMMIT on an autocommit connection (rolled back on any error); nests as a no-op."""
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
-        self.outer = False
-
-    def __enter__(self) -> None:
-        self.outer = not self.conn.in_transaction
-        if self.outer:
-            self.conn.execute("BEGIN IMMEDIATE")
-
-    def __exit__(self, kind: object, *_: object) -> None:
-        if self.outer:
-            self.conn.execute("ROLLBACK" if kind is not None else "COMMIT")

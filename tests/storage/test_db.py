@@ -50,6 +50,8 @@ def test_older_database_is_upgraded_keeping_data(tmp_path: Path) -> None:
     ("SELECT id FROM messages WHERE status = 'streaming'", "idx_messages_status"),
     ("SELECT * FROM response_cache WHERE key = 'b3:00'", "sqlite_autoindex_response_cache_1"),
     ("SELECT key FROM response_cache ORDER BY last_used_at LIMIT 10", "idx_cache_lru"),
+    ("SELECT id FROM calls WHERE conversation_id = 'x' AND outcome = 'ok' ORDER BY id", "idx_calls_conversation"),
+    ("SELECT DISTINCT outcome FROM calls WHERE conversation_id = 'x'", "idx_calls_conversation"),
 ])
 def test_queries_use_indexes(tmp_path: Path, sql: str, index: str) -> None:
     conn = open_database(tmp_path / "a.db").conn
