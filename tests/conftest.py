@@ -6,6 +6,7 @@ import importlib.metadata
 import ipaddress
 import os
 import re
+import shutil
 import socket
 import sys
 import tomllib
@@ -19,7 +20,10 @@ from assistant.bench.redis_server import RedisServer
 ROOT = Path(__file__).resolve().parent.parent
 # Real recordings copied from the team's shared fixtures (see tests/fixtures/README.md for their sources).
 FIXTURES = ROOT / "tests" / "fixtures"
-CLOSED_PORT_URL = "http://127.0.0.1:9"  # discard port: nothing listens, connections are refused at once
+CLOSED_PORT_URL = "http://127.0.0.1:9"
+# The team cache tests start a redis-server of their own: a machine without one skips them and says why.
+needs_redis = pytest.mark.skipif(shutil.which("redis-server") is None,
+                                 reason="redis-server is not installed (apt install redis-server)")  # discard port: nothing listens, connections are refused at once
 
 _SCRUB = ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY", "OPENAI_BASE_URL",
           "ANTHROPIC_BASE_URL", "GEMINI_BASE_URL", "ASSISTANT_DEBUG", "ASSISTANT_LOCAL_ONLY", "ASSISTANT_TEAM_SECRET",

@@ -6,6 +6,9 @@ import math
 
 from assistant.bench.runner import CONTEXT_ONLY, FIGURES
 from assistant.bench.team_bench import run
+from tests.conftest import needs_redis
+
+pytestmark = needs_redis
 
 
 def test_quick_team_bench_reports_every_figure() -> None:

@@ -11,8 +11,10 @@ from typing import Any
 import pytest
 
 from assistant.bench.redis_server import RedisServer
-from tests.conftest import PYTHON, cli_env
+from tests.conftest import PYTHON, cli_env, needs_redis
 from tests.fakes.ollama import FakeOllama
+
+pytestmark = needs_redis
 
 SECRET = "a long random team secret"
 QUESTION = "What is the capital of France?"

@@ -12,7 +12,10 @@ from assistant.bench.redis_server import RedisServer
 from assistant.core.types import ChatRequest, Usage
 from assistant.engine.engine import Engine
 from assistant.engine.tiers import ORDER, Hit, Lookup, Tiers
+from tests.conftest import needs_redis
 from tests.helpers import ScriptedProvider, collect, finished, make_engine, settings
+
+pytestmark = needs_redis
 
 SECRET = {"ASSISTANT_TEAM_SECRET": "a long random team secret"}
 QUESTION = "What is the capital of France?"

@@ -22,6 +22,9 @@ from assistant.core.records import CachedAnswer
 from assistant.storage.team import WRITE_QUEUE, TeamCache
 from assistant.storage.team_config import server_label, settings_problem
 from assistant.storage.team_entry import MAX_BLOB, seal, team_key, unseal
+from tests.conftest import needs_redis
+
+pytestmark = needs_redis
 
 SECRET = "correct horse battery staple"
 

@@ -8,8 +8,11 @@ from typing import Any
 from textual.widgets import Checkbox, Static
 
 from assistant.bench.redis_server import RedisServer
+from tests.conftest import needs_redis
 from tests.helpers import settings
 from tests.ui.conftest import SIZE, ask, offline_providers, ready, settle
+
+pytestmark = needs_redis
 
 SECRET = {"ASSISTANT_TEAM_SECRET": "a long random team secret"}
 
