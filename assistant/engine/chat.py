@@ -270,9 +270,8 @@ class ChatRun:
             mid: int | None = await rec.complete(call, state.text, keep=keep, looked_up=self.looks_up)
         except StorageError as exc:
             problem, mid = exc, None
-        deferred = engine.db.take_deferred()
-        if problem is None and isinstance(deferred, StorageError):
-            problem = deferred
+        if problem is None:
+            problem = rec.failure
         if problem is not None:  # one line: history keeps what was written before the failure
             yield Notice(f"The answer was shown but not saved in full: {problem.message}", "warning")
         total_ms = (time.perf_counter() - self.t0) * 1000

@@ -5,7 +5,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
 
+from assistant.core.errors import StorageError
 from assistant.core.records import CallRecord
 from assistant.core.tools import ToolResult
 from assistant.core.types import ModelRef, Usage
@@ -14,6 +16,9 @@ from assistant.storage.calls import CallLog
 from assistant.storage.db import Database
 from assistant.storage.history import History
 from assistant.storage.tool_log import ToolLog
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 # Streamed text is written in batches at most this far apart: a crash (kill -9, power loss) loses at most the
 # text of the last interval, and a token costs a list append instead of an INSERT.
@@ -43,6 +48,18 @@ class TurnRecorder:
         self._buffer: list[str] = []
         self._seq = 0
         self._flushed_at = 0.0
+        # The first write of this request handed off without waiting that failed (a full disk): said at the end.
+        self.failure: StorageError | None = None
+
+    def _submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
+        future = self.db.submit(fn, *args)
+        future.add_done_callback(self._keep_failure)
+        return future
+
+    def _keep_failure(self, future: Future[Any]) -> None:
+        exc = future.exception()
+        if isinstance(exc, StorageError) and self.failure is None:
+            self.failure = exc
 
     # attempts ---------------------------------------------------------------------------------
     def attempt_started(self, ref: ModelRef, reason: str, input_tokens: int) -> None:
@@ -54,7 +71,7 @@ class TurnRecorder:
 
         def insert() -> None:
             ids.call = self.calls.record(record)
-        self.db.submit(insert)
+        self._submit(insert)
 
     def _answer_row(self, ids: _Ids, ref: ModelRef) -> int:
         """On the database thread: the answer's row (once), linked to its attempt."""
@@ -72,7 +89,12 @@ class TurnRecorder:
 
         def insert() -> None:
             self.history.append_chunk(self._answer_row(ids, ref), seq, text)
-        await self.db.wait_or_defer(insert)
+        import asyncio  # here: a cached `ask` records its replay with this module and no event loop
+
+        try:
+            await asyncio.wrap_future(self._submit(insert))
+        except StorageError:
+            pass  # kept in `failure` by the callback, which ran first
         self._seq = seq + 1
         self._flushed_at = time.perf_counter()
 
@@ -88,7 +110,7 @@ class TurnRecorder:
 
         def insert() -> None:
             ToolLog(self.history.conn).record(self.request_id, self.conversation_id, ids.message, round_no, seq, result)
-        self.db.submit(insert)
+        self._submit(insert)
 
     def chunk(self, text: str) -> None:
         self._buffer.append(text)
@@ -106,7 +128,7 @@ class TurnRecorder:
         def append() -> None:
             if ids.message is not None:
                 self.history.append_chunks(ids.message, first, texts)
-        self.db.submit(append)
+        self._submit(append)
 
     def attempt_ended(self, call: CallRecord, *, status: str | None = None, text: str | None = None) -> None:
         """Settle the attempt's row; `status` finishes its answer row too (interrupted text is kept)."""
@@ -120,11 +142,11 @@ class TurnRecorder:
                 self.calls.settle(ids.call, _with_message(call, ids.message))
             else:
                 self.calls.record(_with_message(call, ids.message))
-        self.db.submit(settle)
+        self._submit(settle)
 
     def record(self, call: CallRecord) -> None:
         """A row that is complete when written (a refusal, a slow probe)."""
-        self.db.submit(self.calls.record, call)
+        self._submit(self.calls.record, call)
 
     # the answer ---------------------------------------------------------------------------------
     def _start_answer(self, provider: str, model: str) -> int:

@@ -255,8 +255,6 @@ class Database:
         self._executor: ThreadPoolExecutor | None = None
         self._thread: int | None = None
         self._lock = threading.Lock()
-        # A write handed off without waiting (a batch of streamed text) that failed; reported at the next wait.
-        self._deferred: BaseException | None = None
         # Set by the first sign of damage: nothing more is written into the file (nor read from it) by this process.
         self.damaged: DatabaseDamaged | None = None
 
@@ -316,30 +314,8 @@ class Database:
         return await asyncio.wrap_future(self._pool().submit(self._guard, fn, *args))
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
-        """Queue a write without waiting; it runs in order with every other call, and a failure is kept for
-        `take_deferred`."""
-        future = self._pool().submit(self._guard, fn, *args)
-        future.add_done_callback(self._keep_failure)
-        return future
-
-    async def wait_or_defer(self, fn: Callable[..., Any], *args: Any) -> None:
-        """Run and wait, but keep a storage failure for `take_deferred` instead of raising it."""
-        import asyncio
-
-        try:
-            await asyncio.wrap_future(self.submit(fn, *args))
-        except StorageError:
-            pass  # already kept by `_keep_failure`, which ran first
-
-    def _keep_failure(self, future: Future[Any]) -> None:
-        exc = future.exception()
-        if exc is not None and self._deferred is None:
-            self._deferred = exc
-
-    def take_deferred(self) -> BaseException | None:
-        """The first failure of a queued write since the last call, then forget it."""
-        exc, self._deferred = self._deferred, None
-        return exc
+        """Queue a write without waiting; it runs in order with every other call (its failure is in the future)."""
+        return self._pool().submit(self._guard, fn, *args)
 
     async def drain(self) -> None:
         """Wait until every queued write has run."""
