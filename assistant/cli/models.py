@@ -12,13 +12,12 @@ from dataclasses import asdict
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from assistant.core.errors import UsageError
-from assistant.core.money import per_mtok
+from assistant.core.money import price_text
 from assistant.core.textsafe import for_terminal
 from assistant.core.units import ago, duration, size_text
 
 if TYPE_CHECKING:
     from assistant.core.local_models import ModelDetails
-    from assistant.core.types import ModelInfo
     from assistant.engine.engine import Engine
 
 T = TypeVar("T")
@@ -65,15 +64,6 @@ def _with_engine(work: Callable[[Engine], Awaitable[T]]) -> T:
 
 
 # listing -------------------------------------------------------------------------------------------
-def _price_text(engine: Engine, info: ModelInfo) -> str:
-    price = engine.price(info.ref)
-    if price is None:
-        return "price unknown"
-    if not price.input_per_token and not price.output_per_token:
-        return "free"
-    return per_mtok(price.input_per_token, price.output_per_token)
-
-
 def run_list(args: argparse.Namespace) -> int:
     async def work(engine: Engine) -> str:
         groups = await engine.list_models()
@@ -91,7 +81,7 @@ def run_list(args: argparse.Namespace) -> int:
                     lines.append(f"  @ {for_terminal(where)}")
                 mark = "✓" if m.available else "✗"
                 indent = "    " if several else "  "
-                lines.append(f"{indent}{mark} {for_terminal(str(m.ref)):<40} {_price_text(engine, m):<22} "
+                lines.append(f"{indent}{mark} {for_terminal(str(m.ref)):<40} {price_text(engine.price(m.ref)):<22} "
                              f"{m.size:>8}  {for_terminal(m.detail)}")
         return "\n".join(lines)
 

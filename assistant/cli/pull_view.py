@@ -10,7 +10,7 @@ import time
 from contextlib import aclosing
 from typing import TextIO
 
-from assistant.core.local_models import PullStatus
+from assistant.core.local_models import PullStatus, pull_stopped
 from assistant.core.textsafe import for_terminal
 from assistant.core.units import bar, duration, size_text
 
@@ -68,14 +68,6 @@ class PullView:
             self.out.flush()
 
 
-def stopped_text(model: str) -> str:
-    """What ctrl+c leaves behind, on the server's side too (Ollama cancels a download once no client waits for
-    it, keeps the parts it has, and writes a model's manifest only when every layer is complete)."""
-    name = for_terminal(model)
-    return (f"stopped pulling {name}; Ollama keeps the parts downloaded so far and may finish the layer in progress, "
-            f"but {name} is not usable until a pull completes: `assistant models pull {name}` resumes it.")
-
-
 def pull(name: str, out: TextIO | None = None, err: TextIO | None = None) -> int:
     from assistant.compose import build_engine, load
 
@@ -102,5 +94,5 @@ def pull(name: str, out: TextIO | None = None, err: TextIO | None = None) -> int
     try:
         return asyncio.run(go())
     except KeyboardInterrupt:
-        print(f"assistant: {stopped_text(view.model)}", file=err)
+        print(f"assistant: {pull_stopped(for_terminal(view.model))}", file=err)
         return 130

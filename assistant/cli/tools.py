@@ -20,6 +20,7 @@ def run(args: argparse.Namespace) -> int:
 
     from assistant.compose import load
     from assistant.core.textsafe import to_json
+    from assistant.core.tools import is_trusted
     from assistant.tools import inventory
     from assistant.tools.display import inventory_lines
 
@@ -28,8 +29,8 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         data = [{"server": s.name, "transport": s.transport, "started": s.started, "reason": s.reason,
                  "tools": [{"name": t.name, "description": t.description, "input_schema": dict(t.input_schema),
-                            "trusted": t.name in settings.servers[s.name].trusted_tools
-                            or "*" in settings.servers[s.name].trusted_tools} for t in s.tools]} for s in statuses]
+                            "trusted": is_trusted(settings.servers[s.name].trusted_tools, t.name)} for t in s.tools]}
+                for s in statuses]
         sys.stdout.write(to_json(data, indent=1) + "\n")
     else:
         trusted = {name: server.trusted_tools for name, server in settings.servers.items()}

@@ -79,3 +79,10 @@ class PullStatus:
         if self.phase != "downloading":
             parts.append(f"{self.phase}…")
         return " · ".join(parts)
+
+
+def pull_stopped(model: str) -> str:
+    """What stopping a pull leaves behind, on the server's side too (Ollama cancels a download once no client waits
+    for it, keeps the parts it has, and writes a model's manifest only when every layer is complete)."""
+    return (f"Stopped pulling {model}: Ollama keeps the parts downloaded so far and may finish the layer in progress, "
+            f"but {model} is not usable until a pull completes (`assistant models pull {model}` resumes it).")

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 Status = Literal["ok", "refused", "error", "timeout"]
 # Who let a call run; "refused" when nobody did, "" when it never got as far as asking (unknown tool, bad arguments).
 Approval = Literal["trusted", "--allow-tool", "user once", "user always", "refused", ""]
+
+
+def is_trusted(trusted_tools: Collection[str], tool: str) -> bool:
+    """Whether a server's `trusted_tools` lets `tool` run without asking: by name, or "*" for all of them."""
+    return "*" in trusted_tools or tool in trusted_tools
 
 
 @dataclass(frozen=True)

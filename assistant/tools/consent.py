@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable, Collection, Mapping
 
 from assistant.core.config import McpSettings
 from assistant.core.events import Choice
-from assistant.core.tools import ToolCall
+from assistant.core.tools import ToolCall, is_trusted
 from assistant.tools.values import Decision
 
 # The TUI's dialog: shown with the call (server, tool, arguments), answers approve once, always for this tool, refuse.
@@ -38,8 +38,7 @@ class ConsentPolicy:
         return frozenset(self._always)
 
     def _trusted_tool(self, call: ToolCall) -> bool:
-        tools = self._trusted.get(call.server, frozenset())
-        return "*" in tools or call.tool in tools
+        return is_trusted(self._trusted.get(call.server, frozenset()), call.tool)
 
     async def decide(self, call: ToolCall) -> Decision:
         if not call.server:

@@ -8,7 +8,7 @@ from typing import Any, cast
 
 from assistant.core.records import StoredToolCall
 from assistant.core.textsafe import for_terminal
-from assistant.core.tools import Approval, Status, ToolCall, ToolResult
+from assistant.core.tools import Approval, Status, ToolCall, ToolResult, is_trusted
 from assistant.tools.values import ServerStatus
 
 _ARGS_SHOWN = 300
@@ -100,6 +100,6 @@ def inventory_lines(statuses: Sequence[ServerStatus], trusted: Mapping[str, Sequ
         mine = (trusted or {}).get(status.name, ())
         for tool in status.tools:
             described = " ".join(tool.description.split())
-            mark = " [trusted]" if "*" in mine or tool.name in mine else ""
+            mark = " [trusted]" if is_trusted(mine, tool.name) else ""
             lines.append(for_terminal(f"  {tool.name}{mark}" + (f" - {_short(described, 160)}" if described else "")))
     return lines

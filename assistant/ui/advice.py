@@ -12,6 +12,7 @@ _REWRITES = [
     (re.compile(r"choose another with -m, see `assistant models`"), "choose another with F2"),
     (re.compile(r"ask a bigger model with -m"), "pick a bigger model with F2"),
     (re.compile(r"`assistant models`"), "F2"),
+    (re.compile(r"`assistant models pull [^`]+` resumes it"), "pull it again with F7 to resume"),
 ]
 
 

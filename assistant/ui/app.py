@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from assistant.compose import Setup
     from assistant.core.errors import AssistantError
     from assistant.core.paths import Paths
-    from assistant.core.types import ModelRef, RoutePreview
+    from assistant.core.types import ModelRef
     from assistant.engine.engine import Engine
 
 EngineFactory = Callable[["Setup"], "Engine"]
@@ -96,7 +96,6 @@ class AssistantApp(ModelPulls, App[int]):
         self.engine: Engine | None = None
         self.startup_error: AssistantError | None = None  # why the app could not start (config.toml)
         self.local_up: dict[str, bool] | None = None
-        self.preview: RoutePreview | None = None
         self._warming = False
         self._keys_wanted = False  # the keyring is asked once something needs it (typing, keys screen)
         self._state = load_state(self.paths.state_file)
@@ -251,7 +250,6 @@ class AssistantApp(ModelPulls, App[int]):
     def on_route_previewed(self, message: msg.RoutePreviewed) -> None:
         from assistant.ui.screens.chat import auto_text
 
-        self.preview = message.preview
         chat = self.live_chat()
         if chat is None:
             return
@@ -455,14 +453,7 @@ class AssistantApp(ModelPulls, App[int]):
 
         def chosen(result: str | None) -> None:
             if result is not None and self.engine is not None:
-                chat = self.chat
-                chat.model = self.engine.parse_model(result)
-                chat.status.model = result
-                self.remember(model=result)
-                if chat.conversation_id is not None:  # and the conversation's, when it is reopened
-                    chat.save_model(chat.conversation_id, result)
-                self.refresh_preview()
-                self.notify(f"Model: {result}")
+                self.chat.use_model(self.engine.parse_model(result), chosen=True)
 
         self.push_screen(ModelsScreen(self.engine), chosen)
 

@@ -43,9 +43,6 @@ class PullOffered(Message):
     model: str  # provider:model
 
 
-def stopped_text(model: str) -> str:
-    return (f"Stopped pulling {model}. Ollama keeps what it downloaded (pull again to resume) and may finish the "
-            "layer in progress; the model is not usable until a pull completes.")
 
 
 class ModelPulls:
@@ -118,7 +115,10 @@ class ModelPulls:
         self._show_pulls()
         name = for_terminal(message.model)
         if message.stopped:
-            app.notify(stopped_text(name), severity="warning", timeout=10)
+            from assistant.core.local_models import pull_stopped
+            from assistant.ui.advice import for_app
+
+            app.notify(for_app(pull_stopped(name)), severity="warning", timeout=10)
         elif message.error:
             app.notify(message.error, title=f"Pulling {name} failed", severity="error", timeout=10)
         else:

@@ -95,6 +95,6 @@ def test_ctrl_c_stops_a_pull_cleanly_and_leaves_no_model(isolated_env: Path) -> 
             time.sleep(0.05)
         stopped = subprocess.CompletedProcess(proc.args, proc.returncode, "".join(lines) + out, err)
     assert proc.returncode == 130
-    line = assert_one_line_error(stopped, "stopped pulling llama3.2:latest")
+    line = assert_one_line_error(stopped, "Stopped pulling llama3.2:latest")
     assert "not usable until a pull completes" in line and "`assistant models pull llama3.2:latest` resumes" in line
     assert fake.pulls == [("llama3.2:latest", "abandoned")] and fake.models == []

@@ -181,3 +181,18 @@ async def test_the_token_count_and_window_show_before_sending(isolated_env):
         await settle(pilot)
         assert len(small.requests) == 1 and not app.chat.query_one("#meter").display
 
+
+
+async def test_a_new_conversation_shows_the_model_it_will_use(isolated_env):
+    cloud = ScriptedProvider("openai", [["Hi", Usage(1, 1)]], local=False, model="gpt-4o-mini")
+    providers = [*offline_providers(), cloud]
+    engine = make_engine(isolated_env, providers, environ={"OPENAI_API_KEY": "sk-test-0"})
+    app = make_app(engine_setup(isolated_env, providers, settings()), engine_factory=lambda s: engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        app.chat.use_model(ModelRef("openai", "gpt-4o-mini"))  # this conversation's model...
+        await ask(pilot, "cloud question")
+        app.remember(model="embedded:smollm2")  # ...while new conversations use the one picked last
+        await pilot.press("ctrl+n")
+        await settle(pilot)
+        assert str(app.chat.model) == "embedded:smollm2" and app.chat.status.model == "embedded:smollm2"

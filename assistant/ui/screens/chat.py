@@ -126,10 +126,6 @@ class ChatScreen(ForwardWorkerFailures, TranscriptActions, ToolPrompts, Conversa
         return self.query_one(PromptInput)
 
     @property
-    def prompt_input(self) -> PromptInput:
-        return self.prompt
-
-    @property
     def status(self) -> StatusBar:
         return self.query_one(StatusBar)
 
@@ -349,6 +345,20 @@ class ChatScreen(ForwardWorkerFailures, TranscriptActions, ToolPrompts, Conversa
         elif self.editing is not None:
             self.cancel_edit()
 
+    def use_model(self, model: ModelRef | None, *, chosen: bool = False) -> None:
+        """The model this chat answers with (None: the router chooses), shown in the status bar, with the preview of
+        who answers now refreshed. `chosen`: the user picked it, so it becomes the model of new conversations and of
+        this one when it is reopened."""
+        self.model = model
+        self.status.model = "auto" if model is None else str(model)
+        if chosen:
+            name = "auto" if model is None else str(model)
+            self.host.remember(model=name)
+            if self.conversation_id is not None:
+                self.save_model(self.conversation_id, None if model is None else name)
+            self.notify(f"Model: {'automatic (the router chooses)' if model is None else model}")
+        self.host.refresh_preview()
+
     def action_new_conversation(self) -> None:
         if self.busy:
             self.notify("Stopped the answer that was arriving (what arrived is kept) and started a new conversation.")
@@ -357,12 +367,10 @@ class ChatScreen(ForwardWorkerFailures, TranscriptActions, ToolPrompts, Conversa
         self.conversation_id, self.system, self.temperature, self.current = None, None, None, None
         self.private = False
         self.host.show_team()
-        self.model = self.host.default_model()
+        self.use_model(self.host.default_model())
         self.log_view.clear()
         self.sub_title = ""
         self.said.clear()
-        if self.preview is not None and self.model is None:
-            self.show_preview(self.preview)
         self.prompt.focus()
 
     def action_regenerate(self) -> None:

@@ -48,6 +48,8 @@ class ConversationActions(Screen[None]):
 
         def action_new_conversation(self) -> None: ...
 
+        def use_model(self, model: ModelRef | None, *, chosen: bool = False) -> None: ...
+
     def action_pick_model(self) -> None:
         from assistant.ui.screens.model_picker import AUTO, ModelPickerScreen
 
@@ -58,13 +60,7 @@ class ConversationActions(Screen[None]):
         def chosen(result: str | None) -> None:
             if result is None:
                 return
-            self.model = None if result == AUTO else engine.parse_model(result)
-            self.status.model = "auto" if self.model is None else str(self.model)
-            self.host.remember(model=result)  # the model of new conversations
-            if self.conversation_id is not None:  # and of this one, when it is reopened
-                self.save_model(self.conversation_id, None if self.model is None else str(self.model))
-            self.host.refresh_preview()
-            self.notify(f"Model: {'automatic (the router chooses)' if self.model is None else self.model}")
+            self.use_model(None if result == AUTO else engine.parse_model(result), chosen=True)
 
         self.app.push_screen(ModelPickerScreen(engine, None if self.model is None else str(self.model)), chosen)
 

@@ -33,7 +33,7 @@ class AttachmentActions(Screen[None]):
 
     if TYPE_CHECKING:  # provided by ChatScreen
         @property
-        def prompt_input(self) -> PromptInput: ...
+        def prompt(self) -> PromptInput: ...
 
     def action_attach(self) -> None:
         from assistant.ui.screens.attach import AttachScreen
@@ -59,14 +59,14 @@ class AttachmentActions(Screen[None]):
             return
         self.pending_files.append(found)
         self._show_chips()
-        self.prompt_input.focus()
+        self.prompt.focus()
 
     def on_attachment_chips_removed(self, message: AttachmentChips.Removed) -> None:
         if 0 <= message.index < len(self.pending_files):
             gone = self.pending_files.pop(message.index)
             self.notify(f"{for_terminal(gone.name)} will not be sent.")
         self._show_chips()
-        self.prompt_input.focus()
+        self.prompt.focus()
 
     def take_attachments(self) -> tuple[Attachment, ...]:
         """What the question being sent carries; the chips go."""
@@ -81,6 +81,6 @@ class AttachmentActions(Screen[None]):
             if not self.pending_files:
                 return
             chips = AttachmentChips()
-            prompt = self.prompt_input
+            prompt = self.prompt
             prompt.parent.mount(chips, before=prompt)  # type: ignore[union-attr]
         chips.show(self.pending_files)

@@ -65,6 +65,8 @@ class TranscriptActions(Screen[None]):
 
         def action_regenerate(self) -> None: ...
 
+        def use_model(self, model: ModelRef | None, *, chosen: bool = False) -> None: ...
+
     # copying and selecting ----------------------------------------------------------------------
     def _target_answer(self) -> AnswerView | None:
         focused = self.focused
@@ -266,9 +268,7 @@ class TranscriptActions(Screen[None]):
         self.private = conv.private
         self.host.show_team()
         self.sub_title = for_terminal(conv.title)
-        self.model = self._model_of(conv.model)
-        self.status.model = str(self.model) if self.model is not None else "auto"
-        self.host.refresh_preview()
+        self.use_model(self._model_of(conv.model))
         assert self.engine is not None
         self.log_view.show_conversation(message.messages, message.answers, self.engine.is_local, message.tool_calls)
         self.set_class(False, "-sidebar-open")  # over a narrow screen the sidebar gives the conversation room

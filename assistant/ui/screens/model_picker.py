@@ -14,7 +14,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from assistant.core.money import per_mtok
+from assistant.core.money import price_text
 from assistant.core.pricing import Price
 from assistant.core.textsafe import for_terminal
 from assistant.core.types import ModelInfo, ModelRef
@@ -27,14 +27,6 @@ if TYPE_CHECKING:
 
 AUTO = "auto"
 SAME = "#"  # never part of a model name: marks a second listing of the same model
-
-
-def price_text(price: Price | None) -> str:
-    if price is None:
-        return "price unknown"
-    if not price.input_per_token and not price.output_per_token:
-        return "free"
-    return per_mtok(price.input_per_token, price.output_per_token)
 
 
 def model_options(models: dict[str, list[ModelInfo]], price: Callable[[ModelRef], Price | None],
